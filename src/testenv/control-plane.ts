@@ -131,6 +131,12 @@ export interface ControlPlane {
   readonly owned: boolean;
   /** Connection state, for {@link attachControlPlane} in another process. */
   readonly state: ControlPlaneState;
+  /**
+   * Resolves with a report (exit status and log tail) if etcd or
+   * kube-apiserver ends without {@link stop} being called. Never resolves
+   * for an attached control plane.
+   */
+  readonly crashed: Promise<string>;
 
   /**
    * Makes a client certificate for `identity` and writes a kubeconfig for
@@ -174,6 +180,7 @@ class ControlPlaneClient implements ControlPlane {
   readonly binaries: KubeBinaries;
   readonly dir: string;
   readonly owned: boolean = false;
+  readonly crashed: Promise<string> = new Promise(() => {});
 
   constructor(readonly state: ControlPlaneState) {
     this.server = state.server;
@@ -339,6 +346,7 @@ function sweepStaleDirs(baseDir: string): void {
 
 class LocalControlPlane extends ControlPlaneClient {
   override readonly owned = true;
+  override readonly crashed: Promise<string>;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -350,6 +358,13 @@ class LocalControlPlane extends ControlPlaneClient {
     super(state);
     live.add(this);
     installExitHook();
+    this.crashed = new Promise((res) => {
+      const check = (p: ManagedProcess) => () => {
+        if (!this.stopping) res(p.exitReport());
+      };
+      void etcd.ended.then(check(etcd));
+      void apiServer.ended.then(check(apiServer));
+    });
   }
 
   override stop(): Promise<void> {

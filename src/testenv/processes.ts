@@ -51,14 +51,15 @@ function findSetpriv(): string | null {
 export class ManagedProcess {
   /** Exit code or signal once the process has ended. */
   exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly done: Promise<void>;
+  /** Resolves when the process has ended (or failed to spawn). */
+  readonly ended: Promise<void>;
 
   private constructor(
     readonly name: string,
     readonly child: ChildProcess,
     readonly logPath: string,
   ) {
-    this.done = new Promise((res) => {
+    this.ended = new Promise((res) => {
       child.once('exit', (code, signal) => {
         this.exited = { code, signal };
         res();
@@ -121,7 +122,7 @@ export class ManagedProcess {
     this.signal('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     try {
-      await this.done;
+      await this.ended;
     } finally {
       clearTimeout(timer);
     }
