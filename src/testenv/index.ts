@@ -19,5 +19,5 @@ export {
   type UserKubeconfig,
 } from './control-plane';
 export { CrdInstallError, readCrdFiles, installCrds, type CrdFailure, type InstallCrdsOptions } from './crds';
-export { findKubeBinaries, kubeBinsCacheDir, pinnedVersions, MissingKubeBinariesError, type KubeBinaries, type PinnedVersions } from './binaries';
+export { REPO_ROOT, findKubeBinaries, kubeBinsCacheDir, pinnedVersions, MissingKubeBinariesError, type KubeBinaries, type PinnedVersions } from './binaries';
 export { useControlPlane, STATE_ENV, type UseControlPlaneOptions, type TeardownHost } from './shared';
