@@ -8,7 +8,8 @@
 #   1. $KUBEBUILDER_ASSETS            (envtest convention; used as is)
 #   2. the local cache                ($VIRTRIGAUD_KUBE_BINS_CACHE or
 #                                      ~/.cache/virtrigaud/kube-bins, subdir
-#                                      <k8s-version>-etcd<etcd-version>)
+#                                      <k8s-version>-etcd<etcd-version>,
+#                                      e.g. v1.37.2-etcd3.6.16)
 #   3. the official release downloads (short connect timeout; quietly skipped
 #                                      when unreachable)
 #   4. a build from the Go module proxy with the wrapper modules in
@@ -57,7 +58,7 @@ fi
 
 # 2. Cache.
 cache_base="${VIRTRIGAUD_KUBE_BINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtrigaud/kube-bins}"
-cache_dir="$cache_base/${k8s_version}-etcd${etcd_version}"
+cache_dir="$cache_base/${k8s_version}-etcd${etcd_version#v}"
 if has_all "$cache_dir"; then
   say "cache hit: kubernetes $k8s_version, etcd $etcd_version"
   echo "$cache_dir"
@@ -86,7 +87,7 @@ stage="$(mktemp -d "$cache_base/.stage.XXXXXX")"
 trap 'rm -rf "$stage"' EXIT
 
 publish() {
-  chmod 0755 "$stage"/*
+  chmod 0755 "$stage" "$stage"/*
   rm -rf "$cache_dir"
   mv "$stage" "$cache_dir"
   trap - EXIT
