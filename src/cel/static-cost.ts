@@ -16,15 +16,19 @@ export const PER_CRD_LIMIT = 100_000_000;
 /** Largest request body kube-apiserver accepts; its estimator derives unbounded sizes from it. */
 const MAX_REQUEST_BYTES = 3 * 1024 * 1024;
 
-const ITERATORS = /((?:self|oldSelf)(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.(all|exists|exists_one|map|filter)\(/g;
+const ITERATORS = /((?:self|oldSelf)(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.(all|exists|exists_one|map|filter)\(\s*([A-Za-z_][A-Za-z0-9_]*)?/g;
 const SCANNERS = /((?:self|oldSelf|[a-z])(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\.(matches|contains|startsWith|endsWith|find|findAll|split|replace|indexOf|lastIndexOf)\(/g;
 
 export function estimateRuleProblems(n: SchemaNode, rule: string, cardinality: number | undefined): string[] {
   const problems: string[] = [];
   let cost = 1;
+  /** Comprehension variables bound to the element schema they range over. */
+  const vars = new Map<string, SchemaNode>();
   for (const m of rule.matchAll(ITERATORS)) {
     const target = resolve(n, m[1]);
     if (!target) continue;
+    const element = target.spec.kind === 'array' ? target.spec.items : target.spec.kind === 'map' ? target.spec.values : undefined;
+    if (m[3] && element) vars.set(m[3], element);
     const size = collectionSize(target);
     if (size === undefined) {
       const bound = target.spec.kind === 'array' ? 'maxItems' : 'maxProperties';
@@ -36,7 +40,8 @@ export function estimateRuleProblems(n: SchemaNode, rule: string, cardinality: n
   }
   const iterates = /\.(all|exists|exists_one|map|filter)\(/.test(rule);
   for (const m of rule.matchAll(SCANNERS)) {
-    const target = m[1].startsWith('self') || m[1].startsWith('oldSelf') ? resolve(n, m[1]) : undefined;
+    const head = m[1].split('.')[0];
+    const target = vars.has(head) ? resolveFrom(vars.get(head)!, m[1].split('.').slice(1)) : resolve(n, m[1]);
     const len = target?.spec.kind === 'string' ? target.spec.maxLength : undefined;
     if (iterates && target?.spec.kind === 'string' && len === undefined) {
       problems.push(`${m[2]}() scans ${m[1]} inside an iteration, but the string has no maxLength; set maxLength`);
@@ -65,6 +70,10 @@ function collectionSize(n: SchemaNode): number | undefined {
 function resolve(n: SchemaNode, expr: string): SchemaNode | undefined {
   const [head, ...segments] = expr.split('.');
   if (head !== 'self' && head !== 'oldSelf') return undefined;
+  return resolveFrom(n, segments);
+}
+
+function resolveFrom(n: SchemaNode, segments: string[]): SchemaNode | undefined {
   let cur: SchemaNode | undefined = n;
   for (const seg of segments) {
     if (!cur || cur.spec.kind !== 'object') return undefined;
