@@ -153,7 +153,7 @@ export interface VirtualMachineSpec {
          *
          * Items: One argument; the first is the program.
          */
-        command: [string, ...string[]];
+        command: string[];
       };
       /**
        * Issue an HTTP GET against the guest; a non-2xx answer fails the hook.
@@ -209,7 +209,7 @@ export interface VirtualMachineSpec {
          *
          * Items: One argument; the first is the program.
          */
-        command: [string, ...string[]];
+        command: string[];
       };
       /**
        * Issue an HTTP GET against the guest; a non-2xx answer fails the hook.

@@ -257,7 +257,7 @@ export interface VMSetSpec {
              *
              * Items: One argument; the first is the program.
              */
-            command: [string, ...string[]];
+            command: string[];
           };
           /**
            * Issue an HTTP GET against the guest; a non-2xx answer fails the hook.
@@ -313,7 +313,7 @@ export interface VMSetSpec {
              *
              * Items: One argument; the first is the program.
              */
-            command: [string, ...string[]];
+            command: string[];
           };
           /**
            * Issue an HTTP GET against the guest; a non-2xx answer fails the hook.

@@ -15,7 +15,7 @@ export async function kindTypes(kind: KindDefinition): Promise<string> {
     bannerComment: `${BANNER}\nimport type { V1ObjectMeta as ObjectMeta } from '@kubernetes/client-node';`,
     additionalProperties: false,
     unknownAny: true,
-    maxItems: -1,
+    ignoreMinAndMaxItems: true,
     strictIndexSignatures: false,
     format: true,
     style: { singleQuote: true, printWidth: 120 },

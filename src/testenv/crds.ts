@@ -8,20 +8,50 @@
  */
 import {
   ApiextensionsV1Api,
-  KubernetesObjectApi,
-  PatchStrategy,
   type KubeConfig,
   type V1CustomResourceDefinition,
   type V1CustomResourceDefinitionCondition,
 } from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
+import { request, type RequestOptions } from 'node:https';
 import YAML from 'yaml';
+
+/**
+ * A CRD exactly as written in YAML, with the wire names of its fields
+ * (`x-kubernetes-validations`, `default`, `enum`...). Only the fields the
+ * harness reads are typed. Deliberately not client-node's
+ * V1CustomResourceDefinition: that model uses other property names
+ * (`xKubernetesValidations`, `_default`), and passing raw YAML through
+ * client-node's serializer silently drops every such field.
+ */
+export interface RawCrd {
+  readonly apiVersion: string;
+  readonly kind: 'CustomResourceDefinition';
+  readonly metadata: { readonly name: string; readonly [k: string]: unknown };
+  readonly spec: {
+    readonly group: string;
+    readonly scope: 'Namespaced' | 'Cluster';
+    readonly names: { readonly kind: string; readonly plural: string; readonly [k: string]: unknown };
+    readonly versions: readonly RawCrdVersion[];
+    readonly [k: string]: unknown;
+  };
+  readonly [k: string]: unknown;
+}
+
+export interface RawCrdVersion {
+  readonly name: string;
+  readonly served: boolean;
+  readonly storage: boolean;
+  readonly schema?: { readonly openAPIV3Schema?: Record<string, unknown> };
+  readonly additionalPrinterColumns?: readonly { readonly name: string; readonly jsonPath: string; readonly priority?: number }[];
+  readonly [k: string]: unknown;
+}
 
 /** One CRD document read from a file. */
 export interface CrdDocument {
   readonly file: string;
   readonly name: string;
-  readonly object: V1CustomResourceDefinition;
+  readonly object: RawCrd;
 }
 
 /** Why one CRD could not be installed. */
@@ -59,12 +89,12 @@ export async function readCrdFiles(paths: readonly string[]): Promise<CrdDocumen
     const docs = YAML.parseAllDocuments(await readFile(file, 'utf8'));
     for (const doc of docs) {
       if (doc.errors.length) throw new Error(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
-      const obj = doc.toJS() as V1CustomResourceDefinition | null;
+      const obj = doc.toJS() as Partial<RawCrd> | null;
       if (obj == null) continue;
       if (obj.kind !== 'CustomResourceDefinition' || !obj.metadata?.name) {
         throw new Error(`${file}: expected only CustomResourceDefinitions, found ${obj.kind ?? 'an object without kind'} ${obj.metadata?.name ?? ''}`.trim());
       }
-      out.push({ file, name: obj.metadata.name, object: obj });
+      out.push({ file, name: obj.metadata.name, object: obj as RawCrd });
     }
   }
   return out;
@@ -96,6 +126,34 @@ function describeConditions(conds: readonly V1CustomResourceDefinitionCondition[
 }
 
 /**
+ * Server-side apply of a raw object: the JSON goes to the API server byte
+ * for byte (see {@link RawCrd} for why client-node's typed calls are not used).
+ */
+async function serverSideApply(kc: KubeConfig, path: string, body: unknown): Promise<void> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(`${server}${path}?fieldManager=virtrigaud-testenv&force=true`);
+  const opts: RequestOptions = {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/apply-patch+yaml', Accept: 'application/json' },
+    timeout: 30_000,
+  };
+  await kc.applyToHTTPSOptions(opts);
+  const { status, text } = await new Promise<{ status: number; text: string }>((res, rej) => {
+    const req = request(url, opts, (resp) => {
+      let text = '';
+      resp.setEncoding('utf8');
+      resp.on('data', (c: string) => (text += c));
+      resp.on('end', () => res({ status: resp.statusCode ?? 0, text }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`PATCH ${path} timed out`)));
+    req.on('error', rej);
+    req.end(JSON.stringify(body));
+  });
+  if (status >= 300) throw Object.assign(new Error(`HTTP ${status}`), { code: status, body: text });
+}
+
+/**
  * Applies the CRDs (server-side apply, so re-running is idempotent and
  * concurrent callers do not conflict) and waits until each one is
  * Established. Throws {@link CrdInstallError} listing every CRD that was
@@ -108,7 +166,6 @@ export async function installCrds(
   crds: readonly CrdDocument[],
   opts: InstallCrdsOptions = {},
 ): Promise<V1CustomResourceDefinition[]> {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const failures: CrdFailure[] = [];
   const accepted: CrdDocument[] = [];
@@ -117,9 +174,12 @@ export async function installCrds(
     try {
       // Drop status/resourceVersion a file may carry; apply wants intent only.
       const { status: _status, ...intent } = crd.object;
-      const metadata = { ...intent.metadata };
-      delete metadata.resourceVersion;
-      await objects.patch({ ...intent, metadata }, undefined, undefined, 'virtrigaud-testenv', true, PatchStrategy.ServerSideApply);
+      const { resourceVersion: _rv, ...metadata } = intent.metadata;
+      await serverSideApply(
+        kc,
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(crd.name)}`,
+        { ...intent, metadata },
+      );
       accepted.push(crd);
     } catch (err) {
       failures.push({ name: crd.name, file: crd.file, kind: 'rejected', reason: apiErrorMessage(err) });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { s, cel, defineKind, SchemaDefinitionError, toOpenApi } from '../../src/schema';
+import { s, cel, defineKind, SchemaDefinitionError, toOpenApi, Infer } from '../../src/schema';
 
 const base = { group: 'example.virtrigaud.io', version: 'v1alpha1', scope: 'Namespaced' as const, description: 'A test kind.' };
 
@@ -84,8 +84,12 @@ t.test('CEL helpers produce constant-cost rules with readable messages', async (
 });
 
 t.test('type inference follows the schema', async (t) => {
-  const spec = obj({ name: s.string({ description: 'N.' }), power: s.enumOf(['On', 'Off'], { description: 'P.' }) }, { required: ['name'] });
-  type Spec = typeof spec extends { __type?: infer T } ? T : never;
+  const spec = s.object({
+    description: 'Spec.',
+    properties: { name: s.string({ description: 'N.' }), power: s.enumOf(['On', 'Off'], { description: 'P.' }) },
+    required: ['name'],
+  });
+  type Spec = Infer<typeof spec>;
   const ok: Spec = { name: 'a', power: 'On' };
   // @ts-expect-error name is required
   const missing: Spec = { power: 'Off' };
