@@ -13,9 +13,6 @@ export interface VirtualMachine {
    * REST resource this object represents, in CamelCase; servers infer it from the endpoint the client sends requests to. See https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
    */
   kind: 'VirtualMachine';
-  /**
-   * Standard object metadata (name, namespace, labels, annotations, ...).
-   */
   metadata?: ObjectMeta;
   spec?: VirtualMachineSpec;
   status?: VirtualMachineStatus;

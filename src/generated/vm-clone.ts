@@ -13,9 +13,6 @@ export interface VMClone {
    * REST resource this object represents, in CamelCase; servers infer it from the endpoint the client sends requests to. See https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
    */
   kind: 'VMClone';
-  /**
-   * Standard object metadata (name, namespace, labels, annotations, ...).
-   */
   metadata?: ObjectMeta;
   spec?: VMCloneSpec;
   status?: VMCloneStatus;

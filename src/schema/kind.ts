@@ -104,7 +104,10 @@ export class KindDefinition<Spec extends SchemaNode<any> = SchemaNode<any>, Stat
 
   /** The `openAPIV3Schema` of this version. */
   openApiSchema(opts: EmitOptions = {}): JSONSchemaProps {
-    return toOpenApi(this.root, opts);
+    const schema = toOpenApi(this.root, opts);
+    // kube-apiserver allows nothing but name/generateName constraints on the root metadata, not even a description.
+    schema.properties!.metadata = { type: 'object' };
+    return schema;
   }
 
   /** The CRD version entry (`spec.versions[]`). */
