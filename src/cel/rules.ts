@@ -85,7 +85,7 @@ export function uniqueBy(key: string, o: RuleOptions & { readonly what?: string 
   return withOptions({
     rule: `self.all(x, self.exists_one(y, y.${k} == x.${k}))`,
     message: o.message ?? `${o.what ?? 'item'} ${key}s must be unique`,
-    reason: 'FieldValueDuplicate',
+    // Not FieldValueDuplicate: kube-apiserver then prints only "Duplicate value" and drops the message.
   }, o);
 }
 

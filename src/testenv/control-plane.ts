@@ -17,7 +17,7 @@ import { findKubeBinaries, REPO_ROOT, type KubeBinaries } from './binaries';
 import { apiErrorMessage, installCrds, readCrdFiles, type InstallCrdsOptions } from './crds';
 import { loadKubeConfig, writeKubeconfig } from './kubeconfig';
 import { createCa, createServiceAccountKeys, issueCert, readPair, type CertPair } from './pki';
-import { freePort, httpGet, ManagedProcess, pollUntil } from './processes';
+import { freePort, httpGet, ManagedProcess, pidAlive, pollUntil } from './processes';
 
 /** The identity behind the admin kubeconfig (group system:masters bypasses RBAC). */
 export const ADMIN_USER = 'virtrigaud-testenv-admin';
@@ -319,15 +319,6 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const cp of live) cp.killNowSync();
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes working directories left by owners that died without cleaning up. */

@@ -13,8 +13,8 @@ import {
   type V1CustomResourceDefinitionCondition,
 } from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
-import { request, type RequestOptions } from 'node:https';
 import YAML from 'yaml';
+import { rawRequest } from './raw-request';
 
 /**
  * A CRD exactly as written in YAML, with the wire names of its fields
@@ -130,27 +130,13 @@ function describeConditions(conds: readonly V1CustomResourceDefinitionCondition[
  * for byte (see {@link RawCrd} for why client-node's typed calls are not used).
  */
 async function serverSideApply(kc: KubeConfig, path: string, body: unknown): Promise<void> {
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(`${server}${path}?fieldManager=virtrigaud-testenv&force=true`);
-  const opts: RequestOptions = {
+  const r = await rawRequest(kc, {
     method: 'PATCH',
-    headers: { 'Content-Type': 'application/apply-patch+yaml', Accept: 'application/json' },
-    timeout: 30_000,
-  };
-  await kc.applyToHTTPSOptions(opts);
-  const { status, text } = await new Promise<{ status: number; text: string }>((res, rej) => {
-    const req = request(url, opts, (resp) => {
-      let text = '';
-      resp.setEncoding('utf8');
-      resp.on('data', (c: string) => (text += c));
-      resp.on('end', () => res({ status: resp.statusCode ?? 0, text }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`PATCH ${path} timed out`)));
-    req.on('error', rej);
-    req.end(JSON.stringify(body));
+    path: `${path}?fieldManager=virtrigaud-testenv&force=true`,
+    contentType: 'application/apply-patch+yaml',
+    body,
   });
-  if (status >= 300) throw Object.assign(new Error(`HTTP ${status}`), { code: status, body: text });
+  if (r.status >= 300) throw Object.assign(new Error(`HTTP ${r.status}`), { code: r.status, body: r.text });
 }
 
 /**

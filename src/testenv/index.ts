@@ -18,6 +18,7 @@ export {
   type UserIdentity,
   type UserKubeconfig,
 } from './control-plane';
-export { CrdInstallError, readCrdFiles, installCrds, type CrdFailure, type InstallCrdsOptions } from './crds';
+export { CrdInstallError, readCrdFiles, installCrds, type CrdDocument, type CrdFailure, type InstallCrdsOptions, type RawCrd, type RawCrdVersion } from './crds';
 export { REPO_ROOT, findKubeBinaries, kubeBinsCacheDir, pinnedVersions, MissingKubeBinariesError, type KubeBinaries, type PinnedVersions } from './binaries';
 export { useControlPlane, STATE_ENV, type UseControlPlaneOptions, type TeardownHost } from './shared';
+export { rawRequest, type RawRequest, type RawResponse } from './raw-request';

@@ -9,6 +9,25 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 
+/**
+ * Whether a process exists and is not a zombie (a killed child whose parent
+ * has not reaped it yet cannot clean up after itself any more).
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ..."; comm may contain spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): trust kill(0)
+  }
+}
+
 /** Asks the kernel for a currently free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

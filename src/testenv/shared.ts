@@ -15,6 +15,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './binaries';
+import { pidAlive } from './processes';
 import {
   attachControlPlane,
   startControlPlane,
@@ -32,8 +33,6 @@ export interface SharedState {
   readonly plane?: ControlPlaneState;
   /** Why the control plane could not start (status `failed`). */
   readonly error?: string;
-  /** Why the default CRDs (dist/crds.yaml) could not be installed, if so. */
-  readonly crdError?: string;
   /** Milliseconds from supervisor start to ready. */
   readonly startMs?: number;
 }
@@ -65,15 +64,6 @@ export async function writeSharedState(path: string, state: SharedState): Promis
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
   await rename(tmp, path);
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function sweepStaleStateFiles(): void {
@@ -178,6 +168,11 @@ export interface UseControlPlaneOptions extends ControlPlaneOptions {
  * `before` script started it (or `$VIRTRIGAUD_TESTENV_STATE` names one),
  * otherwise a private one that is stopped in `t.teardown`.
  *
+ * Either way it starts without CRDs (unless `opts.crds` is given for a
+ * private one): a test that needs some calls `cp.applyCrds([...])`, which is
+ * idempotent and safe to run from several files at once. That way a broken
+ * CRD fails only the tests that install it.
+ *
  * Tests that share a control plane must not get in each other's way: use
  * your own namespaces and uniquely named cluster-scoped objects.
  *
@@ -197,7 +192,7 @@ export async function useControlPlane(t: TeardownHost, opts: UseControlPlaneOpti
     if (process.env[STATE_ENV]) throw new Error(`${STATE_ENV}=${path} does not name a usable control plane state file`);
   }
   const { private: _private, ...startOpts } = opts;
-  const cp = await startControlPlane(startOpts);
+  const cp = await startControlPlane({ crds: [], ...startOpts });
   t.teardown(() => cp.stop());
   return cp;
 }

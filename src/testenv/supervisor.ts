@@ -9,8 +9,9 @@
  * servers die with it through their parent-death signal.
  */
 import { rm } from 'node:fs/promises';
-import { startControlPlane, defaultCrdPaths, type ControlPlane } from './control-plane';
-import { pidAlive, writeSharedState } from './shared';
+import { startControlPlane, type ControlPlane } from './control-plane';
+import { pidAlive } from './processes';
+import { writeSharedState } from './shared';
 
 function arg(name: string): string {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -42,8 +43,8 @@ async function main(): Promise<void> {
   }, 500);
 
   try {
-    // CRDs are installed below, separately: a broken CRD must fail only the
-    // tests that need it, not the whole shared control plane.
+    // No CRDs: tests install what they need (useControlPlane), so a broken
+    // CRD fails only those tests, not the whole shared control plane.
     cp = await startControlPlane({ crds: [], log });
   } catch (err) {
     await writeSharedState(statePath, { status: 'failed', supervisorPid: process.pid, error: (err as Error).message });
@@ -51,22 +52,11 @@ async function main(): Promise<void> {
     // Keep the failed state for the test files; the after script removes it.
     process.exit(1);
   }
-  let crdError: string | undefined;
-  const crds = defaultCrdPaths();
-  if (crds.length) {
-    try {
-      await cp.applyCrds(crds);
-    } catch (err) {
-      crdError = (err as Error).message;
-      log(`default CRDs not installed: ${crdError}`);
-    }
-  }
   await writeSharedState(statePath, {
     status: 'ready',
     supervisorPid: process.pid,
     plane: cp.state,
     startMs: Date.now() - t0,
-    ...(crdError ? { crdError } : {}),
   });
   log(`ready at ${cp.server} after ${Date.now() - t0} ms`);
   const report = await cp.crashed;
