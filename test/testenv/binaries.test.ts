@@ -1,11 +1,19 @@
 /** Locating the binaries, and the message when they are missing. */
-import { mkdtempSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { findKubeBinaries, kubeBinsCacheDir, MissingKubeBinariesError, pinnedVersions, startControlPlane } from '../../src/testenv';
 
-const empty = () => mkdtempSync(join(tmpdir(), 'virtrigaud-kube-bins-test-'));
+const made: string[] = [];
+const empty = () => {
+  const d = mkdtempSync(join(tmpdir(), 'virtrigaud-kube-bins-test-'));
+  made.push(d);
+  return d;
+};
+t.teardown(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 t.test('the pinned versions come from tools/kube-bins', async (t) => {
   const v = pinnedVersions();
