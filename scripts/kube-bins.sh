@@ -112,7 +112,7 @@ try_download() {
   local get=(curl -fsSL --connect-timeout "$timeout" --retry 0)
   # Probe once with the short timeout; on an offline machine this is the
   # only network attempt made.
-  if ! "${get[@]}" -o "$stage/kube-apiserver.sha256" "$kube_url/$k8s_version/bin/$os/$arch/kube-apiserver.sha256" 2>/dev/null; then
+  if ! "${get[@]}" --max-time $((timeout * 3)) -o "$stage/kube-apiserver.sha256" "$kube_url/$k8s_version/bin/$os/$arch/kube-apiserver.sha256" 2>/dev/null; then
     say "release download unreachable ($kube_url); building from the Go module proxy instead"
     return 1
   fi
