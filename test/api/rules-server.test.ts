@@ -85,6 +85,17 @@ const rejections: [string, () => any, string, RegExp][] = [
   ['Provider defaults datastore with storagePod', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.defaults.datastore = 'ds1'; return o; }, 'spec.defaults', /datastore and storagePod are mutually exclusive/],
   ['VMClass with 129 CPUs', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.cpu = 129; return o; }, 'spec.cpu', /less than or equal to 128/],
   ['VMClass tpmVersion 3', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.securityProfile = { tpmVersion: '3' }; return o; }, 'spec.securityProfile.tpmVersion', /Unsupported value/],
+  ['VMClass with 0 CPUs', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.cpu = 0; return o; }, 'spec.cpu', /greater than or equal to 1/],
+  ['VMClass iops 99', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.diskDefaults.iops = 99; return o; }, 'spec.diskDefaults.iops', /greater than or equal to 100/],
+  ['VMClass iops 100001', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.diskDefaults.iops = 100001; return o; }, 'spec.diskDefaults.iops', /less than or equal to 100000/],
+  ['VMClass with 51 extraConfig keys', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.extraConfig = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])); return o; }, 'spec.extraConfig', /must have at most 50 items/],
+  ['Provider with 11 replicas', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.runtime.replicas = 11; return o; }, 'spec.runtime.replicas', /less than or equal to 10/],
+  ['Provider with 0 replicas', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.runtime.replicas = 0; return o; }, 'spec.runtime.replicas', /greater than or equal to 1/],
+  ['Provider with 11 imagePullSecrets', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.runtime.imagePullSecrets = Array.from({ length: 11 }, (_, i) => ({ name: `s${i}` })); return o; }, 'spec.runtime.imagePullSecrets', /must have at most 10 items/],
+  ['Provider with 21 tolerations', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.runtime.tolerations = Array.from({ length: 21 }, (_, i) => ({ key: `k${i}`, operator: 'Exists' })); return o; }, 'spec.runtime.tolerations', /must have at most 20 items/],
+  ['Provider with 51 env vars', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.runtime.env = Array.from({ length: 51 }, (_, i) => ({ name: `E${i}`, value: 'v' })); return o; }, 'spec.runtime.env', /must have at most 50 items/],
+  ['disk name of 64 characters', () => { const o = vm(); o.spec.disks[0].name = 'd'.repeat(64); return o; }, 'spec.disks[0].name', /may not be more than 63 bytes|Too long/],
+  ['network name of 64 characters', () => { const o = vm(); o.spec.networks[0].name = 'n'.repeat(64); return o; }, 'spec.networks[0].name', /may not be more than 63 bytes|Too long/],
   ['VMSet template with imageRef and importedDisk', () => ({
     apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMSet', metadata: { name: 'set', namespace: NS },
     spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { ...vm().spec, importedDisk: { diskID: 'd' } } } },
@@ -108,6 +119,9 @@ t.test('boundary values are accepted', async (t) => {
   const accepted: [string, () => any][] = [
     ['disk of 65536 GiB', () => { const o = vm(); o.spec.disks[0].sizeGiB = 65536; return o; }],
     ['20 disks', () => { const o = vm(); o.spec.disks = Array.from({ length: 20 }, (_, i) => ({ name: `d${i}`, sizeGiB: 1 })); return o; }],
+    ['VMClass at the limits', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.cpu = 128; o.spec.diskDefaults.iops = 100000; o.spec.extraConfig = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v'])); return o; }],
+    ['Provider at the limits', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.runtime.replicas = 10; o.spec.runtime.env = Array.from({ length: 50 }, (_, i) => ({ name: `E${i}`, value: 'v' })); o.spec.runtime.tolerations = Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, operator: 'Exists' })); return o; }],
+    ['50 tags and 63-character names', () => { const o = vm(); o.spec.tags = Array.from({ length: 50 }, (_, i) => `t${i}`); o.spec.disks[0].name = 'd'.repeat(63); return o; }],
     ['10 networks', () => { const o = vm(); o.spec.networks = Array.from({ length: 10 }, (_, i) => ({ name: `n${i}` })); return o; }],
     ['importedDisk alone', () => { const o = vm(); delete o.spec.imageRef; o.spec.importedDisk = { diskID: 'd1' }; return o; }],
     ['tpmVersion "2.0"', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.securityProfile = { tpmEnabled: true, tpmVersion: '2.0' }; return o; }],
@@ -142,4 +156,16 @@ t.test('immutable fields cannot change after creation', async (t) => {
   s.spec.vmRef.name = 'another';
   v = await replace(s);
   t.match(v.causes.find((c) => c.field === 'spec.vmRef')?.message ?? v.message, /vmRef cannot be changed after the snapshot has been created/);
+});
+
+t.test('the YAML samples in the README apply cleanly', async (t) => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes('infra.virtrigaud.io/v1beta1'));
+  t.ok(blocks.length >= 1, `${blocks.length} manifest block(s) in the README`);
+  for (const b of blocks) {
+    for (const doc of parseAllDocuments(b).map((d) => d.toJS())) {
+      const v = await create({ ...doc, metadata: { ...doc.metadata, namespace: NS } });
+      t.ok(v.ok, `README ${doc.kind}/${doc.metadata.name}: ${v.message}`);
+    }
+  }
 });
