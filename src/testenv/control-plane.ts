@@ -455,7 +455,8 @@ async function startServers(bins: KubeBinaries, dir: string, pki: Pki, opts: Con
       '--allow-privileged=true',
       // No controller manager creates "default" ServiceAccounts.
       '--disable-admission-plugins=ServiceAccount',
-      // The endpoint reconciler refuses a loopback address and logs errors.
+      // The default (lease) endpoint reconciler makes kube-apiserver exit:
+      // "cannot use public IP 127.0.0.1 with endpoint reconciler".
       '--endpoint-reconciler-type=none',
       ...(opts.apiServerArgs ?? []),
     ], join(dir, 'kube-apiserver.log'));
