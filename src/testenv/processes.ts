@@ -127,12 +127,23 @@ export class ManagedProcess {
     }
   }
 
-  /** Describes how the process ended, with its log tail. */
+  /** Describes how the process ended: its klog error lines and log tail. */
   exitReport(): string {
     const how = this.spawnError
       ? `could not be started: ${this.spawnError.message}`
       : `exited (code ${this.exited?.code ?? '?'}${this.exited?.signal ? `, signal ${this.exited.signal}` : ''})`;
-    return `${this.name} ${how}. Last lines of ${this.logPath}:\n${this.logTail()}`;
+    let errors: string[] = [];
+    try {
+      // klog error/fatal lines ("E1123 ..."), etcd's JSON "level":"error"/"fatal".
+      errors = readFileSync(this.logPath, 'utf8')
+        .split('\n')
+        .filter((l) => /^[EF]\d{4} /.test(l) || /"level":"(error|fatal|panic)"/.test(l))
+        .slice(-10);
+    } catch {
+      /* no log */
+    }
+    const errPart = errors.length ? `Errors logged:\n${errors.join('\n')}\n` : '';
+    return `${this.name} ${how}. ${errPart}Last lines of its log (${this.logPath}; VIRTRIGAUD_TESTENV_KEEP=1 keeps it):\n${this.logTail(15)}`;
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */

@@ -61,3 +61,13 @@ t.test('a SIGKILLed owner takes etcd and kube-apiserver with it', async (t) => {
   await next.stop();
   t.notOk(existsSync(join(state.dir, 'etcd.log')));
 });
+
+t.test('a server that fails to start is reported with its log', async (t) => {
+  const err = await useControlPlane(t, { private: true, crds: [], apiServerArgs: ['--no-such-flag=1'] }).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  t.ok(err, 'start rejected');
+  t.match(err?.message, /kube-apiserver exited \(code 1\)/);
+  t.match(err?.message, /unknown flag: --no-such-flag/);
+});
