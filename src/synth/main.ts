@@ -12,35 +12,27 @@ import { runCdk8sImport, IMPORTS_DIR } from './imports';
 async function main(argv: string[]): Promise<number> {
   const check = argv.includes('--check');
   const root = path.resolve(__dirname, '..', '..');
-  const files = await renderOutputs(ALL_KINDS);
   const stale: string[] = [];
-  for (const [rel, content] of files) {
-    const abs = path.join(root, rel);
-    const current = fs.existsSync(abs) ? fs.readFileSync(abs, 'utf8') : undefined;
-    if (current === content) continue;
-    if (check) stale.push(rel);
-    else {
-      fs.mkdirSync(path.dirname(abs), { recursive: true });
-      fs.writeFileSync(abs, content);
-      console.log(`wrote ${rel}`);
-    }
-  }
-  // cdk8s import reads the CRD file on disk; in check mode, compare against a fresh import of what we would write.
-  if (!check) {
-    const imports = runCdk8sImport(root);
-    for (const [rel, content] of imports) {
+
+  /** Writes (or, in check mode, compares) each file; returns nothing, records what differs. */
+  const sync = (files: Map<string, string>) => {
+    for (const [rel, content] of files) {
       const abs = path.join(root, rel);
       if (fs.existsSync(abs) && fs.readFileSync(abs, 'utf8') === content) continue;
+      if (check) {
+        stale.push(rel);
+        continue;
+      }
       fs.mkdirSync(path.dirname(abs), { recursive: true });
       fs.writeFileSync(abs, content);
       console.log(`wrote ${rel}`);
     }
-  } else {
-    for (const [rel, content] of runCdk8sImport(root)) {
-      const abs = path.join(root, rel);
-      if (!fs.existsSync(abs) || fs.readFileSync(abs, 'utf8') !== content) stale.push(rel);
-    }
-  }
+  };
+
+  sync(await renderOutputs(ALL_KINDS));
+  // cdk8s import reads dist/crds.yaml from disk, so it runs after the CRDs are written.
+  sync(runCdk8sImport(root));
+
   if (stale.length > 0) {
     console.error(`stale generated files (run npm run synth):\n${stale.map((f) => `  ${f}`).join('\n')}`);
     return 1;

@@ -1,8 +1,8 @@
 import { s, defineKind, cel } from '../../schema';
-import { GROUP, VERSION, CATEGORY, DNS_LABEL, IPV4, IPV4_CIDR, MAC, PROVIDER_IMAGE, PROVIDER_ENDPOINT, CRON, objectRef, localObjectRef, conditions } from './common';
+import { GROUP, VERSION, CATEGORY, PROVIDER_IMAGE, PROVIDER_ENDPOINT, objectRef, conditions } from './common';
 import * as k8s from './k8s';
 
-const cpu = (description: string) => s.object({
+const capacity = (description: string) => s.object({
   description,
   properties: {
     available: s.int64({ description: 'Free capacity.' }),
@@ -149,8 +149,8 @@ export const providerStatus = s.object({
     resourceUsage: s.object({
       description: 'Hypervisor usage stats.',
       properties: {
-        cpu: cpu('CPU usage.'),
-        memory: cpu('Memory usage.'),
+        cpu: capacity('CPU usage.'),
+        memory: capacity('Memory usage.'),
         network: s.object({
           description: 'Network counters.',
           properties: {
@@ -160,7 +160,7 @@ export const providerStatus = s.object({
             packetsSent: s.int64({ description: 'Packets sent.' }),
           },
         }),
-        storage: cpu('Storage usage.'),
+        storage: capacity('Storage usage.'),
       },
     }),
     runtime: s.object({

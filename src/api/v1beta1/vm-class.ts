@@ -1,6 +1,5 @@
-import { s, defineKind, cel } from '../../schema';
-import { GROUP, VERSION, CATEGORY, DNS_LABEL, IPV4, IPV4_CIDR, MAC, PROVIDER_IMAGE, PROVIDER_ENDPOINT, CRON, objectRef, localObjectRef, conditions } from './common';
-import * as k8s from './k8s';
+import { s, defineKind } from '../../schema';
+import { GROUP, VERSION, CATEGORY, conditions } from './common';
 
 export const vmClassSpec = s.object({
   description: 'Hardware profile shared by VMs.',

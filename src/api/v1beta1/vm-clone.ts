@@ -1,9 +1,8 @@
 import { s, defineKind, cel } from '../../schema';
-import { GROUP, VERSION, CATEGORY, DNS_LABEL, IPV4, IPV4_CIDR, MAC, PROVIDER_IMAGE, PROVIDER_ENDPOINT, CRON, objectRef, localObjectRef, conditions } from './common';
-import * as k8s from './k8s';
+import { GROUP, VERSION, CATEGORY, DNS_LABEL, IPV4, MAC, objectRef, localObjectRef, conditions } from './common';
 import { vmDisk, vmNetworkInterface } from './virtual-machine';
 
-const adminPassword = (description: string) => s.object({
+const passwordSource = (description: string) => s.object({
   description,
   properties: {
     secretKey: s.string({ description: 'Key inside the Secret.', default: "password" }),
@@ -60,7 +59,7 @@ export const vmCloneSpec = s.object({
         sysprep: s.object({
           description: 'Windows sysprep.',
           properties: {
-            adminPassword: adminPassword('Administrator password.'),
+            adminPassword: passwordSource('Administrator password.'),
             customCommands: s.array(s.string({ description: 'Extra sysprep commands.' }), { description: 'Extra sysprep commands.', maxItems: 20 }),
             enabled: s.boolean({ description: 'Run sysprep.', default: false }),
             joinDomain: s.object({
@@ -69,7 +68,7 @@ export const vmCloneSpec = s.object({
               properties: {
                 domain: s.string({ description: 'AD domain.', maxLength: 255 }),
                 organizationalUnit: s.string({ description: 'OU for the computer object.', maxLength: 500 }),
-                password: adminPassword('Join password.'),
+                password: passwordSource('Join password.'),
                 username: s.string({ description: 'Join account.', maxLength: 255 }),
               },
             }),

@@ -1,6 +1,5 @@
 import { s, defineKind, cel } from '../../schema';
-import { GROUP, VERSION, CATEGORY, DNS_LABEL, IPV4, IPV4_CIDR, MAC, PROVIDER_IMAGE, PROVIDER_ENDPOINT, CRON, objectRef, localObjectRef, conditions } from './common';
-import * as k8s from './k8s';
+import { GROUP, VERSION, CATEGORY, DNS_LABEL, objectRef, localObjectRef, conditions } from './common';
 import { vmDisk, vmNetworkInterface } from './virtual-machine';
 
 export const vmMigrationSpec = s.object({

@@ -1,6 +1,12 @@
-import { s, defineKind, cel } from '../../schema';
-import { GROUP, VERSION, CATEGORY, DNS_LABEL, IPV4, IPV4_CIDR, MAC, PROVIDER_IMAGE, PROVIDER_ENDPOINT, CRON, objectRef, localObjectRef, conditions } from './common';
+import { s, defineKind } from '../../schema';
+import { GROUP, VERSION, CATEGORY, localObjectRef, conditions } from './common';
 import * as k8s from './k8s';
+
+/** `{ [name]: node }` with the key kept in the type, so `Infer` still names the field. */
+const named = <K extends string, N>(name: K, node: N) => ({ [name]: node }) as { [P in K]: N };
+
+const SCOPE = ['strict', 'preferred'] as const;
+const scope = () => s.enumOf(SCOPE, { description: 'Strict or preferred.' });
 
 const applicationAffinity = (description: string) => s.object({
   description,
@@ -8,11 +14,33 @@ const applicationAffinity = (description: string) => s.object({
   properties: {
     applicationLabel: s.string({ description: 'Label key identifying the application.', default: "app" }),
     enabled: s.boolean({ description: 'Rule active.' }),
-    scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
+    scope: scope(),
   },
 });
 
-const item = (description: string) => s.object({
+/** A rule preferring some named infrastructure objects (hosts, clusters, ...). */
+const preferRule = <K extends string>(description: string, listName: K, what: string, maxItems: number) => s.object({
+  description,
+  required: ['enabled'],
+  properties: {
+    enabled: s.boolean({ description: 'Rule active.' }),
+    scope: scope(),
+    ...named(listName, s.array(s.string({ description: `Preferred ${what}.` }), { description: `Preferred ${what}.`, maxItems })),
+  },
+});
+
+/** A rule spreading VMs over some kind of infrastructure object, with a cap per object. */
+const spreadRule = <K extends string>(description: string, capName: K, what: string, maximum: number) => s.object({
+  description,
+  required: ['enabled'],
+  properties: {
+    enabled: s.boolean({ description: 'Rule active.' }),
+    scope: scope(),
+    ...named(capName, s.int32({ description: `VM cap per ${what}.`, minimum: 1, maximum })),
+  },
+});
+
+const labelRequirement = (description: string) => s.object({
   description,
   required: ['key', 'operator'],
   properties: {
@@ -22,7 +50,7 @@ const item = (description: string) => s.object({
   },
 });
 
-const itemX = (description: string) => s.object({
+const toleration = (description: string) => s.object({
   description,
   properties: {
     effect: s.enumOf(['NoSchedule', 'PreferNoSchedule', 'NoExecute'], { description: 'Taint effect matched; empty = all.' }),
@@ -38,47 +66,51 @@ const vmAffinityTerm = (description: string) => s.object({
   required: ['topologyKey'],
   properties: {
     labelSelector: k8s.labelSelector('Label selector for peer VMs (metav1.LabelSelector, see K8S-LS)'),
-    matchExpressions: s.array(s.object({
-      description: 'Additional label requirements on peer VMs.',
-      required: ['key', 'operator'],
-      properties: {
-        key: s.string({ description: 'Label key.', maxLength: 253 }),
-        operator: s.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'], { description: 'Set operator.' }),
-        values: s.array(s.string({ description: 'Values for In / NotIn.' }), { description: 'Values for In / NotIn.', maxItems: 50 }),
-      },
-    }), { description: 'Additional label requirements on peer VMs.', maxItems: 20 }),
+    matchExpressions: s.array(labelRequirement('Additional label requirements on peer VMs.'), { description: 'Additional label requirements on peer VMs.', maxItems: 20 }),
     namespaceSelector: k8s.labelSelector('Namespace label selector.'),
     namespaces: s.array(s.string({ description: 'Namespaces to search for peer VMs.' }), { description: 'Namespaces to search for peer VMs.', maxItems: 20 }),
     topologyKey: s.string({ description: 'Topology domain key the rule applies across.', maxLength: 253 }),
   },
 });
 
-const itemXX = (description: string) => s.object({
+/** VM-to-VM (anti-)affinity: hard and weighted terms; `word` is "affinity" or "anti-affinity". */
+const vmAffinityRules = (description: string, word: string) => s.object({
   description,
-  required: ['vmAffinityTerm', 'weight'],
   properties: {
-    vmAffinityTerm: s.object({
-      description: 'The VMAffinityTerm.',
-      required: ['topologyKey'],
+    preferredDuringScheduling: s.array(s.object({
+      description: `Soft (weighted) ${word} terms.`,
+      required: ['vmAffinityTerm', 'weight'],
       properties: {
-        labelSelector: k8s.labelSelector('Label selector for peer VMs (metav1.LabelSelector, see K8S-LS)'),
-        matchExpressions: s.array(s.object({
-          description: 'Additional label requirements on peer VMs.',
-          required: ['key', 'operator'],
-          properties: {
-            key: s.string({ description: 'Label key.', maxLength: 253 }),
-            operator: s.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'], { description: 'Set operator.' }),
-            values: s.array(s.string({ description: 'Values for In / NotIn.' }), { description: 'Values for In / NotIn.', maxItems: 50 }),
-          },
-        }), { description: 'Additional label requirements on peer VMs.', maxItems: 20 }),
-        namespaceSelector: k8s.labelSelector('Namespace label selector.'),
-        namespaces: s.array(s.string({ description: 'Namespaces to search for peer VMs.' }), { description: 'Namespaces to search for peer VMs.', maxItems: 20 }),
-        topologyKey: s.string({ description: 'Topology domain key the rule applies across.', maxLength: 253 }),
+        vmAffinityTerm: vmAffinityTerm('The VMAffinityTerm.'),
+        weight: s.int32({ description: 'Preference weight.', minimum: 1, maximum: 100 }),
       },
-    }),
-    weight: s.int32({ description: 'Preference weight.', minimum: 1, maximum: 100 }),
+    }), { description: `Soft (weighted) ${word} terms.`, maxItems: 20 }),
+    requiredDuringScheduling: s.array(vmAffinityTerm(`Hard ${word} terms.`), { description: `Hard ${word} terms.`, maxItems: 20 }),
   },
 });
+
+/** Hard (`must`) or soft (`should preferably`) placement constraints: the same shape. */
+const constraints = (description: string, must: string) => {
+  const list = (what: string, maxItems: number) => s.array(s.string({ description: what }), { description: what, maxItems });
+  return s.object({
+    description,
+    properties: {
+      clusters: list(`Clusters the VM ${must} land in.`, 50),
+      datastores: list(`Datastores the VM ${must} use.`, 100),
+      excludedClusters: list('Clusters to avoid.', 50),
+      excludedDatastores: list('Datastores to avoid.', 100),
+      excludedHosts: list('Hosts to avoid.', 200),
+      folders: list(`Folders the VM ${must} be placed in.`, 50),
+      hosts: list(`Hosts the VM ${must} run on.`, 200),
+      networks: list(`Networks the VM ${must} use.`, 50),
+      nodeSelector: s.map(s.string({ description: 'Node label selector (libvirt hosts)' }), { description: 'Node label selector (libvirt hosts)', maxProperties: 20 }),
+      regions: list(`Regions the VM ${must} use.`, 20),
+      resourcePools: list(`Resource pools the VM ${must} use.`, 100),
+      tolerations: s.array(toleration('Taints tolerated by the VM.'), { description: 'Taints tolerated by the VM.', maxItems: 20 }),
+      zones: list(`Availability zones the VM ${must} use.`, 20),
+    },
+  });
+};
 
 export const vmPlacementPolicySpec = s.object({
   description: 'Placement rules for VMs (whole kind is: no controller and never read)',
@@ -87,172 +119,25 @@ export const vmPlacementPolicySpec = s.object({
       description: 'Co-location rules.',
       properties: {
         applicationAffinity: applicationAffinity('Keep the same application together.'),
-        clusterAffinity: s.object({
-          description: 'Prefer specific clusters.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            preferredClusters: s.array(s.string({ description: 'Preferred clusters.' }), { description: 'Preferred clusters.', maxItems: 20 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
-        datastoreAffinity: s.object({
-          description: 'Prefer specific datastores.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            preferredDatastores: s.array(s.string({ description: 'Preferred datastores.' }), { description: 'Preferred datastores.', maxItems: 50 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
-        hostAffinity: s.object({
-          description: 'Prefer specific hosts.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            preferredHosts: s.array(s.string({ description: 'Preferred hosts.' }), { description: 'Preferred hosts.', maxItems: 50 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
-        vmAffinity: s.object({
-          description: 'VM-to-VM affinity terms.',
-          properties: {
-            preferredDuringScheduling: s.array(s.object({
-              description: 'Soft (weighted) affinity terms.',
-              required: ['vmAffinityTerm', 'weight'],
-              properties: {
-                vmAffinityTerm: s.object({
-                  description: 'The VMAffinityTerm.',
-                  required: ['topologyKey'],
-                  properties: {
-                    labelSelector: k8s.labelSelector('Label selector for peer VMs (metav1.LabelSelector, see K8S-LS)'),
-                    matchExpressions: s.array(item('Additional label requirements on peer VMs.'), { description: 'Additional label requirements on peer VMs.', maxItems: 20 }),
-                    namespaceSelector: k8s.labelSelector('Namespace label selector.'),
-                    namespaces: s.array(s.string({ description: 'Namespaces to search for peer VMs.' }), { description: 'Namespaces to search for peer VMs.', maxItems: 20 }),
-                    topologyKey: s.string({ description: 'Topology domain key the rule applies across.', maxLength: 253 }),
-                  },
-                }),
-                weight: s.int32({ description: 'Preference weight.', minimum: 1, maximum: 100 }),
-              },
-            }), { description: 'Soft (weighted) affinity terms.', maxItems: 20 }),
-            requiredDuringScheduling: s.array(s.object({
-              description: 'Hard affinity terms.',
-              required: ['topologyKey'],
-              properties: {
-                labelSelector: k8s.labelSelector('Label selector for peer VMs (metav1.LabelSelector, see K8S-LS)'),
-                matchExpressions: s.array(item('Additional label requirements on peer VMs.'), { description: 'Additional label requirements on peer VMs.', maxItems: 20 }),
-                namespaceSelector: k8s.labelSelector('Namespace label selector.'),
-                namespaces: s.array(s.string({ description: 'Namespaces to search for peer VMs.' }), { description: 'Namespaces to search for peer VMs.', maxItems: 20 }),
-                topologyKey: s.string({ description: 'Topology domain key the rule applies across.', maxLength: 253 }),
-              },
-            }), { description: 'Hard affinity terms.', maxItems: 20 }),
-          },
-        }),
-        zoneAffinity: s.object({
-          description: 'Prefer specific zones.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            preferredZones: s.array(s.string({ description: 'Preferred zones.' }), { description: 'Preferred zones.', maxItems: 10 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
+        clusterAffinity: preferRule('Prefer specific clusters.', 'preferredClusters', 'clusters', 20),
+        datastoreAffinity: preferRule('Prefer specific datastores.', 'preferredDatastores', 'datastores', 50),
+        hostAffinity: preferRule('Prefer specific hosts.', 'preferredHosts', 'hosts', 50),
+        vmAffinity: vmAffinityRules('VM-to-VM affinity terms.', 'affinity'),
+        zoneAffinity: preferRule('Prefer specific zones.', 'preferredZones', 'zones', 10),
       },
     }),
     antiAffinity: s.object({
       description: 'Spread rules.',
       properties: {
         applicationAntiAffinity: applicationAffinity('Keep different applications apart.'),
-        clusterAntiAffinity: s.object({
-          description: 'Spread across clusters.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            maxVMsPerCluster: s.int32({ description: 'VM cap per cluster.', minimum: 1, maximum: 10000 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
-        datastoreAntiAffinity: s.object({
-          description: 'Spread across datastores.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            maxVMsPerDatastore: s.int32({ description: 'VM cap per datastore.', minimum: 1, maximum: 10000 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
-        hostAntiAffinity: s.object({
-          description: 'Spread across hosts.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            maxVMsPerHost: s.int32({ description: 'VM cap per host.', minimum: 1, maximum: 1000 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
-        vmAntiAffinity: s.object({
-          description: 'VM-to-VM anti-affinity terms.',
-          properties: {
-            preferredDuringScheduling: s.array(s.object({
-              description: 'Soft (weighted) anti-affinity terms.',
-              required: ['vmAffinityTerm', 'weight'],
-              properties: {
-                vmAffinityTerm: s.object({
-                  description: 'The VMAffinityTerm.',
-                  required: ['topologyKey'],
-                  properties: {
-                    labelSelector: k8s.labelSelector('Label selector for peer VMs (metav1.LabelSelector, see K8S-LS)'),
-                    matchExpressions: s.array(item('Additional label requirements on peer VMs.'), { description: 'Additional label requirements on peer VMs.', maxItems: 20 }),
-                    namespaceSelector: k8s.labelSelector('Namespace label selector.'),
-                    namespaces: s.array(s.string({ description: 'Namespaces to search for peer VMs.' }), { description: 'Namespaces to search for peer VMs.', maxItems: 20 }),
-                    topologyKey: s.string({ description: 'Topology domain key the rule applies across.', maxLength: 253 }),
-                  },
-                }),
-                weight: s.int32({ description: 'Preference weight.', minimum: 1, maximum: 100 }),
-              },
-            }), { description: 'Soft (weighted) anti-affinity terms.', maxItems: 20 }),
-            requiredDuringScheduling: s.array(s.object({
-              description: 'Hard anti-affinity terms.',
-              required: ['topologyKey'],
-              properties: {
-                labelSelector: k8s.labelSelector('Label selector for peer VMs (metav1.LabelSelector, see K8S-LS)'),
-                matchExpressions: s.array(item('Additional label requirements on peer VMs.'), { description: 'Additional label requirements on peer VMs.', maxItems: 20 }),
-                namespaceSelector: k8s.labelSelector('Namespace label selector.'),
-                namespaces: s.array(s.string({ description: 'Namespaces to search for peer VMs.' }), { description: 'Namespaces to search for peer VMs.', maxItems: 20 }),
-                topologyKey: s.string({ description: 'Topology domain key the rule applies across.', maxLength: 253 }),
-              },
-            }), { description: 'Hard anti-affinity terms.', maxItems: 20 }),
-          },
-        }),
-        zoneAntiAffinity: s.object({
-          description: 'Spread across zones.',
-          required: ['enabled'],
-          properties: {
-            enabled: s.boolean({ description: 'Rule active.' }),
-            maxVMsPerZone: s.int32({ description: 'VM cap per zone.', minimum: 1, maximum: 10000 }),
-            scope: s.enumOf(['strict', 'preferred'], { description: 'Strict or preferred.' }),
-          },
-        }),
+        clusterAntiAffinity: spreadRule('Spread across clusters.', 'maxVMsPerCluster', 'cluster', 10000),
+        datastoreAntiAffinity: spreadRule('Spread across datastores.', 'maxVMsPerDatastore', 'datastore', 10000),
+        hostAntiAffinity: spreadRule('Spread across hosts.', 'maxVMsPerHost', 'host', 1000),
+        vmAntiAffinity: vmAffinityRules('VM-to-VM anti-affinity terms.', 'anti-affinity'),
+        zoneAntiAffinity: spreadRule('Spread across zones.', 'maxVMsPerZone', 'zone', 10000),
       },
     }),
-    hard: s.object({
-      description: 'Hard placement constraints (same shape for hard and soft)',
-      properties: {
-        clusters: s.array(s.string({ description: 'Clusters the VM must land in.' }), { description: 'Clusters the VM must land in.', maxItems: 50 }),
-        datastores: s.array(s.string({ description: 'Datastores the VM must use.' }), { description: 'Datastores the VM must use.', maxItems: 100 }),
-        excludedClusters: s.array(s.string({ description: 'Clusters to avoid.' }), { description: 'Clusters to avoid.', maxItems: 50 }),
-        excludedDatastores: s.array(s.string({ description: 'Datastores to avoid.' }), { description: 'Datastores to avoid.', maxItems: 100 }),
-        excludedHosts: s.array(s.string({ description: 'Hosts to avoid.' }), { description: 'Hosts to avoid.', maxItems: 200 }),
-        folders: s.array(s.string({ description: 'Folders the VM must be placed in.' }), { description: 'Folders the VM must be placed in.', maxItems: 50 }),
-        hosts: s.array(s.string({ description: 'Hosts the VM must run on.' }), { description: 'Hosts the VM must run on.', maxItems: 200 }),
-        networks: s.array(s.string({ description: 'Networks the VM must use.' }), { description: 'Networks the VM must use.', maxItems: 50 }),
-        nodeSelector: s.map(s.string({ description: 'Node label selector (libvirt hosts)' }), { description: 'Node label selector (libvirt hosts)', maxProperties: 20 }),
-        regions: s.array(s.string({ description: 'Regions the VM must use.' }), { description: 'Regions the VM must use.', maxItems: 20 }),
-        resourcePools: s.array(s.string({ description: 'Resource pools the VM must use.' }), { description: 'Resource pools the VM must use.', maxItems: 100 }),
-        tolerations: s.array(itemX('Taints tolerated by the VM.'), { description: 'Taints tolerated by the VM.', maxItems: 20 }),
-        zones: s.array(s.string({ description: 'Availability zones the VM must use.' }), { description: 'Availability zones the VM must use.', maxItems: 20 }),
-      },
-    }),
+    hard: constraints('Hard placement constraints (same shape for hard and soft)', 'must'),
     priority: s.int32({ description: 'Policy priority.', minimum: 0, maximum: 1000 }),
     resourceConstraints: s.object({
       description: 'Host capacity requirements.',
@@ -280,24 +165,7 @@ export const vmPlacementPolicySpec = s.object({
         trustLevel: s.enumOf(['untrusted', 'basic', 'trusted', 'highly-trusted'], { description: 'Required host trust level.' }),
       },
     }),
-    soft: s.object({
-      description: 'Soft placement constraints (same shape for hard and soft)',
-      properties: {
-        clusters: s.array(s.string({ description: 'Clusters the VM should preferably land in.' }), { description: 'Clusters the VM should preferably land in.', maxItems: 50 }),
-        datastores: s.array(s.string({ description: 'Datastores the VM should preferably use.' }), { description: 'Datastores the VM should preferably use.', maxItems: 100 }),
-        excludedClusters: s.array(s.string({ description: 'Clusters to avoid.' }), { description: 'Clusters to avoid.', maxItems: 50 }),
-        excludedDatastores: s.array(s.string({ description: 'Datastores to avoid.' }), { description: 'Datastores to avoid.', maxItems: 100 }),
-        excludedHosts: s.array(s.string({ description: 'Hosts to avoid.' }), { description: 'Hosts to avoid.', maxItems: 200 }),
-        folders: s.array(s.string({ description: 'Folders the VM should preferably be placed in.' }), { description: 'Folders the VM should preferably be placed in.', maxItems: 50 }),
-        hosts: s.array(s.string({ description: 'Hosts the VM should preferably run on.' }), { description: 'Hosts the VM should preferably run on.', maxItems: 200 }),
-        networks: s.array(s.string({ description: 'Networks the VM should preferably use.' }), { description: 'Networks the VM should preferably use.', maxItems: 50 }),
-        nodeSelector: s.map(s.string({ description: 'Node label selector (libvirt hosts)' }), { description: 'Node label selector (libvirt hosts)', maxProperties: 20 }),
-        regions: s.array(s.string({ description: 'Regions the VM should preferably use.' }), { description: 'Regions the VM should preferably use.', maxItems: 20 }),
-        resourcePools: s.array(s.string({ description: 'Resource pools the VM should preferably use.' }), { description: 'Resource pools the VM should preferably use.', maxItems: 100 }),
-        tolerations: s.array(itemX('Taints tolerated by the VM.'), { description: 'Taints tolerated by the VM.', maxItems: 20 }),
-        zones: s.array(s.string({ description: 'Availability zones the VM should preferably use.' }), { description: 'Availability zones the VM should preferably use.', maxItems: 20 }),
-      },
-    }),
+    soft: constraints('Soft placement constraints (same shape for hard and soft)', 'should preferably'),
     weight: s.int32({ description: 'Policy weight.', minimum: 1, maximum: 100 }),
   },
 });

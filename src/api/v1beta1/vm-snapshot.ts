@@ -1,8 +1,7 @@
-import { s, defineKind, cel } from '../../schema';
-import { GROUP, VERSION, CATEGORY, DNS_LABEL, IPV4, IPV4_CIDR, MAC, PROVIDER_IMAGE, PROVIDER_ENDPOINT, CRON, objectRef, localObjectRef, conditions } from './common';
-import * as k8s from './k8s';
+import { s, defineKind } from '../../schema';
+import { GROUP, VERSION, CATEGORY, CRON, localObjectRef, conditions } from './common';
 
-const item = (description: string) => s.object({
+const snapshotReference = (description: string) => s.object({
   description,
   required: ['name'],
   properties: {
@@ -75,14 +74,14 @@ export const vmSnapshotSpec = s.object({
 export const vmSnapshotStatus = s.object({
   description: 'Observed snapshot state.',
   properties: {
-    children: s.array(item('Child snapshots in a tree.'), { description: 'Child snapshots in a tree.' }),
+    children: s.array(snapshotReference('Child snapshots in a tree.'), { description: 'Child snapshots in a tree.' }),
     completionTime: s.dateTime({ description: 'When creation finished.' }),
     conditions: conditions(),
     creationTime: s.dateTime({ description: 'When the snapshot was requested.' }),
     expiryTime: s.dateTime({ description: 'Planned expiry.' }),
     message: s.string({ description: 'Human-readable detail.' }),
     observedGeneration: s.int64({ description: 'Metadata.generation last processed.' }),
-    parent: item('Parent snapshot.'),
+    parent: snapshotReference('Parent snapshot.'),
     phase: s.enumOf(['Pending', 'Creating', 'Ready', 'Deleting', 'Failed', 'Expired'], { description: 'Snapshot phase (manager sets Creating, Ready, Failed, Deleting)' }),
     progress: s.object({
       description: 'Creation progress.',
