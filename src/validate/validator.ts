@@ -1,0 +1,141 @@
+import type { KindDefinition } from '../schema';
+import { ALL_KINDS, GROUP } from '../api/v1beta1';
+import { FieldError, unknownField } from './errors';
+import { compileStructural, Check, WalkContext, BLOCKING, RULES_NOT_CHECKED } from './structural';
+import { compileCel, compileCelConverter, runCel, CelConverter } from './cel';
+import { validateMetadata } from './metadata';
+
+/** How one object is judged. */
+export interface ObjectOptions {
+  /**
+   * Unknown fields are errors, as with `kubectl --validate=strict`; the API
+   * server then rejects the request while decoding and reports nothing else.
+   * @default false (unknown fields are pruned, with a warning each)
+   */
+  readonly strict?: boolean;
+  /** The stored object, to validate an update: transition rules (`oldSelf`) run against it. */
+  readonly old?: unknown;
+  /** Validate `obj` itself, defaulting and pruning it in place, instead of a copy. @default false */
+  readonly inPlace?: boolean;
+}
+
+/** The verdict on one object. */
+export interface ObjectResult {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly valid: boolean;
+  /** True when the kind is not one of ours (another API group): nothing was checked. */
+  readonly skipped: boolean;
+  readonly errors: FieldError[];
+  readonly warnings: string[];
+  /** The object after defaulting and pruning, as the API server would store it. */
+  readonly object?: unknown;
+}
+
+interface CompiledKind {
+  readonly def: KindDefinition;
+  readonly check: Check;
+  readonly cel?: ReturnType<typeof compileCel>;
+  readonly toCel: CelConverter;
+  readonly hasStatusSubresource: boolean;
+}
+
+/**
+ * Validates objects of our kinds with the API server's pipeline: kind
+ * dispatch, metadata, pruning, defaulting, OpenAPI schema, then CEL rules
+ * (skipped, as the API server does, when the schema errors make them moot).
+ */
+export class Validator {
+  private readonly kinds = new Map<string, CompiledKind>();
+  private readonly groups = new Set<string>();
+
+  constructor(kinds: readonly KindDefinition[] = ALL_KINDS) {
+    for (const def of kinds) {
+      this.kinds.set(`${def.apiVersion}/${def.kind}`, {
+        def,
+        check: compileStructural(def.root),
+        cel: compileCel(def.root),
+        toCel: compileCelConverter(def.root),
+        hasStatusSubresource: def.props.status !== undefined,
+      });
+      this.groups.add(def.group);
+    }
+  }
+
+  validateObject(input: unknown, opts: ObjectOptions = {}): ObjectResult {
+    const errors: FieldError[] = [];
+    const warnings: string[] = [];
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      errors.push({ field: '', type: 'DocumentInvalid', message: `the document is ${input === null ? 'null' : Array.isArray(input) ? 'a list' : `a ${typeof input}`}, not an object`, rule: 'decode' });
+      return { valid: false, skipped: false, errors, warnings };
+    }
+    const raw = input as Record<string, unknown>;
+    const apiVersion = typeof raw.apiVersion === 'string' ? raw.apiVersion : undefined;
+    const kind = typeof raw.kind === 'string' ? raw.kind : undefined;
+    const meta = (raw.metadata && typeof raw.metadata === 'object' ? raw.metadata : {}) as Record<string, unknown>;
+    const ids = {
+      apiVersion,
+      kind,
+      namespace: typeof meta.namespace === 'string' ? meta.namespace : undefined,
+      name: typeof meta.name === 'string' ? meta.name : typeof meta.generateName === 'string' ? meta.generateName : undefined,
+    };
+    if (!kind || !apiVersion) {
+      const missing = !kind ? 'kind' : 'apiVersion';
+      errors.push({ field: missing, type: 'DocumentInvalid', message: `Object '${missing === 'kind' ? 'Kind' : 'apiVersion'}' is missing or not a string`, rule: 'decode' });
+      return { ...ids, valid: false, skipped: false, errors, warnings };
+    }
+    const compiled = this.kinds.get(`${apiVersion}/${kind}`);
+    if (!compiled) {
+      const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+      if (!this.groups.has(group)) {
+        warnings.push(`no schema for ${apiVersion}, Kind=${kind}: not validated`);
+        return { ...ids, valid: true, skipped: true, errors, warnings };
+      }
+      errors.push({ field: 'kind', type: 'DocumentInvalid', message: `no matches for kind "${kind}" in version "${apiVersion}"${this.suggest(kind, group)}`, rule: 'kind' });
+      return { ...ids, valid: false, skipped: false, errors, warnings };
+    }
+    const obj = (opts.inPlace ? raw : structuredClone(raw)) as Record<string, unknown>;
+    if (compiled.hasStatusSubresource && 'status' in obj) {
+      delete obj.status;
+      warnings.push('status is ignored: it can only be written through the status subresource');
+    }
+    const ctx: WalkContext = { errors, unknown: [] };
+    validateMetadata(obj.metadata, errors, ctx.unknown);
+    compiled.check(obj, '', ctx);
+    if (ctx.unknown.length > 0) {
+      if (opts.strict) {
+        // Strict decoding fails before validation: the unknown fields are all the API server reports.
+        return { ...ids, valid: false, skipped: false, errors: ctx.unknown.map(unknownField), warnings };
+      }
+      for (const f of ctx.unknown) warnings.push(`unknown field "${f}"`);
+    }
+    if (compiled.cel) {
+      if (errors.some((e) => BLOCKING.has(e.type))) errors.push(RULES_NOT_CHECKED);
+      else {
+        const old = opts.old === undefined ? undefined : this.prepareOld(compiled, opts.old);
+        runCel(compiled.cel, compiled.toCel(obj), old === undefined ? undefined : compiled.toCel(old), '', errors);
+      }
+    }
+    return { ...ids, valid: errors.length === 0, skipped: false, errors, warnings, object: obj };
+  }
+
+  /** The stored object goes through the same defaulting and pruning before rules compare against it. */
+  private prepareOld(compiled: CompiledKind, old: unknown): unknown {
+    if (!old || typeof old !== 'object') return undefined;
+    const copy = structuredClone(old) as Record<string, unknown>;
+    compiled.check(copy, '', { errors: [], unknown: [] });
+    return copy;
+  }
+
+  private suggest(kind: string, group: string): string {
+    const same = [...this.kinds.values()].filter((k) => k.def.group === group);
+    const byKind = same.find((k) => k.def.kind.toLowerCase() === kind.toLowerCase());
+    if (byKind) return `; did you mean apiVersion ${byKind.def.apiVersion}, kind ${byKind.def.kind}?`;
+    return `; known kinds: ${same.map((k) => k.def.kind).join(', ')}`;
+  }
+}
+
+/** The group all our kinds live in; other groups are skipped, not rejected. */
+export const OUR_GROUP = GROUP;
