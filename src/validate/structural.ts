@@ -86,11 +86,11 @@ function compileString(node: SchemaNode): Check {
       enumCheck?.(v, path, ctx);
       return;
     }
+    // Like kube-openapi's string validator, only the first failing length or pattern check is reported.
     if (maxLength !== undefined && runeLength(v) > maxLength) ctx.errors.push(tooLong(path, maxLength));
-    if (minLength !== undefined && runeLength(v) < minLength) {
+    else if (minLength !== undefined && runeLength(v) < minLength) {
       ctx.errors.push(invalid(path, v, `${path} in body should be at least ${minLength} chars long`, 'minLength'));
-    }
-    if (re && !re.test(v)) ctx.errors.push(invalid(path, v, `${path} in body should match '${s.pattern}'`, 'pattern'));
+    } else if (re && !re.test(v)) ctx.errors.push(invalid(path, v, `${path} in body should match '${s.pattern}'`, 'pattern'));
     enumCheck?.(v, path, ctx);
   };
 }
@@ -109,18 +109,19 @@ function compileNumber(node: SchemaNode): Check {
       ctx.errors.push(typeInvalid(path, jsonType(v), integer ? 'integer' : 'number'));
       return;
     }
+    const n = Number(v);
     if (integer && !isInteger(v)) {
-      // The API server checks the format first and names Go's type for the value.
+      // The API server names Go's type for the value and adds a fieldless format error; the bounds are still checked.
       if (format === 'int32' || format === 'int64') {
         ctx.errors.push(typeInvalid(path, 'float64', format));
-        ctx.errors.push(formatError(path, format));
+        ctx.errors.push(formatError(path, `with format ${format}`));
       } else {
         ctx.errors.push(typeInvalid(path, 'number', 'integer'));
+        ctx.errors.push(formatError(path, '(default format)'));
       }
-      return;
+    } else if (format === 'int32' && (n < INT32_MIN || n > INT32_MAX)) {
+      ctx.errors.push(formatError(path, 'with format int32'));
     }
-    const n = Number(v);
-    if (format === 'int32' && (n < INT32_MIN || n > INT32_MAX)) ctx.errors.push(formatError(path, 'int32'));
     if (minimum !== undefined && (exclusiveMinimum ? n <= minimum : n < minimum)) {
       ctx.errors.push(invalid(path, v, `${path} in body should be greater than ${exclusiveMinimum ? '' : 'or equal to '}${minimum}`, 'minimum'));
     }
@@ -136,7 +137,7 @@ function compileNumber(node: SchemaNode): Check {
 
 /** The fieldless error kube-openapi adds when a number does not fit its format. */
 function formatError(path: string, format: string): FieldError {
-  return { field: '', type: 'FieldValueInvalid', message: `Invalid value: "": Checked value must be of type integer with format ${format} in ${path}`, rule: 'format' };
+  return { field: '', type: 'FieldValueInvalid', message: `Invalid value: "": Checked value must be of type integer ${format} in ${path}`, rule: 'format' };
 }
 
 function compileIntOrString(node: SchemaNode): Check {

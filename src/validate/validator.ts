@@ -104,6 +104,7 @@ export class Validator {
     const ctx: WalkContext = { errors, unknown: [] };
     validateMetadata(obj.metadata, errors, ctx.unknown);
     compiled.check(obj, '', ctx);
+    if (compiled.def.props.scale) validateScale(obj, compiled.def.props.scale.specReplicasPath, errors);
     if (ctx.unknown.length > 0) {
       if (opts.strict) {
         // Strict decoding fails before validation: the unknown fields are all the API server reports.
@@ -139,3 +140,44 @@ export class Validator {
 
 /** The group all our kinds live in; other groups are skipped, not rejected. */
 export const OUR_GROUP = GROUP;
+
+const MAX_INT32 = 2147483647;
+
+/** Go's %v of a decoded JSON value, for the scale accessor's messages. */
+function goValue(v: unknown): string {
+  if (v === null) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (typeof v === 'object') return `map[${Object.keys(v as object).sort().map((k) => `${k}:${goValue((v as Record<string, unknown>)[k])}`).join(' ')}]`;
+  return String(v);
+}
+
+function goType(v: unknown): string {
+  if (v === null) return '<nil>';
+  if (Array.isArray(v)) return '[]interface {}';
+  if (typeof v === 'object') return 'map[string]interface {}';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int64' : 'float64';
+  if (typeof v === 'bigint') return 'int64';
+  return typeof v === 'boolean' ? 'bool' : 'string';
+}
+
+/** The API server's checks of the scale subresource's spec replicas path (customresource validator). */
+function validateScale(obj: Record<string, unknown>, specReplicasPath: string, errors: FieldError[]): void {
+  const segments = specReplicasPath.replace(/^\./, '').split('.');
+  let cur: unknown = obj;
+  for (let i = 0; i < segments.length; i++) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) {
+      errors.push({ field: specReplicasPath, type: 'FieldValueInvalid', message: `Invalid value: 0: ${specReplicasPath} accessor error: ${goValue(cur)} is of the type ${goType(cur)}, expected map[string]interface{}`, rule: 'scale' });
+      return;
+    }
+    if (!Object.prototype.hasOwnProperty.call(cur, segments[i])) return;
+    cur = (cur as Record<string, unknown>)[segments[i]];
+  }
+  const isInt = typeof cur === 'bigint' || (typeof cur === 'number' && Number.isInteger(cur));
+  if (!isInt) {
+    errors.push({ field: specReplicasPath, type: 'FieldValueInvalid', message: `Invalid value: 0: ${specReplicasPath} accessor error: ${goValue(cur)} is of the type ${goType(cur)}, expected int64`, rule: 'scale' });
+  } else if (Number(cur) < 0) {
+    errors.push({ field: specReplicasPath, type: 'FieldValueInvalid', message: `Invalid value: ${cur}: should be a non-negative integer`, rule: 'scale' });
+  } else if (Number(cur) > MAX_INT32) {
+    errors.push({ field: specReplicasPath, type: 'FieldValueInvalid', message: `Invalid value: ${cur}: should be less than or equal to ${MAX_INT32}`, rule: 'scale' });
+  }
+}
