@@ -23,6 +23,27 @@ export type Check = (value: unknown, path: string, ctx: WalkContext) => void;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/**
+ * Prunes a value the schema gives no structure for, as the API server's
+ * pruning does with a nil schema: every key of an object is unknown; lists
+ * are searched item by item.
+ */
+function pruneUnstructured(v: unknown, path: string, ctx: WalkContext): void {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) pruneUnstructured(v[i], `${path}[${i}]`, ctx);
+  } else if (isObject(v)) {
+    for (const key of Object.keys(v)) {
+      ctx.unknown.push(`${path}.${key}`);
+      delete v[key];
+    }
+  }
+}
+
+/** A schema without properties or items meets an object or a list: prune what it holds. */
+function pruneMismatch(v: unknown, path: string, ctx: WalkContext): void {
+  if (typeof v === 'object' && v !== null) pruneUnstructured(v, path, ctx);
+}
+
 /** Compiles a schema node; the result is reused for every document. */
 export function compileStructural(node: SchemaNode): Check {
   const s = node.spec;
@@ -34,7 +55,10 @@ export function compileStructural(node: SchemaNode): Check {
       return compileNumber(node);
     case 'boolean':
       return (v, path, ctx) => {
-        if (typeof v !== 'boolean') ctx.errors.push(typeInvalid(path, jsonType(v), 'boolean'));
+        if (typeof v !== 'boolean') {
+          pruneMismatch(v, path, ctx);
+          ctx.errors.push(typeInvalid(path, jsonType(v), 'boolean'));
+        }
       };
     case 'intOrString':
       return compileIntOrString(node);
@@ -82,6 +106,7 @@ function compileString(node: SchemaNode): Check {
   const { minLength, maxLength } = s;
   return (v, path, ctx) => {
     if (typeof v !== 'string') {
+      pruneMismatch(v, path, ctx);
       ctx.errors.push(typeInvalid(path, jsonType(v), 'string'));
       enumCheck?.(v, path, ctx);
       return;
@@ -106,6 +131,7 @@ function compileNumber(node: SchemaNode): Check {
   const { minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, format } = s;
   return (v, path, ctx) => {
     if (typeof v !== 'number' && typeof v !== 'bigint') {
+      pruneMismatch(v, path, ctx);
       ctx.errors.push(typeInvalid(path, jsonType(v), integer ? 'integer' : 'number'));
       return;
     }
@@ -149,6 +175,7 @@ function compileIntOrString(node: SchemaNode): Check {
       return;
     }
     if (isInteger(v)) return;
+    pruneMismatch(v, path, ctx);
     // What the API server reports for the anyOf [integer, string] that int-or-string compiles to.
     const got = jsonType(v);
     ctx.errors.push(typeInvalid(path, got, 'integer,string'));
@@ -175,6 +202,7 @@ function compileObject(node: SchemaNode): Check {
   const { minProperties, maxProperties } = s;
   return (v, path, ctx) => {
     if (!isObject(v)) {
+      pruneMismatch(v, path, ctx);
       ctx.errors.push(typeInvalid(path, jsonType(v), 'object'));
       return;
     }
@@ -221,21 +249,26 @@ function compileMap(node: SchemaNode): Check {
   const s = node.spec;
   const valueCheck = compileStructural(s.values!);
   const valueDefault = s.values!.spec.default;
+  const valueNullable = !!s.values!.spec.nullable;
   const { minProperties, maxProperties } = s;
   return (v, path, ctx) => {
     if (!isObject(v)) {
+      pruneMismatch(v, path, ctx);
       ctx.errors.push(typeInvalid(path, jsonType(v), 'object'));
       return;
+    }
+    for (const key of Object.keys(v)) {
+      if (v[key] !== null) continue;
+      // Nulls in a map of non-nullable values are dropped, or replaced by the values' default.
+      if (valueDefault !== undefined) define(v, key, copyDefault(valueDefault));
+      else if (!valueNullable) delete v[key];
     }
     const keys = Object.keys(v);
     if (maxProperties !== undefined && keys.length > maxProperties) ctx.errors.push(tooMany(path, keys.length, maxProperties));
     if (minProperties !== undefined && keys.length < minProperties) {
       ctx.errors.push(invalid(path, keys.length, `${path} in body should have at least ${minProperties} properties`, 'minProperties'));
     }
-    for (const key of keys) {
-      if (v[key] === null && valueDefault !== undefined) define(v, key, copyDefault(valueDefault));
-      valueCheck(v[key], `${path}.${key}`, ctx);
-    }
+    for (const key of keys) valueCheck(v[key], `${path}.${key}`, ctx);
   };
 }
 
@@ -245,6 +278,7 @@ function compileArray(node: SchemaNode): Check {
   const { minItems, maxItems, listType, listMapKeys } = s;
   return (v, path, ctx) => {
     if (!Array.isArray(v)) {
+      pruneMismatch(v, path, ctx);
       ctx.errors.push(typeInvalid(path, jsonType(v), 'array'));
       return;
     }

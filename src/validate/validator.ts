@@ -96,6 +96,8 @@ export class Validator {
       errors.push({ field: 'kind', type: 'DocumentInvalid', message: `no matches for kind "${kind}" in version "${apiVersion}"${this.suggest(kind, group)}`, rule: 'kind' });
       return { ...ids, valid: false, skipped: false, errors, warnings };
     }
+    const undecodable = decodeProblem(raw, kind, compiled.def.version);
+    if (undecodable) return { ...ids, valid: false, skipped: false, errors: [undecodable], warnings };
     const obj = (opts.inPlace ? raw : structuredClone(raw)) as Record<string, unknown>;
     if (compiled.hasStatusSubresource && 'status' in obj) {
       delete obj.status;
@@ -180,4 +182,53 @@ function validateScale(obj: Record<string, unknown>, specReplicasPath: string, e
   } else if (Number(cur) > MAX_INT32) {
     errors.push({ field: specReplicasPath, type: 'FieldValueInvalid', message: `Invalid value: ${cur}: should be less than or equal to ${MAX_INT32}`, rule: 'scale' });
   }
+}
+
+/** JSON type names as Go's encoding/json prints them in unmarshal errors. */
+function goJsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'object';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'bigint') return 'number';
+  return typeof v;
+}
+
+const META_STRING = ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'];
+const META_INT = ['generation', 'deletionGracePeriodSeconds'];
+
+/**
+ * What makes the API server fail while decoding the request into its Go
+ * types, before any validation: ObjectMeta of the wrong shape. It then
+ * reports this one error and nothing else.
+ */
+function decodeProblem(raw: Record<string, unknown>, kind: string, version: string): FieldError | undefined {
+  const prefix = `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal`;
+  const fail = (field: string, what: string): FieldError => ({ field, type: 'DocumentInvalid', message: `${prefix} ${what}`, rule: 'decode' });
+  const meta = raw.metadata;
+  if (meta === undefined || meta === null) return undefined;
+  if (typeof meta !== 'object' || Array.isArray(meta)) return fail('metadata', `${goJsonType(meta)} into Go value of type v1.ObjectMeta`);
+  const m = meta as Record<string, unknown>;
+  for (const f of META_STRING) {
+    if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') return fail(`metadata.${f}`, `${goJsonType(m[f])} into Go struct field ObjectMeta.${f} of type string`);
+  }
+  for (const f of META_INT) {
+    const v = m[f];
+    if (v !== undefined && v !== null && !(typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v)))) {
+      return fail(`metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type int64`);
+    }
+  }
+  for (const f of ['labels', 'annotations']) {
+    const v = m[f];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'object' || Array.isArray(v)) return fail(`metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type map[string]string`);
+    for (const value of Object.values(v as Record<string, unknown>)) {
+      if (value !== null && typeof value !== 'string') return fail(`metadata.${f}`, `${goJsonType(value)} into Go struct field ObjectMeta.${f} of type string`);
+    }
+  }
+  for (const f of ['finalizers', 'ownerReferences', 'managedFields']) {
+    const v = m[f];
+    if (v !== undefined && v !== null && !Array.isArray(v)) return fail(`metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type []`);
+  }
+  return undefined;
 }

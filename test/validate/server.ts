@@ -37,6 +37,8 @@ function parse(status: number, text: string): Verdict {
     return { valid: false, fields: causes.map((c) => (c.field === '<nil>' || !c.field ? '' : c.field)), messages: causes.map((c) => c.message ?? ''), raw: text };
   }
   const message = String(body?.message ?? text);
+  const goField = /cannot unmarshal \S+ into Go (?:struct field ObjectMeta\.(\S+)|value of type v1\.ObjectMeta)/.exec(message);
+  if (goField) return { valid: false, fields: [goField[1] ? `metadata.${goField[1]}` : 'metadata'], messages: [message], raw: text };
   const unknown = [...message.matchAll(/unknown field "([^"]+)"/g)].map((m) => m[1]);
   if (unknown.length > 0) return { valid: false, fields: unknown, messages: unknown.map((f) => `unknown field "${f}"`), raw: text };
   return { valid: false, fields: ['?'], messages: [message], raw: text };
