@@ -27,6 +27,8 @@ export interface FieldError {
   readonly message: string;
   /** The rule that failed: a schema keyword (`minimum`, `enum`, ...), `cel`, `metadata`, `decode`. */
   readonly rule?: string;
+  /** Advice beyond the API server's message, e.g. to quote a YAML 1.1 boolean. */
+  readonly hint?: string;
 }
 
 /** Renders a value the way apimachinery's field.Invalid does in messages. */
