@@ -1,0 +1,444 @@
+/**
+ * Hand-written decoder for the block-style subset that nearly every manifest
+ * uses: nested block mappings and sequences (including `- key: value`
+ * compact mappings), single-line plain / single-quoted / double-quoted
+ * scalars, comments, blank lines, LF or CRLF line ends.
+ *
+ * Anything else — anchors, aliases, tags, flow collections, block scalars,
+ * multi-line scalars, complex or merge keys, tabs in indentation, directives,
+ * `...`, control characters, syntax errors, and duplicate keys (so that the
+ * error names both lines) — returns FALLBACK and the document is decoded by
+ * the full path (full.ts). The two must agree on every document the fast path
+ * accepts; test/validate/yaml-differential.test.ts checks that.
+ *
+ * No recursion: containers live on explicit stacks.
+ */
+
+import { DecodeFailure, Limits } from './types';
+import { K_STR, plainValue, resolvePlain, rValue, keyString } from './scalars';
+
+export const FALLBACK: unique symbol = Symbol('fallback');
+
+const SEQ = 1;
+const MAP = 2;
+
+// pending "value on the following lines" slot
+const P_NONE = 0;
+const P_MAP = 1;
+const P_SEQ = 2;
+
+/** Per-char class for plain-scalar bodies: 0 ok, 1 needs a closer look. */
+const PLAIN_CLASS = new Uint8Array(65536);
+for (let c = 0; c < 32; c++) PLAIN_CLASS[c] = 1; // controls, tab, CR, LF
+PLAIN_CLASS[32] = 1; // space (comment start " #")
+PLAIN_CLASS[58] = 1; // ':'
+PLAIN_CLASS[127] = 1;
+for (let c = 0x80; c <= 0x9f; c++) PLAIN_CLASS[c] = 1; // C1 controls and NEL
+PLAIN_CLASS[0x2028] = 1;
+PLAIN_CLASS[0x2029] = 1;
+PLAIN_CLASS[0xfeff] = 1;
+PLAIN_CLASS[0xfffe] = 1;
+PLAIN_CLASS[0xffff] = 1;
+
+/** Characters that may not start a plain scalar in the fast path. */
+const NO_PLAIN_START = new Uint8Array(128);
+for (const ch of '-?:,[]{}#&*!|>\'"%@`') NO_PLAIN_START[ch.charCodeAt(0)] = 1;
+for (let c = 0; c < 32; c++) NO_PLAIN_START[c] = 1;
+NO_PLAIN_START[32] = 1;
+NO_PLAIN_START[127] = 1;
+
+let scanEnd = 0; // out-param of the scalar scanners: index after the scalar (and any trailing comment)
+
+/**
+ * Scan a plain scalar starting at `i` up to `lineEnd`. Returns the text or
+ * null (not in the fast subset). Sets scanEnd.
+ */
+function scanPlain(text: string, i: number, lineEnd: number): string | null {
+  let j = i;
+  let lastNonSpace = i; // exclusive end of content
+  while (j < lineEnd) {
+    const c = text.charCodeAt(j);
+    if (PLAIN_CLASS[c] === 0) {
+      j++;
+      lastNonSpace = j;
+      continue;
+    }
+    if (c === 32 || c === 9) {
+      const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : -1;
+      if (n === 35) break; // " #" comment
+      j++;
+      continue;
+    }
+    if (c === 58) {
+      // ':' followed by space/tab/end would make this a mapping key
+      const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : -1;
+      if (n === -1 || n === 32 || n === 9) return null;
+      j++;
+      lastNonSpace = j;
+      continue;
+    }
+    return null; // control character, CR, NEL, LS/PS, BOM, noncharacter
+  }
+  scanEnd = lineEnd;
+  return text.slice(i, lastNonSpace);
+}
+
+/** After a quoted scalar: only spaces and an optional comment may follow. */
+function restIsEmpty(text: string, j: number, lineEnd: number): boolean {
+  if (j === lineEnd) return true;
+  const c = text.charCodeAt(j);
+  if (c !== 32 && c !== 9) return false;
+  while (j < lineEnd) {
+    const d = text.charCodeAt(j);
+    if (d === 32 || d === 9) j++;
+    else return d === 35;
+  }
+  return true;
+}
+
+function hexValue(text: string, i: number, n: number, lineEnd: number): number {
+  if (i + n > lineEnd) return -1;
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const c = text.charCodeAt(i + k);
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/** Single-line double-quoted scalar at `i` (the opening quote). Sets scanEnd to after the closing quote. */
+function scanDouble(text: string, i: number, lineEnd: number): string | null {
+  let j = i + 1;
+  let out = '';
+  let from = j;
+  while (j < lineEnd) {
+    const c = text.charCodeAt(j);
+    if (c === 34) {
+      scanEnd = j + 1;
+      return from === i + 1 ? text.slice(from, j) : out + text.slice(from, j);
+    }
+    if (c === 92) {
+      out += text.slice(from, j);
+      if (j + 1 >= lineEnd) return null;
+      const e = text.charCodeAt(j + 1);
+      let len = 2;
+      switch (e) {
+        case 48: out += '\0'; break;
+        case 97: out += '\x07'; break;
+        case 98: out += '\b'; break;
+        case 116: case 9: out += '\t'; break;
+        case 110: out += '\n'; break;
+        case 118: out += '\v'; break;
+        case 102: out += '\f'; break;
+        case 114: out += '\r'; break;
+        case 101: out += '\x1b'; break;
+        case 32: out += ' '; break;
+        case 34: out += '"'; break;
+        case 39: out += "'"; break;
+        case 92: out += '\\'; break;
+        case 78: out += '\u0085'; break;
+        case 95: out += '\u00a0'; break;
+        case 76: out += '\u2028'; break;
+        case 80: out += '\u2029'; break;
+        case 120: case 117: case 85: {
+          const n = e === 120 ? 2 : e === 117 ? 4 : 8;
+          const v = hexValue(text, j + 2, n, lineEnd);
+          if (v < 0 || (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff) return null;
+          out += String.fromCodePoint(v);
+          len = 2 + n;
+          break;
+        }
+        default:
+          return null;
+      }
+      j += len;
+      from = j;
+      continue;
+    }
+    if (c < 32 ? c !== 9 : c >= 127 && PLAIN_CLASS[c] === 1) return null;
+    j++;
+  }
+  return null; // not closed on this line
+}
+
+/** Single-line single-quoted scalar at `i`. */
+function scanSingle(text: string, i: number, lineEnd: number): string | null {
+  let j = i + 1;
+  let out = '';
+  let from = j;
+  while (j < lineEnd) {
+    const c = text.charCodeAt(j);
+    if (c === 39) {
+      if (j + 1 < lineEnd && text.charCodeAt(j + 1) === 39) {
+        out += text.slice(from, j + 1);
+        j += 2;
+        from = j;
+        continue;
+      }
+      scanEnd = j + 1;
+      return out + text.slice(from, j);
+    }
+    if (c < 32 ? c !== 9 : c >= 127 && PLAIN_CLASS[c] === 1) return null;
+    j++;
+  }
+  return null;
+}
+
+let keyEnd = 0; // out-param of scanKey: index just after the ':'
+
+/**
+ * A mapping key at `i` followed by ':' and a space/tab/end. Returns the JSON
+ * key, or null when the line is not a simple `key:` line.
+ */
+function scanKey(text: string, i: number, lineEnd: number): string | null {
+  const c = text.charCodeAt(i);
+  if (c === 34 || c === 39) {
+    const s = c === 34 ? scanDouble(text, i, lineEnd) : scanSingle(text, i, lineEnd);
+    if (s === null) return null;
+    const j = scanEnd;
+    if (j >= lineEnd || text.charCodeAt(j) !== 58) return null;
+    const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : 32;
+    if (n !== 32) return null;
+    keyEnd = j + 1;
+    return s;
+  }
+  if (c < 128 && NO_PLAIN_START[c] === 1) return null;
+  let j = i;
+  let lastNonSpace = i;
+  while (j < lineEnd) {
+    const d = text.charCodeAt(j);
+    if (d === 58) {
+      const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : 32;
+      if (n === 32) break;
+      if (n === 9) return null;
+      j++;
+      lastNonSpace = j;
+      continue;
+    }
+    if (PLAIN_CLASS[d] === 0) {
+      j++;
+      lastNonSpace = j;
+      continue;
+    }
+    if (d === 32) {
+      if (j + 1 < lineEnd && text.charCodeAt(j + 1) === 35) return null;
+      j++;
+      continue;
+    }
+    return null;
+  }
+  if (j >= lineEnd) return null;
+  if (j - i > 1024) return null;
+  keyEnd = j + 1;
+  const raw = text.slice(i, lastNonSpace);
+  if (raw === '<<') return null;
+  const k = resolvePlain(raw);
+  return k === K_STR ? raw : keyString(k, rValue);
+}
+
+/**
+ * A scalar value at `i` (first non-space character after `key:` or `- `).
+ * Returns FALLBACK when not in the fast subset.
+ */
+function scanValue(text: string, i: number, lineEnd: number): unknown {
+  const c = text.charCodeAt(i);
+  if (c === 34 || c === 39) {
+    const s = c === 34 ? scanDouble(text, i, lineEnd) : scanSingle(text, i, lineEnd);
+    if (s === null || !restIsEmpty(text, scanEnd, lineEnd)) return FALLBACK;
+    return s;
+  }
+  if (c < 128 && NO_PLAIN_START[c] === 1) {
+    // "-1", "-x": a dash not followed by a space starts a plain scalar
+    if (c !== 45) return FALLBACK;
+    const n = i + 1 < lineEnd ? text.charCodeAt(i + 1) : 32;
+    if (n === 32 || n === 9) return FALLBACK;
+  }
+  const s = scanPlain(text, i, lineEnd);
+  if (s === null) return FALLBACK;
+  return plainValue(s);
+}
+
+/**
+ * Decode text[start, end) (one document, no `---` lines). `end` is at a line
+ * boundary. Returns the value, null for an empty document, or FALLBACK.
+ */
+export function fastDecode(text: string, start: number, end: number, lim: Limits): unknown {
+  const kinds: number[] = [];
+  const indents: number[] = [];
+  const conts: unknown[] = [];
+  const sameIndent: boolean[] = [];
+  let depth = 0;
+  let root: unknown = null;
+  let rootSet = false;
+
+  let pend = P_NONE;
+  let pendObj: unknown = null;
+  let pendKey = '';
+  let pendIndent = 0;
+  let lastScalarIndent = -1;
+  const maxDepth = lim.maxDepth;
+
+  let pos = start;
+  let curOffset = start;
+  try {
+    while (pos < end) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0 || nl > end) nl = end;
+      const lineStart = pos;
+      let lineEnd = nl;
+      pos = nl + 1;
+      if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+
+      let i = lineStart;
+      while (i < lineEnd && text.charCodeAt(i) === 32) i++;
+      if (i === lineEnd) continue;
+      let c = text.charCodeAt(i);
+      if (c === 35) continue; // comment line
+      if (c === 9) return FALLBACK;
+      let col = i - lineStart;
+      if (col === 0 && (c === 46 || c === 37)) return FALLBACK; // "..." / directives
+      if (lastScalarIndent >= 0 && col > lastScalarIndent) return FALLBACK; // continuation line
+      lastScalarIndent = -1;
+      curOffset = i;
+
+      let isSeq = c === 45 && (i + 1 === lineEnd || text.charCodeAt(i + 1) === 32);
+      if (c === 45 && !isSeq && i + 1 < lineEnd && text.charCodeAt(i + 1) === 9) return FALLBACK;
+      let key: string | null = null;
+      if (!isSeq) {
+        key = scanKey(text, i, lineEnd);
+        if (key === null) return FALLBACK;
+      }
+
+      // 1. a pending `key:` / `-` takes this line as its nested block, or becomes null
+      if (pend !== P_NONE) {
+        if (col > pendIndent || (col === pendIndent && isSeq && pend === P_MAP)) {
+          const cont: unknown = isSeq ? [] : {};
+          if (++depth > maxDepth) throw depthLimit(maxDepth, i);
+          if (pend === P_MAP) (pendObj as Record<string, unknown>)[pendKey] = cont;
+          else (pendObj as unknown[])[(pendObj as unknown[]).length - 1] = cont;
+          kinds.push(isSeq ? SEQ : MAP);
+          indents.push(col);
+          conts.push(cont);
+          sameIndent.push(col === pendIndent);
+        }
+        pend = P_NONE;
+      } else if (kinds.length === 0) {
+        if (rootSet) return FALLBACK;
+        root = isSeq ? [] : {};
+        rootSet = true;
+        if (++depth > maxDepth) throw depthLimit(maxDepth, i);
+        kinds.push(isSeq ? SEQ : MAP);
+        indents.push(col);
+        conts.push(root);
+        sameIndent.push(false);
+      }
+
+      // 2. close deeper blocks
+      let top = kinds.length - 1;
+      while (top >= 0 && (indents[top]! > col || (indents[top] === col && sameIndent[top] && !isSeq))) {
+        kinds.pop();
+        indents.pop();
+        conts.pop();
+        sameIndent.pop();
+        depth--;
+        top--;
+      }
+      if (top < 0 || indents[top] !== col) return FALLBACK;
+
+      // 3. entries; compact forms (`- - x`, `- k: v`) loop with a new top
+      for (;;) {
+        if (kinds[top] === SEQ) {
+          if (!isSeq) return FALLBACK;
+          const arr = conts[top] as unknown[];
+          let j = i + 1;
+          while (j < lineEnd && text.charCodeAt(j) === 32) j++;
+          if (j === lineEnd || text.charCodeAt(j) === 35) {
+            arr.push(null);
+            pend = P_SEQ;
+            pendObj = arr;
+            pendIndent = col;
+            break;
+          }
+          c = text.charCodeAt(j);
+          if (c === 9) return FALLBACK;
+          const ncol = j - lineStart;
+          curOffset = j;
+          if (c === 45 && (j + 1 === lineEnd || text.charCodeAt(j + 1) === 32)) {
+            const inner: unknown[] = [];
+            arr.push(inner);
+            if (++depth > maxDepth) throw depthLimit(maxDepth, j);
+            kinds.push(SEQ);
+            indents.push(ncol);
+            conts.push(inner);
+            sameIndent.push(false);
+            top++;
+            i = j;
+            col = ncol;
+            continue;
+          }
+          const k = c === 45 ? null : scanKey(text, j, lineEnd);
+          if (k !== null) {
+            const obj: Record<string, unknown> = {};
+            arr.push(obj);
+            if (++depth > maxDepth) throw depthLimit(maxDepth, j);
+            kinds.push(MAP);
+            indents.push(ncol);
+            conts.push(obj);
+            sameIndent.push(false);
+            top++;
+            i = j;
+            col = ncol;
+            key = k;
+            isSeq = false;
+            continue;
+          }
+          const v = scanValue(text, j, lineEnd);
+          if (v === FALLBACK) return FALLBACK;
+          arr.push(v);
+          lastScalarIndent = col;
+          break;
+        }
+        // mapping entry
+        if (isSeq) return FALLBACK;
+        const obj = conts[top] as Record<string, unknown>;
+        const k = key!;
+        // duplicate (or __proto__-like) keys: the full path reports / stores them
+        if (obj[k] !== undefined) return FALLBACK;
+        let j = keyEnd;
+        while (j < lineEnd && text.charCodeAt(j) === 32) j++;
+        if (j === lineEnd || text.charCodeAt(j) === 35) {
+          obj[k] = null;
+          pend = P_MAP;
+          pendObj = obj;
+          pendKey = k;
+          pendIndent = col;
+          break;
+        }
+        c = text.charCodeAt(j);
+        if (c === 9) return FALLBACK;
+        if (c === 45 && (j + 1 === lineEnd || text.charCodeAt(j + 1) === 32)) return FALLBACK;
+        curOffset = j;
+        const v = scanValue(text, j, lineEnd);
+        if (v === FALLBACK) return FALLBACK;
+        obj[k] = v;
+        lastScalarIndent = col;
+        break;
+      }
+    }
+  } catch (e) {
+    if (e instanceof DecodeFailure && e.offset < 0 && e.line === 0) {
+      throw new DecodeFailure(e.rule, e.message, curOffset);
+    }
+    throw e;
+  }
+  return root;
+}
+
+function depthLimit(max: number, offset: number): DecodeFailure {
+  return new DecodeFailure('depth-limit', `nesting exceeds the limit of ${max} levels`, offset);
+}
