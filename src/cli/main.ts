@@ -1,0 +1,24 @@
+import { runValidate } from './validate-command';
+
+const USAGE = `Usage: virtrigaud <command> [flags]
+
+Commands:
+  validate   validate manifests offline (virtrigaud validate --help)`;
+
+/** Entry point of the `virtrigaud` binary; returns the exit status. */
+export function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'validate':
+      return runValidate(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`error: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+      return 2;
+  }
+}

@@ -1,0 +1,86 @@
+import { decodeStream, type DecodeOptions } from './yaml';
+import { Validator, type ObjectResult } from './validator';
+import type { FieldError } from './errors';
+
+export { Validator, type ObjectResult, type ObjectOptions } from './validator';
+export type { FieldError, CauseType } from './errors';
+
+/** Options for validating a stream of manifests. */
+export interface ValidateOptions extends DecodeOptions {
+  /** Unknown fields are errors (`kubectl --validate=strict`). @default false */
+  readonly strict?: boolean;
+  /** Shown in results and messages. @default - none */
+  readonly file?: string;
+  /** Reuse one compiled validator across calls. @default - a shared one for our ten kinds */
+  readonly validator?: Validator;
+}
+
+/** The verdict on one document of a stream. */
+export interface DocumentResult extends Omit<ObjectResult, 'object'> {
+  readonly file?: string;
+  /** 0-based position among the stream's non-empty documents (kubectl's numbering). */
+  readonly index: number;
+  /** 1-based line where the document starts. */
+  readonly line?: number;
+}
+
+let shared: Validator | undefined;
+/** The validator for our ten kinds, compiled on first use. */
+export function defaultValidator(): Validator {
+  return (shared ??= new Validator());
+}
+
+/**
+ * Validates a YAML or JSON stream (one or many documents) the way kubectl
+ * reads it and kube-apiserver judges it. Never throws for bad input: every
+ * problem becomes an error on the document it belongs to.
+ */
+export function validateText(input: string | Uint8Array, opts: ValidateOptions = {}): DocumentResult[] {
+  const validator = opts.validator ?? defaultValidator();
+  const out: DocumentResult[] = [];
+  for (const doc of decodeStream(input, opts)) {
+    if (doc.error) {
+      const where = doc.error.line ? ` (line ${doc.error.line}${doc.error.column ? `, column ${doc.error.column}` : ''})` : '';
+      out.push({
+        file: opts.file,
+        index: doc.index,
+        line: doc.line,
+        valid: false,
+        skipped: false,
+        errors: [{ field: '', type: 'DocumentInvalid', message: `${doc.error.message}${where}`, rule: doc.error.rule }],
+        warnings: [],
+      });
+      continue;
+    }
+    const r = validator.validateObject(doc.value, { strict: opts.strict, inPlace: true });
+    out.push({ ...withHints(r), file: opts.file, index: doc.index, line: doc.line, object: undefined } as DocumentResult);
+  }
+  return out;
+}
+
+/** Validates already-decoded objects (for example from a cdk8s app). */
+export function validateObjects(objects: readonly unknown[], opts: { strict?: boolean; file?: string; validator?: Validator } = {}): DocumentResult[] {
+  const validator = opts.validator ?? defaultValidator();
+  return objects.map((o, index) => {
+    const { object: _object, ...r } = withHints(validator.validateObject(o, { strict: opts.strict }));
+    return { ...r, file: opts.file, index };
+  });
+}
+
+/** Validates an update: `next` replacing the stored `old`, so transition rules (`oldSelf`) are checked. */
+export function validateUpdate(old: unknown, next: unknown, opts: { strict?: boolean; validator?: Validator } = {}): ObjectResult {
+  return withHints((opts.validator ?? defaultValidator()).validateObject(next, { strict: opts.strict, old }));
+}
+
+/**
+ * Adds a hint where YAML 1.1 bit: kubectl reads an unquoted On, Off, yes or
+ * no as a boolean, so a string field gets `true`/`false`.
+ */
+function withHints<T extends { errors: FieldError[] }>(r: T): T {
+  for (const e of r.errors) {
+    if (e.type === 'FieldValueTypeInvalid' && e.message.includes('"boolean"') && / must be of type string/.test(e.message)) {
+      (e as { hint?: string }).hint = 'quote the value: unquoted On, Off, yes, no, y and n are booleans in YAML 1.1, which kubectl uses (write "On")';
+    }
+  }
+  return r;
+}
