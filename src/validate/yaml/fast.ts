@@ -15,7 +15,15 @@
  */
 
 import { DecodeFailure, Limits } from './types';
-import { K_STR, plainValue, resolvePlain, rValue, keyString } from './scalars';
+import * as S from './scalars';
+
+// Local bindings: calls through a CommonJS module object go through getters.
+const plainValue = S.plainValue;
+const resolvePlain = S.resolvePlain;
+const keyString = S.keyString;
+const R = S.R;
+const K_STR = 0;
+if (S.K_STR !== K_STR) throw new Error('scalar kinds changed');
 
 export const FALLBACK: unique symbol = Symbol('fallback');
 
@@ -210,36 +218,60 @@ function scanKey(text: string, i: number, lineEnd: number): string | null {
   if (c < 128 && NO_PLAIN_START[c] === 1) return null;
   let j = i;
   let lastNonSpace = i;
+  let h = 0;
+  let hAtLast = 0;
   while (j < lineEnd) {
     const d = text.charCodeAt(j);
     if (d === 58) {
       const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : 32;
       if (n === 32) break;
       if (n === 9) return null;
+      h = (Math.imul(h, 31) + d) | 0;
       j++;
       lastNonSpace = j;
+      hAtLast = h;
       continue;
     }
     if (PLAIN_CLASS[d] === 0) {
+      h = (Math.imul(h, 31) + d) | 0;
       j++;
       lastNonSpace = j;
+      hAtLast = h;
       continue;
     }
     if (d === 32) {
       if (j + 1 < lineEnd && text.charCodeAt(j + 1) === 35) return null;
+      h = (Math.imul(h, 31) + d) | 0;
       j++;
       continue;
     }
     return null;
   }
   if (j >= lineEnd) return null;
-  if (j - i > 1024) return null;
+  const len = lastNonSpace - i;
+  if (len > 1024) return null;
   keyEnd = j + 1;
+  // Key cache: the same few keys recur in every manifest. Reusing one string
+  // object per key lets V8 skip re-internalizing it on every property store.
+  const slot = (hAtLast ^ (len << 7)) & KEY_CACHE_MASK;
+  const cached = cacheRaw[slot]!;
+  if (cached.length === len) {
+    let m = 0;
+    while (m < len && cached.charCodeAt(m) === text.charCodeAt(i + m)) m++;
+    if (m === len) return cacheKey[slot]!;
+  }
   const raw = text.slice(i, lastNonSpace);
   if (raw === '<<') return null;
   const k = resolvePlain(raw);
-  return k === K_STR ? raw : keyString(k, rValue);
+  const key = k === K_STR ? raw : keyString(k, R.v);
+  cacheRaw[slot] = raw;
+  cacheKey[slot] = key;
+  return key;
 }
+
+const KEY_CACHE_MASK = 4095;
+const cacheRaw: string[] = new Array<string>(KEY_CACHE_MASK + 1).fill('');
+const cacheKey: string[] = new Array<string>(KEY_CACHE_MASK + 1).fill('');
 
 /**
  * A scalar value at `i` (first non-space character after `key:` or `- `).
@@ -263,15 +295,35 @@ function scanValue(text: string, i: number, lineEnd: number): unknown {
   return plainValue(s);
 }
 
+/** Out-parameters of fastDecode (valid when it did not return FALLBACK). */
+export const fastOut = {
+  /** Offset of the line that ended the document (a `---` line) or text.length. */
+  end: 0,
+  /** Line number of that line (text.length: one past the last line). */
+  endLine: 0,
+  /** Line and offset of the first content line; -1 when the document is empty. */
+  firstLine: 0,
+  firstOffset: -1,
+};
+
+// Reused stacks (fastDecode is not re-entrant and never calls itself).
+const kinds: number[] = [];
+const indents: number[] = [];
+const conts: unknown[] = [];
+const sameIndent: boolean[] = [];
+
 /**
- * Decode text[start, end) (one document, no `---` lines). `end` is at a line
- * boundary. Returns the value, null for an empty document, or FALLBACK.
+ * Decode the document that starts at `start` (line number `line`) and runs
+ * to the next line beginning with `---` or to the end of `text`. Returns the
+ * value (null for an empty document) and fills fastOut, or returns FALLBACK
+ * (then fastOut is meaningless). Gives up (FALLBACK) past `maxChars`
+ * characters so that the caller can apply the size limit first.
  */
-export function fastDecode(text: string, start: number, end: number, lim: Limits): unknown {
-  const kinds: number[] = [];
-  const indents: number[] = [];
-  const conts: unknown[] = [];
-  const sameIndent: boolean[] = [];
+export function fastDecode(text: string, start: number, line: number, lim: Limits, maxChars: number): unknown {
+  kinds.length = 0;
+  indents.length = 0;
+  conts.length = 0;
+  sameIndent.length = 0;
   let depth = 0;
   let root: unknown = null;
   let rootSet = false;
@@ -282,16 +334,23 @@ export function fastDecode(text: string, start: number, end: number, lim: Limits
   let pendIndent = 0;
   let lastScalarIndent = -1;
   const maxDepth = lim.maxDepth;
+  const n = text.length;
+  const stopAt = start + maxChars;
+  fastOut.firstOffset = -1;
 
   let pos = start;
   let curOffset = start;
+  line--;
   try {
-    while (pos < end) {
-      let nl = text.indexOf('\n', pos);
-      if (nl < 0 || nl > end) nl = end;
+    while (pos < n) {
+      line++;
       const lineStart = pos;
+      if (text.charCodeAt(pos) === 45 && text.charCodeAt(pos + 1) === 45 && text.charCodeAt(pos + 2) === 45) break;
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = n;
       let lineEnd = nl;
       pos = nl + 1;
+      if (pos > stopAt) return FALLBACK;
       if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
 
       let i = lineStart;
@@ -305,6 +364,10 @@ export function fastDecode(text: string, start: number, end: number, lim: Limits
       if (lastScalarIndent >= 0 && col > lastScalarIndent) return FALLBACK; // continuation line
       lastScalarIndent = -1;
       curOffset = i;
+      if (fastOut.firstOffset < 0) {
+        fastOut.firstOffset = i;
+        fastOut.firstLine = line;
+      }
 
       let isSeq = c === 45 && (i + 1 === lineEnd || text.charCodeAt(i + 1) === 32);
       if (c === 45 && !isSeq && i + 1 < lineEnd && text.charCodeAt(i + 1) === 9) return FALLBACK;
@@ -316,16 +379,17 @@ export function fastDecode(text: string, start: number, end: number, lim: Limits
 
       // 1. a pending `key:` / `-` takes this line as its nested block, or becomes null
       if (pend !== P_NONE) {
+        let cont: unknown = null;
         if (col > pendIndent || (col === pendIndent && isSeq && pend === P_MAP)) {
-          const cont: unknown = isSeq ? [] : {};
+          cont = isSeq ? [] : {};
           if (++depth > maxDepth) throw depthLimit(maxDepth, i);
-          if (pend === P_MAP) (pendObj as Record<string, unknown>)[pendKey] = cont;
-          else (pendObj as unknown[])[(pendObj as unknown[]).length - 1] = cont;
           kinds.push(isSeq ? SEQ : MAP);
           indents.push(col);
           conts.push(cont);
           sameIndent.push(col === pendIndent);
         }
+        if (pend === P_MAP) (pendObj as Record<string, unknown>)[pendKey] = cont;
+        else (pendObj as unknown[]).push(cont);
         pend = P_NONE;
       } else if (kinds.length === 0) {
         if (rootSet) return FALLBACK;
@@ -358,7 +422,6 @@ export function fastDecode(text: string, start: number, end: number, lim: Limits
           let j = i + 1;
           while (j < lineEnd && text.charCodeAt(j) === 32) j++;
           if (j === lineEnd || text.charCodeAt(j) === 35) {
-            arr.push(null);
             pend = P_SEQ;
             pendObj = arr;
             pendIndent = col;
@@ -412,7 +475,6 @@ export function fastDecode(text: string, start: number, end: number, lim: Limits
         let j = keyEnd;
         while (j < lineEnd && text.charCodeAt(j) === 32) j++;
         if (j === lineEnd || text.charCodeAt(j) === 35) {
-          obj[k] = null;
           pend = P_MAP;
           pendObj = obj;
           pendKey = k;
@@ -430,12 +492,19 @@ export function fastDecode(text: string, start: number, end: number, lim: Limits
         break;
       }
     }
+    if (pos >= n && pos > start) line++;
   } catch (e) {
     if (e instanceof DecodeFailure && e.offset < 0 && e.line === 0) {
       throw new DecodeFailure(e.rule, e.message, curOffset);
     }
     throw e;
+  } finally {
+    conts.length = 0;
   }
+  if (pend === P_MAP) (pendObj as Record<string, unknown>)[pendKey] = null;
+  else if (pend === P_SEQ) (pendObj as unknown[]).push(null);
+  fastOut.end = pos < n ? pos : n;
+  fastOut.endLine = line;
   return root;
 }
 

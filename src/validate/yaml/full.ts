@@ -15,7 +15,7 @@
 
 import * as YAML from 'yaml';
 import { DecodeFailure, Limits } from './types';
-import { K_STR, K_NULL, TAG_PREFIX, jsonValue, keyString, resolvePlain, resolveTagged, rValue } from './scalars';
+import { K_STR, K_NULL, R, TAG_PREFIX, jsonValue, keyString, resolvePlain, resolveTagged } from './scalars';
 import { cloneCounted, isPlainObject, setOwn } from './objects';
 import { LineIndex } from './positions';
 
@@ -144,7 +144,7 @@ class Builder {
       this.record(node, text, K_STR, text);
       return text;
     }
-    const raw = rValue;
+    const raw = R.v;
     this.sk = kind;
     this.sraw = raw;
     const value = this.guard(() => jsonValue(kind, raw), node);

@@ -72,8 +72,8 @@ export const K_INT = 3; // value: number (safe) or bigint (int64)
 export const K_UINT = 4; // value: bigint > 2^63-1
 export const K_FLOAT = 5; // value: number
 
-/** Result slots of the last resolve (avoids an allocation per scalar). */
-export let rValue: unknown = null;
+/** Result slot of the last resolve (avoids an allocation per scalar). */
+export const R: { v: unknown } = { v: null };
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const INT64_MIN = -(2n ** 63n);
@@ -190,49 +190,49 @@ function smallDecimal(s: string): number {
 
 /**
  * Resolve a plain scalar (go-yaml v2 resolve with tag ""). Returns the kind;
- * the value is left in `rValue`.
+ * the value is left in `R.v`.
  */
 export function resolvePlain(s: string): number {
   if (s.length === 0) {
-    rValue = null;
+    R.v = null;
     return K_NULL;
   }
   const c0 = s.charCodeAt(0);
   const hint = c0 < 128 ? HINT[c0]! : 0;
   if (hint === 0) {
-    rValue = s;
+    R.v = s;
     return K_STR;
   }
   if (hint === 2 || hint === 1) {
     const quick = smallDecimal(s);
     if (quick === quick) {
-      rValue = quick;
+      R.v = quick;
       return K_INT;
     }
   }
-  const hit = TABLE[s];
+  const hit = s.length <= 5 ? TABLE[s] : undefined;
   if (hit !== undefined) {
-    rValue = hit[1];
+    R.v = hit[1];
     return hit[0];
   }
   if (hint === 3) {
-    rValue = s;
+    R.v = s;
     return K_STR;
   }
   if (hint === 4) {
     if (s.indexOf('_') >= 0 && !underscoreOK(s)) {
-      rValue = s;
+      R.v = s;
       return K_STR;
     }
     const plain = s.indexOf('_') >= 0 ? s.replace(/_/g, '') : s;
     if (DOT_FLOAT.test(plain)) {
       const f = Number(plain);
       if (Number.isFinite(f)) {
-        rValue = f;
+        R.v = f;
         return K_FLOAT;
       }
     }
-    rValue = s;
+    R.v = s;
     return K_STR;
   }
   // sign or digit
@@ -243,44 +243,44 @@ function resolveNumberish(s: string): number {
   const plain = s.indexOf('_') >= 0 ? s.replace(/_/g, '') : s;
   const i = parseIntWith(plain, parseUintBase0);
   if (i !== undefined) {
-    rValue = intValue(i);
+    R.v = intValue(i);
     return K_INT;
   }
   const u = parseUintBase0(plain);
   if (u !== undefined) {
     if (u <= INT64_MAX) {
-      rValue = intValue(u);
+      R.v = intValue(u);
       return K_INT;
     }
-    rValue = u;
+    R.v = u;
     return K_UINT;
   }
   if (YAML_STYLE_FLOAT.test(plain)) {
     const f = Number(plain);
     if (Number.isFinite(f)) {
-      rValue = f;
+      R.v = f;
       return K_FLOAT;
     }
   }
   if (plain.startsWith('0b')) {
     const b = parseIntWith(plain.slice(2), (t) => parseUintBase(t, 2));
     if (b !== undefined) {
-      rValue = intValue(b);
+      R.v = intValue(b);
       return K_INT;
     }
     const ub = parseUintBase(plain.slice(2), 2);
     if (ub !== undefined) {
-      rValue = ub <= INT64_MAX ? intValue(ub) : ub;
+      R.v = ub <= INT64_MAX ? intValue(ub) : ub;
       return ub <= INT64_MAX ? K_INT : K_UINT;
     }
   } else if (plain.startsWith('-0b')) {
     const b = parseIntWith('-' + plain.slice(3), (t) => parseUintBase(t, 2));
     if (b !== undefined) {
-      rValue = intValue(b);
+      R.v = intValue(b);
       return K_INT;
     }
   }
-  rValue = s;
+  R.v = s;
   return K_STR;
 }
 
@@ -314,8 +314,8 @@ export function jsonFloat(f: number): number | bigint {
 /** Plain scalar straight to its final value (hot path). */
 export function plainValue(s: string): unknown {
   const k = resolvePlain(s);
-  if (k === K_STR || k === K_INT || k === K_BOOL || k === K_NULL) return rValue;
-  return jsonValue(k, rValue);
+  if (k === K_STR || k === K_INT || k === K_BOOL || k === K_NULL) return R.v;
+  return jsonValue(k, R.v);
 }
 
 /** A resolved key as sigs.k8s.io/yaml turns it into a JSON object key. */
@@ -338,7 +338,7 @@ export function keyString(kind: number, v: unknown): string {
 
 export function plainKey(s: string): string {
   const k = resolvePlain(s);
-  return k === K_STR ? (rValue as string) : keyString(k, rValue);
+  return k === K_STR ? (R.v as string) : keyString(k, R.v);
 }
 
 /** Go strconv.FormatFloat(f, 'g', -1, 32) with go-yaml's .inf/.nan names. */
@@ -402,16 +402,16 @@ const KIND_TAG = ['str', 'null', 'bool', 'int', 'int', 'float'];
 /**
  * A scalar with an explicit tag (long form, e.g. tag:yaml.org,2002:int, or a
  * local tag such as !foo). `text` is the scalar's content. Returns kind and
- * leaves the value in rValue. Throws DecodeFailure on a type mismatch.
+ * leaves the value in R.v. Throws DecodeFailure on a type mismatch.
  */
 export function resolveTagged(tag: string, text: string): number {
   const short = tag.startsWith(TAG_PREFIX) ? tag.slice(TAG_PREFIX.length) : '';
   switch (short) {
     case 'str':
-      rValue = text;
+      R.v = text;
       return K_STR;
     case 'binary': {
-      rValue = decodeBinary(text);
+      R.v = decodeBinary(text);
       return K_STR;
     }
     case 'bool':
@@ -422,20 +422,20 @@ export function resolveTagged(tag: string, text: string): number {
     case 'timestamp': {
       const c0 = text.charCodeAt(0);
       if (c0 >= 48 && c0 <= 57 && isTimestamp(text)) {
-        rValue = text;
+        R.v = text;
         return K_STR;
       }
       break;
     }
     default:
-      rValue = text;
+      R.v = text;
       return K_STR;
   }
   const k = resolvePlain(text);
   const got = KIND_TAG[k]!;
   if (got === short) return k;
   if (short === 'float' && k === K_INT) {
-    rValue = Number(rValue as number | bigint);
+    R.v = Number(R.v as number | bigint);
     return K_FLOAT;
   }
   throw new DecodeFailure('yaml-syntax', `cannot decode !!${got} \`${text}\` as a !!${short}`);
