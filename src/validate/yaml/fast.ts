@@ -252,25 +252,33 @@ function scanKey(text: string, i: number, lineEnd: number): string | null {
   if (len > 1024) return null;
   keyEnd = j + 1;
   // Key cache: the same few keys recur in every manifest. Reusing one string
-  // object per key lets V8 skip re-internalizing it on every property store.
+  // object per key (compared through a char copy, not the string, which V8
+  // turns into a slower "thin" string once it is used as a property name)
+  // saves slicing and re-internalizing it on every property store.
   const slot = (hAtLast ^ (len << 7)) & KEY_CACHE_MASK;
-  const cached = cacheRaw[slot]!;
-  if (cached.length === len) {
+  if (len <= KEY_CACHE_WIDTH && cacheLen[slot] === len) {
+    const base = slot * KEY_CACHE_WIDTH;
     let m = 0;
-    while (m < len && cached.charCodeAt(m) === text.charCodeAt(i + m)) m++;
+    while (m < len && cacheChars[base + m] === text.charCodeAt(i + m)) m++;
     if (m === len) return cacheKey[slot]!;
   }
   const raw = text.slice(i, lastNonSpace);
   if (raw === '<<') return null;
   const k = resolvePlain(raw);
   const key = k === K_STR ? raw : keyString(k, R.v);
-  cacheRaw[slot] = raw;
-  cacheKey[slot] = key;
+  if (len <= KEY_CACHE_WIDTH) {
+    const base = slot * KEY_CACHE_WIDTH;
+    for (let m = 0; m < len; m++) cacheChars[base + m] = text.charCodeAt(i + m);
+    cacheLen[slot] = len;
+    cacheKey[slot] = key;
+  }
   return key;
 }
 
-const KEY_CACHE_MASK = 4095;
-const cacheRaw: string[] = new Array<string>(KEY_CACHE_MASK + 1).fill('');
+const KEY_CACHE_MASK = 2047;
+const KEY_CACHE_WIDTH = 32;
+const cacheChars = new Uint16Array((KEY_CACHE_MASK + 1) * KEY_CACHE_WIDTH);
+const cacheLen = new Int32Array(KEY_CACHE_MASK + 1);
 const cacheKey: string[] = new Array<string>(KEY_CACHE_MASK + 1).fill('');
 
 /**

@@ -28,7 +28,7 @@
  */
 
 import { DecodeError, DecodedDocument, DecodeFailure, DecodeOptions, Limits, limitsOf } from './types';
-import { FALLBACK, fastDecode } from './fast';
+import { FALLBACK, fastDecode, fastOut } from './fast';
 import { fullDecode } from './full';
 import { JsonSyntax, jsonEnd, jsonExtent, parseJsonValue, skipJsonSpace } from './json';
 import { isPlainObject } from './objects';
@@ -78,72 +78,91 @@ class Stream {
   yaml(from: number): void {
     const text = this.text;
     const n = text.length;
+    const max = this.lim.maxDocumentBytes;
     let pos = from;
     let line = from === 0 ? 1 : this.lines.at(from).line;
-    let chunkStart = pos;
-    let chunkLine = line;
-    let sep: { message: string; offset: number; line: number } | null = null;
-    while (pos < n) {
-      const nl = text.indexOf('\n', pos);
-      const lineEnd = nl < 0 ? n : nl;
-      const next = nl < 0 ? n : nl + 1;
-      if (text.charCodeAt(pos) === 45 && text.charCodeAt(pos + 1) === 45 && text.charCodeAt(pos + 2) === 45) {
-        this.chunk(chunkStart, pos, chunkLine, sep);
-        const rest = text.slice(pos + 3, lineEnd).trim();
-        sep =
-          rest.length > 0 && rest[0] !== '#'
-            ? { message: `invalid YAML document separator: ${rest}`, offset: pos, line }
-            : null;
-        chunkStart = next;
-        chunkLine = line + 1;
+    let sep: DecodeFailure | null = null;
+    let sepLine = 0;
+    for (;;) {
+      // the document starting at `pos`: fast path first (it also finds the end)
+      let v: unknown = sep ? FALLBACK : fastDecode(text, pos, line, this.lim, max);
+      let end: number;
+      let endLine: number;
+      let first: number;
+      let firstAt: number;
+      if (v !== FALLBACK) {
+        end = fastOut.end;
+        endLine = fastOut.endLine;
+        first = fastOut.firstLine;
+        firstAt = fastOut.firstOffset;
+        if ((end - pos) * 3 > max && firstAt >= 0 && Buffer.byteLength(text.slice(pos, end), 'utf8') > max) {
+          v = FALLBACK; // too large after all: let the checks below report it
+        }
+      } else {
+        ({ end, endLine, first, firstAt } = this.frame(pos, line));
       }
-      pos = next;
-      line++;
+      if (sep) {
+        this.error(sepLine, sep);
+      } else if (v !== FALLBACK) {
+        this.value(first, v, firstAt);
+      } else if (firstAt >= 0) {
+        const len = end - pos;
+        if (len > max || (len * 3 > max && Buffer.byteLength(text.slice(pos, end), 'utf8') > max)) {
+          this.error(first, new DecodeFailure('size-limit', `document is larger than ${max} bytes (maxDocumentBytes)`, firstAt));
+        } else {
+          try {
+            this.value(first, fullDecode(text, pos, end, this.lim, this.lines), firstAt);
+          } catch (e) {
+            this.error(first, asFailure(e, firstAt));
+          }
+        }
+      }
+      if (end >= n) return;
+      // `end` starts a `---` line
+      const nl = text.indexOf('\n', end);
+      const lineEnd = nl < 0 ? n : nl;
+      const rest = text.slice(end + 3, lineEnd).trim();
+      sep = rest.length > 0 && rest[0] !== '#'
+        ? new DecodeFailure('yaml-syntax', `invalid YAML document separator: ${rest}`, end)
+        : null;
+      sepLine = endLine;
+      pos = nl < 0 ? n : nl + 1;
+      line = endLine + 1;
     }
-    this.chunk(chunkStart, n, chunkLine, sep);
   }
 
-  private chunk(start: number, end: number, line: number, sep: { message: string; offset: number; line: number } | null): void {
-    if (sep) {
-      this.error(sep.line, new DecodeFailure('yaml-syntax', sep.message, sep.offset));
-      return;
-    }
+  /** Where the document starting at `pos` ends (kubectl's `---` framing) and where its content starts. */
+  private frame(pos: number, line: number): { end: number; endLine: number; first: number; firstAt: number } {
     const text = this.text;
-    // first line holding content (not blank, not a comment)
-    let p = start;
-    let first = line;
-    let contentAt = -1;
-    while (p < end) {
-      let i = p;
-      while (i < end) {
-        const c = text.charCodeAt(i);
-        if (c === 32 || c === 9 || c === 13) i++;
-        else break;
+    const n = text.length;
+    let first = 0;
+    let firstAt = -1;
+    let p = pos;
+    let l = line;
+    while (p < n) {
+      if (text.charCodeAt(p) === 45 && text.charCodeAt(p + 1) === 45 && text.charCodeAt(p + 2) === 45) break;
+      const nl = text.indexOf('\n', p);
+      const lineEnd = nl < 0 ? n : nl;
+      if (firstAt < 0) {
+        let i = p;
+        while (i < lineEnd) {
+          const c = text.charCodeAt(i);
+          if (c === 32 || c === 9 || c === 13) i++;
+          else break;
+        }
+        if (i < lineEnd && text.charCodeAt(i) !== 35) {
+          firstAt = i;
+          first = l;
+        }
       }
-      const c = i < end ? text.charCodeAt(i) : 10;
-      if (c !== 10 && c !== 35) {
-        contentAt = i;
+      if (nl < 0) {
+        p = n;
         break;
       }
-      const nl = text.indexOf('\n', i);
-      if (nl < 0 || nl >= end) break;
       p = nl + 1;
-      first++;
+      l++;
     }
-    if (contentAt < 0) return; // empty or only comments
-    const len = end - start;
-    const max = this.lim.maxDocumentBytes;
-    if (len > max || (len * 3 > max && Buffer.byteLength(text.slice(start, end), 'utf8') > max)) {
-      this.error(first, new DecodeFailure('size-limit', `document is larger than ${max} bytes (maxDocumentBytes)`, contentAt));
-      return;
-    }
-    try {
-      let v = fastDecode(text, start, end, this.lim);
-      if (v === FALLBACK) v = fullDecode(text, start, end, this.lim, this.lines);
-      this.value(first, v, contentAt);
-    } catch (e) {
-      this.error(first, asFailure(e, contentAt));
-    }
+    return { end: p, endLine: l, first, firstAt };
   }
 
   // ------------------------------------------------------------------ JSON
