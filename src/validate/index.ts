@@ -53,7 +53,20 @@ export function validateText(input: string | Uint8Array, opts: ValidateOptions =
       continue;
     }
     const r = validator.validateObject(doc.value, { strict: opts.strict, inPlace: true });
-    out.push({ ...withHints(r), file: opts.file, index: doc.index, line: doc.line, object: undefined } as DocumentResult);
+    if (!r.valid) withHints(r);
+    out.push({
+      file: opts.file,
+      index: doc.index,
+      line: doc.line,
+      apiVersion: r.apiVersion,
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      valid: r.valid,
+      skipped: r.skipped,
+      errors: r.errors,
+      warnings: r.warnings,
+    });
   }
   return out;
 }

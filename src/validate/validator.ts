@@ -73,59 +73,51 @@ export class Validator {
     const warnings: string[] = [];
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       errors.push({ field: '', type: 'DocumentInvalid', message: `the document is ${input === null ? 'null' : Array.isArray(input) ? 'a list' : `a ${typeof input}`}, not an object`, rule: 'decode' });
-      return { valid: false, skipped: false, errors, warnings };
+      return result(undefined, undefined, undefined, errors, warnings, false);
     }
     const raw = input as Record<string, unknown>;
     const apiVersion = typeof raw.apiVersion === 'string' ? raw.apiVersion : undefined;
     const kind = typeof raw.kind === 'string' ? raw.kind : undefined;
-    const meta = (raw.metadata && typeof raw.metadata === 'object' ? raw.metadata : {}) as Record<string, unknown>;
-    const ids = {
-      apiVersion,
-      kind,
-      namespace: typeof meta.namespace === 'string' ? meta.namespace : undefined,
-      name: typeof meta.name === 'string' ? meta.name : typeof meta.generateName === 'string' ? meta.generateName : undefined,
-    };
+    const meta = raw.metadata;
     if (!kind || !apiVersion) {
       const missing = !kind ? 'kind' : 'apiVersion';
       errors.push({ field: missing, type: 'DocumentInvalid', message: `Object '${missing === 'kind' ? 'Kind' : 'apiVersion'}' is missing or not a string`, rule: 'decode' });
-      return { ...ids, valid: false, skipped: false, errors, warnings };
+      return result(raw, apiVersion, kind, errors, warnings, false);
     }
     const compiled = this.kinds.get(`${apiVersion}/${kind}`);
     if (!compiled) {
       const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
       if (!this.groups.has(group)) {
         warnings.push(`no schema for ${apiVersion}, Kind=${kind}: not validated`);
-        return { ...ids, valid: true, skipped: true, errors, warnings };
+        return result(raw, apiVersion, kind, errors, warnings, true);
       }
       errors.push({ field: 'kind', type: 'DocumentInvalid', message: `no matches for kind "${kind}" in version "${apiVersion}"${this.suggest(kind, group)}`, rule: 'kind' });
-      return { ...ids, valid: false, skipped: false, errors, warnings };
+      return result(raw, apiVersion, kind, errors, warnings, false);
     }
     const undecodable = decodeProblem(raw, kind, compiled.def.version);
-    if (undecodable) return { ...ids, valid: false, skipped: false, errors: [undecodable], warnings };
+    if (undecodable) return result(raw, apiVersion, kind, [undecodable], warnings, false);
     const obj = (opts.inPlace ? raw : structuredClone(raw)) as Record<string, unknown>;
-    if (compiled.hasStatusSubresource && 'status' in obj) {
+    if (compiled.hasStatusSubresource && obj.status !== undefined) {
       delete obj.status;
       warnings.push('status is ignored: it can only be written through the status subresource');
     }
     const ctx: WalkContext = { errors, unknown: [] };
-    validateMetadata(obj.metadata, errors, ctx.unknown);
+    validateMetadata(meta, errors, ctx.unknown);
     compiled.check(obj, '', ctx);
     if (compiled.def.props.scale) validateScale(obj, compiled.def.props.scale.specReplicasPath, errors);
     if (ctx.unknown.length > 0) {
-      if (opts.strict) {
-        // Strict decoding fails before validation: the unknown fields are all the API server reports.
-        return { ...ids, valid: false, skipped: false, errors: ctx.unknown.map(unknownField), warnings };
-      }
+      // Strict decoding fails before validation: the unknown fields are all the API server reports.
+      if (opts.strict) return result(raw, apiVersion, kind, ctx.unknown.map(unknownField), warnings, false);
       for (const f of ctx.unknown) warnings.push(`unknown field "${f}"`);
     }
     if (compiled.cel) {
-      if (errors.some((e) => BLOCKING.has(e.type))) errors.push(RULES_NOT_CHECKED);
+      if (hasBlocking(errors)) errors.push(RULES_NOT_CHECKED);
       else {
         const old = opts.old === undefined ? undefined : this.prepareOld(compiled, opts.old);
         runCel(compiled.cel, compiled.toCel(obj), old === undefined ? undefined : compiled.toCel(old), '', errors);
       }
     }
-    return { ...ids, valid: errors.length === 0, skipped: false, errors, warnings, object: obj };
+    return result(raw, apiVersion, kind, errors, warnings, false, obj);
   }
 
   /** The stored object goes through the same defaulting and pruning before rules compare against it. */
@@ -188,6 +180,11 @@ function validateScale(obj: Record<string, unknown>, specReplicasPath: string, e
   }
 }
 
+function hasBlocking(errors: FieldError[]): boolean {
+  for (let i = 0; i < errors.length; i++) if (BLOCKING.has(errors[i].type)) return true;
+  return false;
+}
+
 /** JSON type names as Go's encoding/json prints them in unmarshal errors. */
 function goJsonType(v: unknown): string {
   if (Array.isArray(v)) return 'array';
@@ -198,8 +195,6 @@ function goJsonType(v: unknown): string {
   return typeof v;
 }
 
-const META_STRING = ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'];
-const META_INT = ['generation', 'deletionGracePeriodSeconds'];
 
 /**
  * What makes the API server fail while decoding the request into its Go
@@ -207,32 +202,61 @@ const META_INT = ['generation', 'deletionGracePeriodSeconds'];
  * reports this one error and nothing else.
  */
 function decodeProblem(raw: Record<string, unknown>, kind: string, version: string): FieldError | undefined {
-  const prefix = `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal`;
-  const fail = (field: string, what: string): FieldError => ({ field, type: 'DocumentInvalid', message: `${prefix} ${what}`, rule: 'decode' });
   const meta = raw.metadata;
   if (meta === undefined || meta === null) return undefined;
-  if (typeof meta !== 'object' || Array.isArray(meta)) return fail('metadata', `${goJsonType(meta)} into Go value of type v1.ObjectMeta`);
+  if (typeof meta !== 'object' || Array.isArray(meta)) return unmarshalError(kind, version, 'metadata', `${goJsonType(meta)} into Go value of type v1.ObjectMeta`);
   const m = meta as Record<string, unknown>;
-  for (const f of META_STRING) {
-    if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') return fail(`metadata.${f}`, `${goJsonType(m[f])} into Go struct field ObjectMeta.${f} of type string`);
-  }
-  for (const f of META_INT) {
+  for (const f in m) {
     const v = m[f];
-    if (v !== undefined && v !== null && !(typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v)))) {
-      return fail(`metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type int64`);
+    if (v === undefined || v === null || !Object.prototype.hasOwnProperty.call(m, f)) continue;
+    const shape = META_SHAPES[f];
+    if (shape === 'string' && typeof v !== 'string') return unmarshalError(kind, version, `metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type string`);
+    if (shape === 'int64' && !(typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v)))) {
+      return unmarshalError(kind, version, `metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type int64`);
     }
-  }
-  for (const f of ['labels', 'annotations']) {
-    const v = m[f];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'object' || Array.isArray(v)) return fail(`metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type map[string]string`);
-    for (const value of Object.values(v as Record<string, unknown>)) {
-      if (value !== null && typeof value !== 'string') return fail(`metadata.${f}`, `${goJsonType(value)} into Go struct field ObjectMeta.${f} of type string`);
+    if (shape === 'map') {
+      if (typeof v !== 'object' || Array.isArray(v)) return unmarshalError(kind, version, `metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type map[string]string`);
+      for (const value of Object.values(v as Record<string, unknown>)) {
+        if (value !== null && typeof value !== 'string') return unmarshalError(kind, version, `metadata.${f}`, `${goJsonType(value)} into Go struct field ObjectMeta.${f} of type string`);
+      }
     }
-  }
-  for (const f of ['finalizers', 'ownerReferences', 'managedFields']) {
-    const v = m[f];
-    if (v !== undefined && v !== null && !Array.isArray(v)) return fail(`metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type []`);
+    if (shape === 'list' && !Array.isArray(v)) return unmarshalError(kind, version, `metadata.${f}`, `${goJsonType(v)} into Go struct field ObjectMeta.${f} of type []`);
   }
   return undefined;
+}
+
+/** Go shapes of the ObjectMeta fields a manifest can get wrong. */
+const META_SHAPES: Record<string, 'string' | 'int64' | 'map' | 'list' | undefined> = Object.assign(Object.create(null), {
+  name: 'string', generateName: 'string', namespace: 'string', selfLink: 'string', uid: 'string', resourceVersion: 'string',
+  creationTimestamp: 'string', deletionTimestamp: 'string', generation: 'int64', deletionGracePeriodSeconds: 'int64',
+  labels: 'map', annotations: 'map', finalizers: 'list', ownerReferences: 'list', managedFields: 'list',
+});
+
+function unmarshalError(kind: string, version: string, field: string, what: string): FieldError {
+  return { field, type: 'DocumentInvalid', message: `${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${what}`, rule: 'decode' };
+}
+
+/** Builds a result; names come from the document as given (before any pruning). */
+function result(
+  raw: Record<string, unknown> | undefined,
+  apiVersion: string | undefined,
+  kind: string | undefined,
+  errors: FieldError[],
+  warnings: string[],
+  skipped: boolean,
+  object?: unknown,
+): ObjectResult {
+  const meta = raw?.metadata as Record<string, unknown> | undefined;
+  const named = typeof meta === 'object' && meta !== null;
+  return {
+    apiVersion,
+    kind,
+    namespace: named && typeof meta.namespace === 'string' ? meta.namespace : undefined,
+    name: named ? (typeof meta.name === 'string' ? meta.name : typeof meta.generateName === 'string' ? meta.generateName : undefined) : undefined,
+    valid: errors.length === 0,
+    skipped,
+    errors,
+    warnings,
+    object,
+  };
 }
