@@ -215,7 +215,11 @@ function scanKey(text: string, i: number, lineEnd: number): string | null {
     keyEnd = j + 1;
     return s;
   }
-  if (c < 128 && NO_PLAIN_START[c] === 1) return null;
+  if (c < 128 && NO_PLAIN_START[c] === 1) {
+    if (c !== 45) return null;
+    const n = i + 1 < lineEnd ? text.charCodeAt(i + 1) : 32;
+    if (n === 32 || n === 9) return null;
+  }
   let j = i;
   let lastNonSpace = i;
   let h = 0;

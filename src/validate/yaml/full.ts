@@ -123,7 +123,7 @@ class Builder {
     return value;
   }
 
-  private scalar(node: YAML.Scalar): unknown {
+  private scalar(node: YAML.Scalar, asKey = false): unknown {
     this.h = 0;
     const type = node.type;
     const tag = node.tag;
@@ -147,6 +147,17 @@ class Builder {
     const raw = R.v;
     this.sk = kind;
     this.sraw = raw;
+    if (asKey) {
+      if (node.anchor) {
+        try {
+          this.record(node, jsonValue(kind, raw), kind, raw);
+        } catch {
+          // a .inf/.nan key anchor: usable as a key only
+          this.anchors.set(node.anchor, { value: raw, height: 0, kind, raw, done: true });
+        }
+      }
+      return raw;
+    }
     const value = this.guard(() => jsonValue(kind, raw), node);
     this.record(node, value, kind, raw);
     return value;
@@ -250,7 +261,7 @@ class Builder {
       throw this.fail('yaml-syntax', 'unsupported map key of type: <nil> (a null key has no JSON form)', pair.value as Node);
     }
     if (YAML.isScalar(k)) {
-      this.scalar(k);
+      this.scalar(k, true);
       const kind = this.sk;
       const raw = this.sraw;
       return kind === K_STR ? (raw as string) : this.guard(() => keyString(kind, raw), k);

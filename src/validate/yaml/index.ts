@@ -85,7 +85,15 @@ class Stream {
     let sepLine = 0;
     for (;;) {
       // the document starting at `pos`: fast path first (it also finds the end)
-      let v: unknown = sep ? FALLBACK : fastDecode(text, pos, line, this.lim, max);
+      let v: unknown = FALLBACK;
+      let fastError: DecodeFailure | null = null;
+      if (!sep) {
+        try {
+          v = fastDecode(text, pos, line, this.lim, max);
+        } catch (e) {
+          fastError = asFailure(e, pos);
+        }
+      }
       let end: number;
       let endLine: number;
       let first: number;
@@ -103,6 +111,8 @@ class Stream {
       }
       if (sep) {
         this.error(sepLine, sep);
+      } else if (fastError) {
+        this.error(first, fastError);
       } else if (v !== FALLBACK) {
         this.value(first, v, firstAt);
       } else if (firstAt >= 0) {
