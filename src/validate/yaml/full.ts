@@ -132,7 +132,12 @@ class Builder {
       text = typeof node.source === 'string' ? node.source : String(node.value ?? '');
     } else {
       text = String(node.value ?? '');
-      if (type === 'QUOTE_DOUBLE') this.checkEscapes(node);
+      if (type === 'QUOTE_DOUBLE') {
+        this.checkEscapes(node);
+        const raw = (node.srcToken as { source?: string } | undefined)?.source;
+        // YAML 1.2 (the yaml package) has no \' escape; libyaml has: decode it ourselves
+        if (raw && raw.indexOf("\\'") >= 0) text = decodeDoubleQuoted(raw);
+      }
     }
     let kind: number;
     if (tag && tag !== '!') kind = this.guard(() => resolveTagged(tag, text), node);
@@ -318,7 +323,9 @@ export function fullDecode(text: string, start: number, end: number, lim: Limits
   }
   // go-yaml (yaml.Unmarshal) decodes only the first document of the chunk
   const doc = docs[0]!;
-  if (doc.errors.length > 0) throw syntaxFailure(doc.errors[0]!, start);
+  // \' is a valid escape for libyaml (go-yaml), not for YAML 1.2: not an error here
+  const errors = doc.errors.filter((e) => !(e.code === 'BAD_DQ_ESCAPE' && src.startsWith("\\'", e.pos[0])));
+  if (errors.length > 0) throw syntaxFailure(errors[0]!, start);
   const b = new Builder(lim, start, lines);
   try {
     return b.convert(doc.contents as Node, 0);
@@ -334,4 +341,71 @@ function syntaxFailure(err: YAML.YAMLError, base: number): DecodeFailure {
     return new DecodeFailure('depth-limit', 'nesting exceeds what the YAML parser can handle', base + (err.pos?.[0] ?? 0));
   }
   return new DecodeFailure('yaml-syntax', msg, base + (err.pos?.[0] ?? 0));
+}
+
+const DQ_ESCAPES: Record<string, string> = {
+  '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ',
+  '"': '"', "'": "'", '\\': '\\', N: '\u0085', _: '\u00a0', L: '\u2028', P: '\u2029',
+};
+
+/**
+ * A double-quoted scalar's raw source (with the quotes) decoded as libyaml
+ * does: escapes, line folding (one break -> space, n breaks -> n-1 newlines,
+ * whitespace around breaks dropped), escaped line breaks joined. Escapes were
+ * validated before (checkEscapes).
+ */
+export function decodeDoubleQuoted(raw: string): string {
+  const s = raw.slice(1, -1);
+  let out = '';
+  let i = 0;
+  const n = s.length;
+  const isBreak = (c: string | undefined): boolean => c === '\n' || c === '\r';
+  const skipBreak = (j: number): number => (s[j] === '\r' && s[j + 1] === '\n' ? j + 2 : j + 1);
+  while (i < n) {
+    const c = s[i]!;
+    if (c === '\\') {
+      const e = s[i + 1]!;
+      if (isBreak(e)) {
+        i = skipBreak(i + 1);
+        while (i < n && (s[i] === ' ' || s[i] === '\t')) i++;
+        continue;
+      }
+      const len = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
+      if (len > 0) {
+        out += String.fromCodePoint(parseInt(s.slice(i + 2, i + 2 + len), 16));
+        i += 2 + len;
+      } else {
+        out += DQ_ESCAPES[e] ?? e;
+        i += 2;
+      }
+      continue;
+    }
+    if (c === ' ' || c === '\t' || isBreak(c)) {
+      let j = i;
+      while (j < n && (s[j] === ' ' || s[j] === '\t')) j++;
+      if (j < n && !isBreak(s[j])) {
+        out += s.slice(i, j);
+        i = j;
+        continue;
+      }
+      if (j >= n) {
+        out += s.slice(i, j);
+        i = j;
+        continue;
+      }
+      let breaks = 0;
+      while (j < n && (isBreak(s[j]) || s[j] === ' ' || s[j] === '\t')) {
+        if (isBreak(s[j])) {
+          breaks++;
+          j = skipBreak(j);
+        } else j++;
+      }
+      out += breaks === 1 ? ' ' : '\n'.repeat(breaks - 1);
+      i = j;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
 }
