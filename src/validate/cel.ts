@@ -22,6 +22,7 @@ interface CompiledRule {
   readonly program: Program;
   readonly messageProgram?: Program;
   readonly transition: boolean;
+  readonly native: boolean;
 }
 
 /** A schema node that has rules itself or below it; nodes without any are left out of the walk. */
@@ -35,6 +36,8 @@ interface CelPlan {
   readonly listMapKeys?: readonly string[];
   /** The type name used as the "value" of a failed rule. */
   readonly typeName: string;
+  /** Some rule here or below runs on the CEL library, which needs int64 values; native rules take JSON as is. */
+  readonly needsCelValues: boolean;
 }
 
 /** Thrown when a rule of our own schema does not compile: a bug in the definition, not in user input. */
@@ -50,9 +53,11 @@ function compileRule(rule: ValidationRule, path: string, native: boolean): Compi
   };
   // Every rule must compile as CEL; the shapes our helpers write then run as native code.
   const program = parse(rule.rule);
+  const fast = native ? (nativeRule(rule.rule) as Program | undefined) : undefined;
   return {
     rule,
-    program: (native ? (nativeRule(rule.rule) as Program | undefined) : undefined) ?? program,
+    native: fast !== undefined,
+    program: fast ?? program,
     messageProgram: rule.messageExpression ? parse(rule.messageExpression) : undefined,
     transition: /\boldSelf\b/.test(rule.rule),
   };
@@ -96,7 +101,8 @@ export function compileCel(node: SchemaNode, path = '', native = true): CelPlan 
     values = compileCel(s.values!, `${path}[*]`, native);
   }
   if (rules.length === 0 && !properties && !items && !values) return undefined;
-  return { kind: s.kind, rules, properties, items, values, listMapKeys: s.listType === 'map' ? s.listMapKeys : undefined, typeName: typeName(node) };
+  const needsCelValues = rules.some((r) => !r.native) || [...(properties?.values() ?? []), items, values].some((c) => c?.needsCelValues);
+  return { kind: s.kind, rules, properties, items, values, listMapKeys: s.listType === 'map' ? s.listMapKeys : undefined, typeName: typeName(node), needsCelValues };
 }
 
 /** Turns a decoded JSON value into what CEL sees at one schema node. */

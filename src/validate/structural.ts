@@ -197,9 +197,10 @@ function compileObject(node: SchemaNode): Check {
   for (const [key, child] of Object.entries(s.properties ?? {})) {
     props.set(key, { key, check: compileStructural(child), default: child.spec.default, nullable: !!child.spec.nullable });
   }
-  const plans = [...props.values()];
+  const withDefaults = [...props.values()].filter((p) => p.default !== undefined);
   const requiredKeys = s.required ?? [];
   const { minProperties, maxProperties } = s;
+  const counted = minProperties !== undefined || maxProperties !== undefined;
   return (v, path, ctx) => {
     if (!isObject(v)) {
       pruneMismatch(v, path, ctx);
@@ -207,33 +208,40 @@ function compileObject(node: SchemaNode): Check {
       return;
     }
     const prefix = path ? `${path}.` : '';
-    for (const key of Object.keys(v)) {
+    // Prune unknown fields and drop nulls of non-nullable fields, before defaulting (the API server's order).
+    for (const key in v) {
+      if (!hasOwn.call(v, key)) continue;
       const plan = props.get(key);
       if (!plan) {
         ctx.unknown.push(prefix + key);
         delete v[key];
       } else if (v[key] === null && !plan.nullable) {
-        delete v[key]; // the API server drops nulls of non-nullable fields before defaulting
+        delete v[key];
       }
     }
-    for (const plan of plans) {
-      if (plan.default !== undefined && !Object.prototype.hasOwnProperty.call(v, plan.key)) {
-        define(v, plan.key, copyDefault(plan.default));
+    for (let i = 0; i < withDefaults.length; i++) {
+      const plan = withDefaults[i];
+      if (!hasOwn.call(v, plan.key)) define(v, plan.key, copyDefault(plan.default));
+    }
+    for (let i = 0; i < requiredKeys.length; i++) {
+      if (!hasOwn.call(v, requiredKeys[i])) ctx.errors.push(required(prefix + requiredKeys[i]));
+    }
+    if (counted) {
+      const count = Object.keys(v).length;
+      if (maxProperties !== undefined && count > maxProperties) ctx.errors.push(tooMany(path, count, maxProperties));
+      if (minProperties !== undefined && count < minProperties) {
+        ctx.errors.push(invalid(path, count, `${path} in body should have at least ${minProperties} properties`, 'minProperties'));
       }
     }
-    for (const key of requiredKeys) {
-      if (!Object.prototype.hasOwnProperty.call(v, key)) ctx.errors.push(required(prefix + key));
-    }
-    const count = Object.keys(v).length;
-    if (maxProperties !== undefined && count > maxProperties) ctx.errors.push(tooMany(path, count, maxProperties));
-    if (minProperties !== undefined && count < minProperties) {
-      ctx.errors.push(invalid(path, count, `${path} in body should have at least ${minProperties} properties`, 'minProperties'));
-    }
-    for (const plan of plans) {
-      if (Object.prototype.hasOwnProperty.call(v, plan.key) && v[plan.key] !== null) plan.check(v[plan.key], prefix + plan.key, ctx);
+    for (const key in v) {
+      if (!hasOwn.call(v, key)) continue;
+      const child = v[key];
+      if (child !== null) props.get(key)!.check(child, prefix + key, ctx);
     }
   };
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Defaults are shared by every document: copy objects and lists, not scalars. */
 function copyDefault(d: unknown): unknown {
@@ -242,7 +250,8 @@ function copyDefault(d: unknown): unknown {
 
 /** Sets an own data property, even for keys like `__proto__`. */
 function define(o: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
 }
 
 function compileMap(node: SchemaNode): Check {

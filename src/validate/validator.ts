@@ -114,7 +114,8 @@ export class Validator {
       if (hasBlocking(errors)) errors.push(RULES_NOT_CHECKED);
       else {
         const old = opts.old === undefined ? undefined : this.prepareOld(compiled, opts.old);
-        runCel(compiled.cel, compiled.toCel(obj), old === undefined ? undefined : compiled.toCel(old), '', errors);
+        const toCel = compiled.cel.needsCelValues ? compiled.toCel : (x: unknown) => x;
+        runCel(compiled.cel, toCel(obj), old === undefined ? undefined : toCel(old), '', errors);
       }
     }
     return result(raw, apiVersion, kind, errors, warnings, false, obj);
