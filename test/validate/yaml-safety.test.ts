@@ -40,7 +40,7 @@ t.test('__proto__, constructor, prototype are plain own keys', async (t) => {
   t.ok(Object.prototype.hasOwnProperty.call(block, '__proto__'), '__proto__ is an own property');
   t.same(Object.getOwnPropertyDescriptor(block, '__proto__')?.value, { polluted: true });
   t.ok(Object.keys(block).includes('__proto__'), 'and enumerable');
-  t.same((block.constructor as Record<string, unknown>).prototype, { polluted: 1 }, 'constructor is data');
+  t.same((block.constructor as unknown as Record<string, unknown>).prototype, { polluted: 1 }, 'constructor is data');
   const merged = decodeStream(inputs.merge!)[0]!.value as { m: Record<string, unknown> };
   t.ok(Object.prototype.hasOwnProperty.call(merged.m, '__proto__'), 'merge copies __proto__ as an own key');
   t.equal(merged.m.toString, 1, 'toString is data');
@@ -57,7 +57,7 @@ t.test('alias bombs stop at maxAliasExpansion', async (t) => {
   const before = process.memoryUsage().heapUsed;
   const [docs, ms] = timed(() => decodeStream(`kind: Before\n---\n${bomb}---\nkind: After\n`));
   t.equal(docs.length, 3);
-  t.equal(docs[1]!.error?.rule, 'alias-limit', docs[1]!.error?.message);
+  t.equal(docs[1]!.error?.rule, 'alias-limit', docs[1]!.error?.message ?? '');
   t.equal(docs[1]!.error?.line, 8, 'reported at the alias that went over (a4: 10^5 nodes)');
   t.same(docs[0]!.value, { kind: 'Before' });
   t.same(docs[2]!.value, { kind: 'After' });
