@@ -16,12 +16,14 @@
 
 import { DecodeFailure, Limits } from './types';
 import * as S from './scalars';
+import * as O from './objects';
 
 // Local bindings: calls through a CommonJS module object go through getters.
 const plainValue = S.plainValue;
 const resolvePlain = S.resolvePlain;
 const keyString = S.keyString;
 const R = S.R;
+const PlainObject = O.PlainObject;
 const K_STR = 0;
 if (S.K_STR !== K_STR) throw new Error('scalar kinds changed');
 
@@ -58,38 +60,67 @@ NO_PLAIN_START[127] = 1;
 let scanEnd = 0; // out-param of the scalar scanners: index after the scalar (and any trailing comment)
 
 /**
- * Scan a plain scalar starting at `i` up to `lineEnd`. Returns the text or
- * null (not in the fast subset). Sets scanEnd.
+ * Scan a plain scalar starting at `i` up to `lineEnd`. Returns its value or
+ * FALLBACK (not in the fast subset). Sets scanEnd.
  */
-function scanPlain(text: string, i: number, lineEnd: number): string | null {
+function scanPlain(text: string, i: number, lineEnd: number): unknown {
   let j = i;
   let lastNonSpace = i; // exclusive end of content
+  let h = 0;
+  let hAtLast = 0;
   while (j < lineEnd) {
     const c = text.charCodeAt(j);
     if (PLAIN_CLASS[c] === 0) {
+      h = (Math.imul(h, 31) + c) | 0;
       j++;
       lastNonSpace = j;
+      hAtLast = h;
       continue;
     }
     if (c === 32 || c === 9) {
       const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : -1;
       if (n === 35) break; // " #" comment
+      h = (Math.imul(h, 31) + c) | 0;
       j++;
       continue;
     }
     if (c === 58) {
       // ':' followed by space/tab/end would make this a mapping key
       const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : -1;
-      if (n === -1 || n === 32 || n === 9) return null;
+      if (n === -1 || n === 32 || n === 9) return FALLBACK;
+      h = (Math.imul(h, 31) + c) | 0;
       j++;
       lastNonSpace = j;
+      hAtLast = h;
       continue;
     }
-    return null; // control character, CR, NEL, LS/PS, BOM, noncharacter
+    return FALLBACK; // control character, CR, NEL, LS/PS, BOM, noncharacter
   }
   scanEnd = lineEnd;
-  return text.slice(i, lastNonSpace);
+  // Value cache: a plain scalar's value depends on its text only, and all
+  // values are primitives, so repeated short values (names, types, sizes,
+  // booleans...) are resolved once and share one string.
+  const len = lastNonSpace - i;
+  if (len > VALUE_CACHE_WIDTH) return plainValue(text.slice(i, lastNonSpace));
+  const slot = (hAtLast ^ (len << 9)) & VALUE_CACHE_MASK;
+  const base = slot * VALUE_CACHE_WIDTH;
+  if (vcacheLen[slot] === len) {
+    let m = 0;
+    while (m < len && vcacheChars[base + m] === text.charCodeAt(i + m)) m++;
+    if (m === len) return vcacheValue[slot];
+  }
+  const v = plainValue(text.slice(i, lastNonSpace)); // may throw (.inf): not cached
+  for (let m = 0; m < len; m++) vcacheChars[base + m] = text.charCodeAt(i + m);
+  vcacheLen[slot] = len;
+  vcacheValue[slot] = v;
+  return v;
 }
+
+const VALUE_CACHE_MASK = 4095;
+const VALUE_CACHE_WIDTH = 40;
+const vcacheChars = new Uint16Array((VALUE_CACHE_MASK + 1) * VALUE_CACHE_WIDTH);
+const vcacheLen = new Int32Array(VALUE_CACHE_MASK + 1).fill(-1);
+const vcacheValue: unknown[] = new Array<unknown>(VALUE_CACHE_MASK + 1).fill(null);
 
 /** After a quoted scalar: only spaces and an optional comment may follow. */
 function restIsEmpty(text: string, j: number, lineEnd: number): boolean {
@@ -302,9 +333,7 @@ function scanValue(text: string, i: number, lineEnd: number): unknown {
     const n = i + 1 < lineEnd ? text.charCodeAt(i + 1) : 32;
     if (n === 32 || n === 9) return FALLBACK;
   }
-  const s = scanPlain(text, i, lineEnd);
-  if (s === null) return FALLBACK;
-  return plainValue(s);
+  return scanPlain(text, i, lineEnd);
 }
 
 /** Out-parameters of fastDecode (valid when it did not return FALLBACK). */
@@ -393,7 +422,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
       if (pend !== P_NONE) {
         let cont: unknown = null;
         if (col > pendIndent || (col === pendIndent && isSeq && pend === P_MAP)) {
-          cont = isSeq ? [] : {};
+          cont = isSeq ? [] : new PlainObject();
           if (++depth > maxDepth) throw depthLimit(maxDepth, i);
           kinds.push(isSeq ? SEQ : MAP);
           indents.push(col);
@@ -405,7 +434,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
         pend = P_NONE;
       } else if (kinds.length === 0) {
         if (rootSet) return FALLBACK;
-        root = isSeq ? [] : {};
+        root = isSeq ? [] : new PlainObject();
         rootSet = true;
         if (++depth > maxDepth) throw depthLimit(maxDepth, i);
         kinds.push(isSeq ? SEQ : MAP);
@@ -458,7 +487,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
           }
           const k = c === 45 ? null : scanKey(text, j, lineEnd);
           if (k !== null) {
-            const obj: Record<string, unknown> = {};
+            const obj = new PlainObject();
             arr.push(obj);
             if (++depth > maxDepth) throw depthLimit(maxDepth, j);
             kinds.push(MAP);

@@ -78,3 +78,15 @@ export function cloneCounted(v: unknown, budget: { left: number }, what: string)
 function aliasLimit(what: string): DecodeFailure {
   return new DecodeFailure('alias-limit', `alias expansion exceeds the limit (${what})`);
 }
+
+/**
+ * `new PlainObject()` is an ordinary object (its prototype is
+ * Object.prototype, its constructor Object) that V8 allocates with in-object
+ * slack for the properties added right after construction, unlike `{}`,
+ * which starts with room for four and then grows a separate property store.
+ * The fast path builds manifests with it.
+ */
+export const PlainObject = function PlainObject(): void {
+  // no fields: properties are added by the decoder
+} as unknown as { new (): Record<string, unknown> };
+(PlainObject as unknown as { prototype: object }).prototype = Object.prototype;
