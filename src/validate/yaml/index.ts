@@ -28,14 +28,20 @@
  */
 
 import { DecodeError, DecodedDocument, DecodeFailure, DecodeOptions, Limits, limitsOf } from './types';
-import { FALLBACK, fastDecode, fastOut } from './fast';
+import * as F from './fast';
 import { fullDecode } from './full';
 import { JsonSyntax, jsonEnd, jsonExtent, parseJsonValue, skipJsonSpace } from './json';
-import { isPlainObject } from './objects';
+import { isPlainObject as isPlainObjectImported } from './objects';
 import { LineIndex } from './positions';
 import { toText } from './input';
 
 export type { DecodeError, DecodedDocument, DecodeOptions } from './types';
+
+// Local bindings for the per-document hot path (module objects use getters).
+const FALLBACK = F.FALLBACK;
+const fastDecode = F.fastDecode;
+const fastOut = F.fastOut;
+const isPlainObject = isPlainObjectImported;
 
 class Stream {
   readonly docs: DecodedDocument[] = [];
