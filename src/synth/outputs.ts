@@ -1,5 +1,6 @@
 import { App, Yaml } from 'cdk8s';
 import { KindDefinition } from '../schema';
+import { renderInstallFiles } from '../install/render';
 import { CrdChart } from './crd-chart';
 import { toJsonSchema } from './json-schema';
 import { kindTypes } from './types';
@@ -36,5 +37,7 @@ export async function renderOutputs(kinds: readonly KindDefinition[]): Promise<M
     index.push(`export * from './${typesFileName(kind)}';`);
   }
   files.set('src/generated/index.ts', index.join('\n') + '\n');
+  // dist/install.yaml and the Helm chart in charts/virtrigaud/ (src/install).
+  for (const [rel, content] of renderInstallFiles(kinds)) files.set(rel, content);
   return files;
 }

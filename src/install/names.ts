@@ -1,0 +1,38 @@
+import pkg from '../../package.json';
+
+/** The package version (package.json), used as the default image tag and the Helm chart's version. */
+export const PACKAGE_VERSION: string = pkg.version;
+
+/** Image repository of the reconciler. */
+export const IMAGE_REPOSITORY = 'ghcr.io/virtrigaud/virtrigaud';
+
+/** Default namespace of the install. */
+export const DEFAULT_NAMESPACE = 'virtrigaud-system';
+
+/**
+ * Names of the objects the install creates. Fixed, so that `kubectl apply` of a
+ * newer install.yaml updates the same objects, and so that RBAC bindings,
+ * the Deployment and docs can refer to them.
+ */
+export const NAMES = {
+  serviceAccount: 'virtrigaud-reconciler',
+  clusterRole: 'virtrigaud-reconciler',
+  clusterRoleBinding: 'virtrigaud-reconciler',
+  leaderElectionRole: 'virtrigaud-leader-election',
+  leaderElectionRoleBinding: 'virtrigaud-leader-election',
+  deployment: 'virtrigaud-reconciler',
+  container: 'reconciler',
+  metricsService: 'virtrigaud-reconciler-metrics',
+} as const;
+
+/** Labels on every object of the install (CRDs excepted: they come from CrdChart as they are). */
+export const COMMON_LABELS: Readonly<Record<string, string>> = {
+  'app.kubernetes.io/name': 'virtrigaud',
+  'app.kubernetes.io/part-of': 'virtrigaud',
+};
+
+/** Labels selecting the reconciler's pods (the Deployment selector and the metrics Service). */
+export const RECONCILER_SELECTOR: Readonly<Record<string, string>> = {
+  'app.kubernetes.io/name': 'virtrigaud',
+  'app.kubernetes.io/component': 'reconciler',
+};
