@@ -66,21 +66,16 @@ let scanEnd = 0; // out-param of the scalar scanners: index after the scalar (an
 function scanPlain(text: string, i: number, lineEnd: number): unknown {
   let j = i;
   let lastNonSpace = i; // exclusive end of content
-  let h = 0;
-  let hAtLast = 0;
   while (j < lineEnd) {
     const c = text.charCodeAt(j);
     if (PLAIN_CLASS[c] === 0) {
-      h = (Math.imul(h, 31) + c) | 0;
       j++;
       lastNonSpace = j;
-      hAtLast = h;
       continue;
     }
     if (c === 32 || c === 9) {
       const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : -1;
       if (n === 35) break; // " #" comment
-      h = (Math.imul(h, 31) + c) | 0;
       j++;
       continue;
     }
@@ -88,10 +83,8 @@ function scanPlain(text: string, i: number, lineEnd: number): unknown {
       // ':' followed by space/tab/end would make this a mapping key
       const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : -1;
       if (n === -1 || n === 32 || n === 9) return FALLBACK;
-      h = (Math.imul(h, 31) + c) | 0;
       j++;
       lastNonSpace = j;
-      hAtLast = h;
       continue;
     }
     return FALLBACK; // control character, CR, NEL, LS/PS, BOM, noncharacter
@@ -102,7 +95,7 @@ function scanPlain(text: string, i: number, lineEnd: number): unknown {
   // booleans...) are resolved once and share one string.
   const len = lastNonSpace - i;
   if (len > VALUE_CACHE_WIDTH) return plainValue(text.slice(i, lastNonSpace));
-  const slot = (hAtLast ^ (len << 9)) & VALUE_CACHE_MASK;
+  const slot = slotOf(text, i, len) & VALUE_CACHE_MASK;
   const base = slot * VALUE_CACHE_WIDTH;
   if (vcacheLen[slot] === len) {
     let m = 0;
@@ -121,6 +114,17 @@ const VALUE_CACHE_WIDTH = 40;
 const vcacheChars = new Uint16Array((VALUE_CACHE_MASK + 1) * VALUE_CACHE_WIDTH);
 const vcacheLen = new Int32Array(VALUE_CACHE_MASK + 1).fill(-1);
 const vcacheValue: unknown[] = new Array<unknown>(VALUE_CACHE_MASK + 1).fill(null);
+
+/** Cache slot from the length and three characters (collisions only cost a miss). */
+function slotOf(text: string, i: number, len: number): number {
+  return (
+    (Math.imul(text.charCodeAt(i), 0x9e3779b1) ^
+      Math.imul(text.charCodeAt(i + len - 1), 0x85ebca6b) ^
+      Math.imul(text.charCodeAt(i + (len >> 1)), 0xc2b2ae35) ^
+      Math.imul(len, 0x27d4eb2f)) >>>
+    17
+  );
+}
 
 /** After a quoted scalar: only spaces and an optional comment may follow. */
 function restIsEmpty(text: string, j: number, lineEnd: number): boolean {
@@ -253,30 +257,23 @@ function scanKey(text: string, i: number, lineEnd: number): string | null {
   }
   let j = i;
   let lastNonSpace = i;
-  let h = 0;
-  let hAtLast = 0;
   while (j < lineEnd) {
     const d = text.charCodeAt(j);
     if (d === 58) {
       const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : 32;
       if (n === 32) break;
       if (n === 9) return null;
-      h = (Math.imul(h, 31) + d) | 0;
       j++;
       lastNonSpace = j;
-      hAtLast = h;
       continue;
     }
     if (PLAIN_CLASS[d] === 0) {
-      h = (Math.imul(h, 31) + d) | 0;
       j++;
       lastNonSpace = j;
-      hAtLast = h;
       continue;
     }
     if (d === 32) {
       if (j + 1 < lineEnd && text.charCodeAt(j + 1) === 35) return null;
-      h = (Math.imul(h, 31) + d) | 0;
       j++;
       continue;
     }
@@ -290,7 +287,7 @@ function scanKey(text: string, i: number, lineEnd: number): string | null {
   // object per key (compared through a char copy, not the string, which V8
   // turns into a slower "thin" string once it is used as a property name)
   // saves slicing and re-internalizing it on every property store.
-  const slot = (hAtLast ^ (len << 7)) & KEY_CACHE_MASK;
+  const slot = slotOf(text, i, len) & KEY_CACHE_MASK;
   if (len <= KEY_CACHE_WIDTH && cacheLen[slot] === len) {
     const base = slot * KEY_CACHE_WIDTH;
     let m = 0;
