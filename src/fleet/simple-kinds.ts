@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import type * as gen from '../generated';
 import { VMClass as VMClassKind, VMImage as VMImageKind, VMNetworkAttachment as NetKind, VMPlacementPolicy as PolicyKind, Provider as ProviderKind } from '../api/v1beta1';
-import { VirtRigaudResource, ResourceProps, ExternalResource } from './resource';
+import type { KindDefinition } from '../schema';
+import { VirtRigaudResource, ResourceProps, ExternalResource, IVirtRigaudResource } from './resource';
 import type { IVMClass, IVMImage, IVMNetworkAttachment, IVMPlacementPolicy, IProvider } from './refs';
 
 /**
@@ -10,24 +11,36 @@ import type { IVMClass, IVMImage, IVMNetworkAttachment, IVMPlacementPolicy, IPro
  * `name` defaults to the construct id — never to the construct path.
  */
 
+/** A kind whose props are its spec plus metadata; the spec is copied at construction. */
+abstract class SpecResource<Spec> extends VirtRigaudResource<Spec> {
+  private readonly spec: Spec;
+  protected constructor(scope: Construct, id: string, definition: KindDefinition, props: ResourceProps, nameRequired: boolean) {
+    super(scope, id, definition, props, nameRequired);
+    this.spec = specOf(props);
+  }
+  /** @internal */
+  _toSpec(): Spec {
+    return this.spec;
+  }
+}
+
+/** An object of `definition`'s kind managed elsewhere. */
+function external<T extends IVirtRigaudResource>(scope: Construct, id: string, definition: KindDefinition, name: string, namespace?: string): T {
+  return new ExternalResource(scope, id, definition.kind, definition.apiVersion, name, namespace) as unknown as T;
+}
+
 /** Props of {@link VMClass}: the VMClass spec plus metadata. */
 export interface VMClassProps extends ResourceProps, gen.VMClassSpec {}
 
 /** A hardware profile (CPU, memory, firmware, ...) for VirtualMachines. */
-export class VMClass extends VirtRigaudResource<gen.VMClassSpec> implements IVMClass {
+export class VMClass extends SpecResource<gen.VMClassSpec> implements IVMClass {
   declare readonly kind: 'VMClass';
   /** A VMClass managed elsewhere. */
   static fromName(scope: Construct, id: string, name: string, namespace?: string): IVMClass {
-    return new ExternalResource(scope, id, 'VMClass', VMClassKind.apiVersion, name, namespace) as IVMClass;
+    return external<IVMClass>(scope, id, VMClassKind, name, namespace);
   }
-  private readonly spec: gen.VMClassSpec;
   constructor(scope: Construct, id: string, props: VMClassProps) {
     super(scope, id, VMClassKind, props, false);
-    this.spec = specOf(props);
-  }
-  /** @internal */
-  _toSpec(): gen.VMClassSpec {
-    return this.spec;
   }
 }
 
@@ -35,20 +48,14 @@ export class VMClass extends VirtRigaudResource<gen.VMClassSpec> implements IVMC
 export interface VMImageProps extends ResourceProps, gen.VMImageSpec {}
 
 /** A base image or template VirtualMachines boot from. */
-export class VMImage extends VirtRigaudResource<gen.VMImageSpec> implements IVMImage {
+export class VMImage extends SpecResource<gen.VMImageSpec> implements IVMImage {
   declare readonly kind: 'VMImage';
   /** A VMImage managed elsewhere. */
   static fromName(scope: Construct, id: string, name: string, namespace?: string): IVMImage {
-    return new ExternalResource(scope, id, 'VMImage', VMImageKind.apiVersion, name, namespace) as IVMImage;
+    return external<IVMImage>(scope, id, VMImageKind, name, namespace);
   }
-  private readonly spec: gen.VMImageSpec;
   constructor(scope: Construct, id: string, props: VMImageProps) {
     super(scope, id, VMImageKind, props, false);
-    this.spec = specOf(props);
-  }
-  /** @internal */
-  _toSpec(): gen.VMImageSpec {
-    return this.spec;
   }
 }
 
@@ -56,20 +63,14 @@ export class VMImage extends VirtRigaudResource<gen.VMImageSpec> implements IVMI
 export interface VMNetworkAttachmentProps extends ResourceProps, gen.VMNetworkAttachmentSpec {}
 
 /** A network VirtualMachine NICs attach to. */
-export class VMNetworkAttachment extends VirtRigaudResource<gen.VMNetworkAttachmentSpec> implements IVMNetworkAttachment {
+export class VMNetworkAttachment extends SpecResource<gen.VMNetworkAttachmentSpec> implements IVMNetworkAttachment {
   declare readonly kind: 'VMNetworkAttachment';
   /** A VMNetworkAttachment managed elsewhere. */
   static fromName(scope: Construct, id: string, name: string, namespace?: string): IVMNetworkAttachment {
-    return new ExternalResource(scope, id, 'VMNetworkAttachment', NetKind.apiVersion, name, namespace) as IVMNetworkAttachment;
+    return external<IVMNetworkAttachment>(scope, id, NetKind, name, namespace);
   }
-  private readonly spec: gen.VMNetworkAttachmentSpec;
   constructor(scope: Construct, id: string, props: VMNetworkAttachmentProps) {
     super(scope, id, NetKind, props, false);
-    this.spec = specOf(props);
-  }
-  /** @internal */
-  _toSpec(): gen.VMNetworkAttachmentSpec {
-    return this.spec;
   }
 }
 
@@ -77,20 +78,14 @@ export class VMNetworkAttachment extends VirtRigaudResource<gen.VMNetworkAttachm
 export interface VMPlacementPolicyProps extends ResourceProps, gen.VMPlacementPolicySpec {}
 
 /** Placement rules VirtualMachines can reference. */
-export class VMPlacementPolicy extends VirtRigaudResource<gen.VMPlacementPolicySpec> implements IVMPlacementPolicy {
+export class VMPlacementPolicy extends SpecResource<gen.VMPlacementPolicySpec> implements IVMPlacementPolicy {
   declare readonly kind: 'VMPlacementPolicy';
   /** A VMPlacementPolicy managed elsewhere. */
   static fromName(scope: Construct, id: string, name: string, namespace?: string): IVMPlacementPolicy {
-    return new ExternalResource(scope, id, 'VMPlacementPolicy', PolicyKind.apiVersion, name, namespace) as IVMPlacementPolicy;
+    return external<IVMPlacementPolicy>(scope, id, PolicyKind, name, namespace);
   }
-  private readonly spec: gen.VMPlacementPolicySpec;
   constructor(scope: Construct, id: string, props: VMPlacementPolicyProps = {}) {
     super(scope, id, PolicyKind, props, false);
-    this.spec = specOf(props);
-  }
-  /** @internal */
-  _toSpec(): gen.VMPlacementPolicySpec {
-    return this.spec;
   }
 }
 
@@ -103,20 +98,14 @@ export interface ProviderProps extends ResourceProps, gen.ProviderSpec {
  * A hypervisor connection. Its name is required: VirtualMachines refer to it
  * and cannot move to another provider, so it must not change by accident.
  */
-export class Provider extends VirtRigaudResource<gen.ProviderSpec> implements IProvider {
+export class Provider extends SpecResource<gen.ProviderSpec> implements IProvider {
   declare readonly kind: 'Provider';
   /** A Provider managed elsewhere. */
   static fromName(scope: Construct, id: string, name: string, namespace?: string): IProvider {
-    return new ExternalResource(scope, id, 'Provider', ProviderKind.apiVersion, name, namespace) as IProvider;
+    return external<IProvider>(scope, id, ProviderKind, name, namespace);
   }
-  private readonly spec: gen.ProviderSpec;
   constructor(scope: Construct, id: string, props: ProviderProps) {
     super(scope, id, ProviderKind, props, true);
-    this.spec = specOf(props);
-  }
-  /** @internal */
-  _toSpec(): gen.ProviderSpec {
-    return this.spec;
   }
 }
 
