@@ -97,7 +97,8 @@ function scanPlain(text: string, i: number, lineEnd: number): unknown {
   if (len > VALUE_CACHE_WIDTH) return plainValue(text.slice(i, lastNonSpace));
   const slot = slotOf(text, i, len) & VALUE_CACHE_MASK;
   const base = slot * VALUE_CACHE_WIDTH;
-  if (vcacheLen[slot] === len) {
+  if (vcacheLen[slot] === len && lastNonSpace !== lineEnd) {
+    // (when it runs to the line end, scanValue has already probed)
     let m = 0;
     while (m < len && vcacheChars[base + m] === text.charCodeAt(i + m)) m++;
     if (m === len) return vcacheValue[slot];
@@ -239,6 +240,24 @@ let keyEnd = 0; // out-param of scanKey: index just after the ':'
  * key, or null when the line is not a simple `key:` line.
  */
 function scanKey(text: string, i: number, lineEnd: number): string | null {
+  // Cache probe first: a key seen before is recognized with one native
+  // search and one comparison (its characters were validated when cached).
+  const colon = text.indexOf(':', i);
+  if (colon > i && colon < lineEnd && (colon + 1 === lineEnd || text.charCodeAt(colon + 1) === 32)) {
+    const len = colon - i;
+    if (len <= KEY_CACHE_WIDTH) {
+      const slot = slotOf(text, i, len) & KEY_CACHE_MASK;
+      if (cacheLen[slot] === len) {
+        const base = slot * KEY_CACHE_WIDTH;
+        let m = 0;
+        while (m < len && cacheChars[base + m] === text.charCodeAt(i + m)) m++;
+        if (m === len) {
+          keyEnd = colon + 1;
+          return cacheKey[slot]!;
+        }
+      }
+    }
+  }
   const c = text.charCodeAt(i);
   if (c === 34 || c === 39) {
     const s = c === 34 ? scanDouble(text, i, lineEnd) : scanSingle(text, i, lineEnd);
@@ -318,6 +337,21 @@ const cacheKey: string[] = new Array<string>(KEY_CACHE_MASK + 1).fill('');
  * Returns FALLBACK when not in the fast subset.
  */
 function scanValue(text: string, i: number, lineEnd: number): unknown {
+  // Cache probe first: the rest of the line equal to a plain scalar seen
+  // before (cached texts are complete, validated plain scalars).
+  const len = lineEnd - i;
+  if (len <= VALUE_CACHE_WIDTH) {
+    const slot = slotOf(text, i, len) & VALUE_CACHE_MASK;
+    if (vcacheLen[slot] === len) {
+      const base = slot * VALUE_CACHE_WIDTH;
+      let m = 0;
+      while (m < len && vcacheChars[base + m] === text.charCodeAt(i + m)) m++;
+      if (m === len) {
+        scanEnd = lineEnd;
+        return vcacheValue[slot];
+      }
+    }
+  }
   const c = text.charCodeAt(i);
   if (c === 34 || c === 39) {
     const s = c === 34 ? scanDouble(text, i, lineEnd) : scanSingle(text, i, lineEnd);
