@@ -9,7 +9,7 @@ import { fullDecode } from '../../src/validate/yaml/full';
 import { LineIndex } from '../../src/validate/yaml/positions';
 import { DecodeFailure, limitsOf } from '../../src/validate/yaml/types';
 import { decodeStream } from '../../src/validate/yaml';
-import { canon, fixture, fixtureNames, rng } from './yaml-helpers';
+import { canon, fixture, fixtureNames, rng } from './fixtures/yaml/helpers';
 
 const lim = limitsOf({});
 

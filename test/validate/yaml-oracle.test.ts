@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { decodeStream } from '../../src/validate/yaml';
-import { canon, fixture, fixtureNames, oracle } from './yaml-helpers';
+import { canon, fixture, fixtureNames, oracle } from './fixtures/yaml/helpers';
 
 for (const name of [...fixtureNames('.yaml'), ...fixtureNames('.json')]) {
   const base = name.replace(/\.(yaml|json)$/, '');

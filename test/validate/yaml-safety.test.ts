@@ -7,7 +7,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeStream } from '../../src/validate/yaml';
-import { rng } from './yaml-helpers';
+import { rng } from './fixtures/yaml/helpers';
 
 const SEED = readFileSync(join(__dirname, '..', '..', 'examples', 'manifests', 'vsphere-web-server.yaml'), 'utf8');
 

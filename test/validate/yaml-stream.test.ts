@@ -8,7 +8,7 @@ import t from 'tap';
 import { decodeStream } from '../../src/validate/yaml';
 import { formatFloat32g, plainKey, plainValue } from '../../src/validate/yaml/scalars';
 import { DecodeFailure } from '../../src/validate/yaml/types';
-import { fixture } from './yaml-helpers';
+import { fixture } from './fixtures/yaml/helpers';
 
 const kinds = (src: string | Uint8Array): unknown[] =>
   decodeStream(src).map((d) => (d.error ? `!${d.error.rule}` : (d.value as { kind?: unknown }).kind));
