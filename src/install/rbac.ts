@@ -2,6 +2,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KindDefinition } from '../schema';
 import { COMMON_LABELS, NAMES } from './names';
+import { dropEmptyDefaults } from './patches';
 
 /**
  * One RBAC permission of the reconciler: these verbs on these resources of one
@@ -103,12 +104,17 @@ export class ReconcilerRbac extends Construct {
     this.clusterRole = new kplus.ClusterRole(this, 'ClusterRole', {
       metadata: { name: NAMES.clusterRole, labels: { ...COMMON_LABELS } },
     });
-    for (const rule of clusterRules(props.kinds)) this.clusterRole.allow([...rule.verbs], ...endpoints(rule));
+    const rules = clusterRules(props.kinds);
+    for (const rule of rules) this.clusterRole.allow([...rule.verbs], ...endpoints(rule));
+    // cdk8s-plus writes one PolicyRule per resource, each with `resourceNames: []`.
+    const count = rules.reduce((n, r) => n + r.resources.length, 0);
+    dropEmptyDefaults(this.clusterRole, ...Array.from({ length: count }, (_, i) => `/rules/${i}/resourceNames`));
     this.clusterRoleBinding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: NAMES.clusterRoleBinding, labels: { ...COMMON_LABELS } },
       role: this.clusterRole,
     });
     this.clusterRoleBinding.addSubjects(props.serviceAccount);
+    dropEmptyDefaults(this.clusterRoleBinding, '/subjects/0/apiGroup');
 
     this.leaderElectionRole = new kplus.Role(this, 'LeaderElectionRole', {
       metadata: { name: NAMES.leaderElectionRole, namespace: props.namespace, labels: { ...COMMON_LABELS } },
@@ -119,5 +125,6 @@ export class ReconcilerRbac extends Construct {
       role: this.leaderElectionRole,
     });
     this.leaderElectionRoleBinding.addSubjects(props.serviceAccount);
+    dropEmptyDefaults(this.leaderElectionRoleBinding, '/subjects/0/apiGroup');
   }
 }

@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { COMMON_LABELS, NAMES, RECONCILER_SELECTOR } from './names';
+import { dropEmptyDefaults } from './patches';
 
 /** Log verbosity of the reconciler (`--log-level`). */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -70,6 +71,7 @@ export class ReconcilerDeployment extends Construct {
     // cdk8s-plus always labels the pod template with its construct address (for its own selectors, unused
     // here) and has no option to leave it out; drop it so the pods carry only our labels.
     ApiObject.of(this.deployment).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
+    dropEmptyDefaults(this.deployment, '/spec/minReadySeconds', '/spec/template/spec/hostNetwork');
 
     const tmp = kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp', { sizeLimit: Size.mebibytes(64) });
     this.container = this.deployment.addContainer({
@@ -117,5 +119,6 @@ export class ReconcilerDeployment extends Construct {
       selector: kplus.Pods.select(this, 'Pods', { labels: { ...RECONCILER_SELECTOR } }),
       ports: [{ name: 'metrics', port: props.metricsPort, targetPort: props.metricsPort, protocol: kplus.Protocol.TCP }],
     });
+    dropEmptyDefaults(this.metricsService, '/spec/externalIPs');
   }
 }
