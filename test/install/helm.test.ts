@@ -15,7 +15,8 @@ import { parseAllDocuments, parse, stringify } from 'yaml';
 import { Cpu, ImagePullPolicy } from 'cdk8s-plus-28';
 import { Size } from 'cdk8s';
 import { installManifests, PACKAGE_VERSION } from '../../src/install';
-import { ROOT, readYamlDocs, wildcardsIn } from './expected';
+import { useControlPlane } from '../../src/testenv';
+import { NAMESPACE, ROOT, readYamlDocs, wildcardsIn } from './expected';
 
 const CHART = path.join(ROOT, 'charts', 'virtrigaud');
 const installDocs = readYamlDocs('dist/install.yaml');
@@ -137,8 +138,12 @@ t.test('values reach the manifests (test renderer)', async (t) => {
   for (const d of released) if (d.metadata.namespace !== undefined) t.equal(d.metadata.namespace, 'other', `${d.kind} in the release namespace`);
 });
 
-/** helm from test/install/helm-bin.sh (cache or a Go build), or undefined. */
+/** helm from test/install/helm-bin.sh (cache or a Go build), or undefined; looked up once. */
+let helmLookup: { helm?: string; why: string } | undefined;
 function findHelm(): { helm?: string; why: string } {
+  return (helmLookup ??= lookUpHelm());
+}
+function lookUpHelm(): { helm?: string; why: string } {
   const r = spawnSync('bash', [path.join(__dirname, 'helm-bin.sh')], { encoding: 'utf8', timeout: 540_000 });
   const dir = r.stdout.trim().split('\n').pop();
   if (r.status === 0 && dir && fs.existsSync(path.join(dir, 'helm'))) return { helm: path.join(dir, 'helm'), why: '' };
@@ -183,4 +188,48 @@ t.test('helm template and helm lint', async (t) => {
 
   const tagless = docs(run(['template', 'virtrigaud', CHART, '--set', 'image.tag=']));
   t.equal(tagless.find((d) => d.kind === 'Deployment').spec.template.spec.containers[0].image, `ghcr.io/virtrigaud/virtrigaud:${PACKAGE_VERSION}`, 'empty tag: the appVersion');
+});
+
+t.test('helm install, upgrade and uninstall on a real API server', async (t) => {
+  const { helm, why } = findHelm();
+  if (!helm) {
+    t.comment(`no helm binary (${why}); not installed with helm`);
+    return;
+  }
+  // A private control plane: the release creates the same cluster-scoped objects as dist/install.yaml.
+  const cp = await useControlPlane(t, { private: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'virtrigaud-helm-'));
+  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const env = { ...process.env, KUBECONFIG: cp.kubeconfigPath, HELM_CACHE_HOME: path.join(tmp, 'cache'), HELM_CONFIG_HOME: path.join(tmp, 'config'), HELM_DATA_HOME: path.join(tmp, 'data') };
+  const run = (args: string[]) => {
+    const r = spawnSync(helm, args, { encoding: 'utf8', env, timeout: 180_000 });
+    t.equal(r.status, 0, `helm ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const get = async (args: string[]) => {
+    const r = await cp.kubectl(['get', ...args, '-o', 'json']);
+    return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+  };
+
+  run(['install', 'virtrigaud', CHART]);
+  const crds = await get(['crd']);
+  t.same(
+    crds.items.map((c: any) => c.metadata.name).sort(),
+    readYamlDocs('dist/crds.yaml').map((c) => c.metadata.name).sort(),
+    'the CRDs from crds/',
+  );
+  const d = await get(['deployment', 'virtrigaud-reconciler', '-n', NAMESPACE]);
+  t.equal(d?.spec.replicas, 2);
+  t.equal(d?.metadata.annotations['meta.helm.sh/release-name'], 'virtrigaud', 'owned by the release');
+  t.ok(await get(['clusterrole', 'virtrigaud-reconciler']), 'ClusterRole');
+
+  run(['upgrade', 'virtrigaud', CHART, '--reuse-values', '--set', 'replicas=3', '--set', 'image.tag=0.2.0']);
+  const up = await get(['deployment', 'virtrigaud-reconciler', '-n', NAMESPACE]);
+  t.equal(up?.spec.replicas, 3);
+  t.equal(up?.spec.template.spec.containers[0].image, 'ghcr.io/virtrigaud/virtrigaud:0.2.0');
+
+  run(['uninstall', 'virtrigaud']);
+  t.notOk(await get(['deployment', 'virtrigaud-reconciler', '-n', NAMESPACE]), 'the Deployment is gone');
+  t.notOk(await get(['clusterrole', 'virtrigaud-reconciler']), 'the ClusterRole is gone');
+  t.equal((await get(['crd'])).items.length, 10, 'Helm keeps the CRDs (and so every VirtualMachine)');
 });

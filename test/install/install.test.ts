@@ -4,12 +4,15 @@
  * hardening, probes, ports and the props.
  */
 import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Cpu } from 'cdk8s-plus-28';
 import { Size } from 'cdk8s';
 import { ALL_KINDS } from '../../src/api/v1beta1';
 import { clusterRules, installManifests, leaderElectionRules, PACKAGE_VERSION } from '../../src/install';
 import {
   ALL_VERBS,
+  ROOT,
   expectedClusterGrants,
   expectedRoleGrants,
   grantsOf,
@@ -221,4 +224,12 @@ t.test('InstallChart props reach every object', async (t) => {
 
 t.test('dist/install.yaml is what InstallChart synthesizes by default', async (t) => {
   t.same(installManifests().objects, docs);
+});
+
+t.test('docs/install.md lists every rule as the install grants it', async (t) => {
+  const docs = fs.readFileSync(path.join(ROOT, 'docs', 'install.md'), 'utf8');
+  for (const r of [...clusterRules(ALL_KINDS), ...leaderElectionRules()]) {
+    const row = `| \`${r.apiGroup || '""'}\` | ${r.resources.map((x) => `\`${x}\``).join(', ')} | ${r.verbs.join(', ')} | ${r.why} |`;
+    t.ok(docs.includes(row), `row for ${r.apiGroup}/${r.resources[0]} (${r.verbs.join(',')})`);
+  }
 });
