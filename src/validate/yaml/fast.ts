@@ -379,10 +379,12 @@ export const fastOut = {
 };
 
 // Reused stacks (fastDecode is not re-entrant and never calls itself).
-const kinds: number[] = [];
-const indents: number[] = [];
-const conts: unknown[] = [];
-const sameIndent: boolean[] = [];
+// Frames are indexed by a stack pointer (no push/pop): kinds, indents and
+// the same-indent flag of each open block, and its container.
+const kinds: number[] = [0];
+const indents: number[] = [0];
+const conts: unknown[] = [null];
+const sameIndent: boolean[] = [false];
 
 /**
  * Decode the document that starts at `start` (line number `line`) and runs
@@ -392,10 +394,8 @@ const sameIndent: boolean[] = [];
  * characters so that the caller can apply the size limit first.
  */
 export function fastDecode(text: string, start: number, line: number, lim: Limits, maxChars: number): unknown {
-  kinds.length = 0;
-  indents.length = 0;
-  conts.length = 0;
-  sameIndent.length = 0;
+  let sp = -1; // index of the innermost open block
+  let hw = -1; // highest index used (cleared at the end)
   let depth = 0;
   let root: unknown = null;
   let rootSet = false;
@@ -455,35 +455,36 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
         if (col > pendIndent || (col === pendIndent && isSeq && pend === P_MAP)) {
           cont = isSeq ? [] : new PlainObject();
           if (++depth > maxDepth) throw depthLimit(maxDepth, i);
-          kinds.push(isSeq ? SEQ : MAP);
-          indents.push(col);
-          conts.push(cont);
-          sameIndent.push(col === pendIndent);
+          sp++;
+          kinds[sp] = isSeq ? SEQ : MAP;
+          indents[sp] = col;
+          conts[sp] = cont;
+          sameIndent[sp] = col === pendIndent;
+          if (sp > hw) hw = sp;
         }
         if (pend === P_MAP) (pendObj as Record<string, unknown>)[pendKey] = cont;
         else (pendObj as unknown[]).push(cont);
         pend = P_NONE;
-      } else if (kinds.length === 0) {
+      } else if (sp < 0) {
         if (rootSet) return FALLBACK;
         root = isSeq ? [] : new PlainObject();
         rootSet = true;
         if (++depth > maxDepth) throw depthLimit(maxDepth, i);
-        kinds.push(isSeq ? SEQ : MAP);
-        indents.push(col);
-        conts.push(root);
-        sameIndent.push(false);
+        sp = 0;
+        kinds[0] = isSeq ? SEQ : MAP;
+        indents[0] = col;
+        conts[0] = root;
+        sameIndent[0] = false;
+        if (hw < 0) hw = 0;
       }
 
       // 2. close deeper blocks
-      let top = kinds.length - 1;
+      let top = sp;
       while (top >= 0 && (indents[top]! > col || (indents[top] === col && sameIndent[top] && !isSeq))) {
-        kinds.pop();
-        indents.pop();
-        conts.pop();
-        sameIndent.pop();
         depth--;
         top--;
       }
+      sp = top;
       if (top < 0 || indents[top] !== col) return FALLBACK;
 
       // 3. entries; compact forms (`- - x`, `- k: v`) loop with a new top
@@ -507,11 +508,13 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
             const inner: unknown[] = [];
             arr.push(inner);
             if (++depth > maxDepth) throw depthLimit(maxDepth, j);
-            kinds.push(SEQ);
-            indents.push(ncol);
-            conts.push(inner);
-            sameIndent.push(false);
             top++;
+            kinds[top] = SEQ;
+            indents[top] = ncol;
+            conts[top] = inner;
+            sameIndent[top] = false;
+            sp = top;
+            if (sp > hw) hw = sp;
             i = j;
             col = ncol;
             continue;
@@ -521,11 +524,13 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
             const obj = new PlainObject();
             arr.push(obj);
             if (++depth > maxDepth) throw depthLimit(maxDepth, j);
-            kinds.push(MAP);
-            indents.push(ncol);
-            conts.push(obj);
-            sameIndent.push(false);
             top++;
+            kinds[top] = MAP;
+            indents[top] = ncol;
+            conts[top] = obj;
+            sameIndent[top] = false;
+            sp = top;
+            if (sp > hw) hw = sp;
             i = j;
             col = ncol;
             key = k;
@@ -571,7 +576,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
     }
     throw e;
   } finally {
-    conts.length = 0;
+    for (let q = 0; q <= hw; q++) conts[q] = null; // do not keep the document alive
   }
   if (pend === P_MAP) (pendObj as Record<string, unknown>)[pendKey] = null;
   else if (pend === P_SEQ) (pendObj as unknown[]).push(null);
