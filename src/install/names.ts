@@ -1,7 +1,24 @@
-import pkg from '../../package.json';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-/** The package version (package.json), used as the default image tag and the Helm chart's version. */
-export const PACKAGE_VERSION: string = pkg.version;
+/**
+ * The package's version from its package.json, found by walking up from this
+ * file (src/install/ in a checkout, lib/src/install/ when compiled; importing
+ * the JSON instead would make tsc copy package.json into lib/).
+ */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'virtrigaud' && pkg.version) return pkg.version;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no virtrigaud package.json above ${__dirname}`);
+  }
+}
+
+/** The package version, used as the default image tag and as the Helm chart's version. */
+export const PACKAGE_VERSION: string = packageVersion();
 
 /** Image repository of the reconciler. */
 export const IMAGE_REPOSITORY = 'ghcr.io/virtrigaud/virtrigaud';
