@@ -20,7 +20,7 @@ export interface RbacRule {
   readonly why: string;
 }
 
-/** Read, and write what a controller writes to objects it does not create: metadata (labels, finalizers via the object) and spec defaults. */
+/** Read and update, not create or delete: for objects users create and the reconciler only tends (finalizers, labels, annotations). */
 const READ_UPDATE = ['get', 'list', 'watch', 'update', 'patch'] as const;
 /** Full management of objects the reconciler renders itself, without deletecollection. */
 const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
