@@ -4,3 +4,4 @@ export * as v1beta1 from './api/v1beta1';
 export * from './validate';
 export { CrdChart, type CrdChartProps } from './synth/crd-chart';
 export * from './fleet';
+export * as install from './install';
