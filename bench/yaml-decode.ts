@@ -14,7 +14,7 @@ import * as YAML from 'yaml';
 import { decodeStream } from '../src/validate/yaml';
 
 const copies = Number(process.argv[2] ?? 10000);
-const rounds = Number(process.argv[3] ?? 9);
+const rounds = Number(process.argv[3] ?? 15);
 
 const seedFile = join(__dirname, '..', 'examples', 'manifests', 'vsphere-web-server.yaml');
 const seedDocs = readFileSync(seedFile, 'utf8').split(/^---[ \t]*$/m);
@@ -29,7 +29,7 @@ function median(xs: number[]): number {
 
 function measure(name: string, run: () => number): void {
   const rates: number[] = [];
-  run(); // warm-up
+  for (let w = 0; w < 3; w++) run(); // warm-up (JIT)
   for (let r = 0; r < rounds; r++) {
     const t0 = process.hrtime.bigint();
     const n = run();
