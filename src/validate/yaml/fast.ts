@@ -537,7 +537,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
             isSeq = false;
             continue;
           }
-          const v = scanValue(text, j, lineEnd);
+          const v = c === 91 || c === 123 ? emptyFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
           if (v === FALLBACK) return FALLBACK;
           arr.push(v);
           lastScalarIndent = col;
@@ -562,7 +562,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
         if (c === 9) return FALLBACK;
         if (c === 45 && (j + 1 === lineEnd || text.charCodeAt(j + 1) === 32)) return FALLBACK;
         curOffset = j;
-        const v = scanValue(text, j, lineEnd);
+        const v = c === 91 || c === 123 ? emptyFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
         if (v === FALLBACK) return FALLBACK;
         obj[k] = v;
         lastScalarIndent = col;
@@ -583,6 +583,14 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
   fastOut.end = pos < n ? pos : n;
   fastOut.endLine = line;
   return root;
+}
+
+/** `[]` or `{}` (then only spaces / a comment) as a value; anything else in flow style is FALLBACK. */
+function emptyFlow(text: string, j: number, lineEnd: number, depth: number, maxDepth: number): unknown {
+  const c = text.charCodeAt(j);
+  if (text.charCodeAt(j + 1) !== (c === 91 ? 93 : 125) || j + 2 > lineEnd || !restIsEmpty(text, j + 2, lineEnd)) return FALLBACK;
+  if (depth + 1 > maxDepth) throw depthLimit(maxDepth, j);
+  return c === 91 ? [] : new PlainObject();
 }
 
 function depthLimit(max: number, offset: number): DecodeFailure {
