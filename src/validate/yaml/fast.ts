@@ -2,9 +2,11 @@
  * Hand-written decoder for the block-style subset that nearly every manifest
  * uses: nested block mappings and sequences (including `- key: value`
  * compact mappings), single-line plain / single-quoted / double-quoted
- * scalars, comments, blank lines, LF or CRLF line ends.
+ * scalars, empty `[]` / `{}` values, comments, blank lines, LF or CRLF line
+ * ends. Repeated keys and short plain values are recognized through small
+ * caches (same text -> same string / primitive), which is most of its speed.
  *
- * Anything else — anchors, aliases, tags, flow collections, block scalars,
+ * Anything else — anchors, aliases, tags, other flow collections, block scalars,
  * multi-line scalars, complex or merge keys, tabs in indentation, directives,
  * `...`, control characters, syntax errors, and duplicate keys (so that the
  * error names both lines) — returns FALLBACK and the document is decoded by
