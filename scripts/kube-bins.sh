@@ -26,6 +26,7 @@
 set -euo pipefail
 
 say() { printf '[kube-bins] %s\n' "$*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/cache.sh"
 die() { printf '[kube-bins] ERROR: %s\n' "$*" >&2; exit 1; }
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,27 +60,7 @@ fi
 # 2. Cache.
 cache_base="${VIRTRIGAUD_KUBE_BINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtrigaud/kube-bins}"
 cache_dir="$cache_base/${k8s_version}-etcd${etcd_version#v}"
-if has_all "$cache_dir"; then
-  say "cache hit: kubernetes $k8s_version, etcd $etcd_version"
-  echo "$cache_dir"
-  exit 0
-fi
-
-mkdir -p "$cache_base"
-# Serialise concurrent runs (two test shells, CI steps) on one lock so they
-# never build twice or see a half-written directory.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$cache_base/.lock"
-  if ! flock -n 9; then
-    say "another kube-bins run holds $cache_base/.lock; waiting for it"
-    flock 9
-  fi
-  if has_all "$cache_dir"; then
-    say "cache filled by the other run"
-    echo "$cache_dir"
-    exit 0
-  fi
-fi
+cache_claim "$cache_base" "$cache_dir" has_all "kubernetes $k8s_version, etcd $etcd_version"
 
 # Everything is assembled in a staging dir and renamed into place at the end,
 # so an interrupted run never leaves a cache dir that looks complete.

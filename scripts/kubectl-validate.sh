@@ -28,6 +28,7 @@
 set -euo pipefail
 
 say() { printf '[kubectl-validate] %s\n' "$*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/cache.sh"
 die() { printf '[kubectl-validate] ERROR: %s\n' "$*" >&2; exit 1; }
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,27 +55,7 @@ fi
 # 2. Cache.
 cache_base="${VIRTRIGAUD_KUBECTL_VALIDATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtrigaud/kubectl-validate}"
 cache_dir="$cache_base/$version"
-if has_bin "$cache_dir"; then
-  say "cache hit: kubectl-validate $version"
-  echo "$cache_dir"
-  exit 0
-fi
-
-mkdir -p "$cache_base"
-# Serialise concurrent runs on one lock so they never build twice or see a
-# half-written directory.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$cache_base/.lock"
-  if ! flock -n 9; then
-    say "another run holds $cache_base/.lock; waiting for it"
-    flock 9
-  fi
-  if has_bin "$cache_dir"; then
-    say "cache filled by the other run"
-    echo "$cache_dir"
-    exit 0
-  fi
-fi
+cache_claim "$cache_base" "$cache_dir" has_bin "kubectl-validate $version"
 
 # 3. Build from the Go module proxy.
 if ! command -v go >/dev/null 2>&1; then

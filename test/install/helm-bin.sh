@@ -20,6 +20,7 @@
 set -euo pipefail
 
 say() { printf '[helm-bin] %s\n' "$*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/cache.sh"
 die() { printf '[helm-bin] ERROR: %s\n' "$*" >&2; exit 1; }
 
 version="${VIRTRIGAUD_HELM_VERSION:-v3.22.0}"
@@ -38,26 +39,7 @@ fi
 # 2. Cache.
 cache_base="${VIRTRIGAUD_HELM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtrigaud/helm}"
 cache_dir="$cache_base/$version"
-if has_bin "$cache_dir"; then
-  say "cache hit: helm $version"
-  echo "$cache_dir"
-  exit 0
-fi
-
-mkdir -p "$cache_base"
-# One build at a time; a second run waits and then finds the cache filled.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$cache_base/.lock"
-  if ! flock -n 9; then
-    say "another run holds $cache_base/.lock; waiting for it"
-    flock 9
-  fi
-  if has_bin "$cache_dir"; then
-    say "cache filled by the other run"
-    echo "$cache_dir"
-    exit 0
-  fi
-fi
+cache_claim "$cache_base" "$cache_dir" has_bin "helm $version"
 
 # 3. Build from the Go module proxy.
 command -v go >/dev/null 2>&1 || die "Go is not installed, so helm $version cannot be built.
