@@ -163,3 +163,92 @@ t.test('generated block manifests', async (t) => {
   // and the stream decoder gives one result per document
   t.equal(decodeStream(stream).length, 400);
 });
+
+// ---------------------------------------------------------- block scalars
+
+const BLOCK_CASES = [
+  'a: |\n  x\n  y\n', 'a: |\n  x', 'a: |-\n  x', 'a: |+\n  x', 'a: |+\n  x\n\n\n', 'a: |\n  x\n\n\nb: 1\n', 'a: |-\n  x\n\n',
+  'a: >\n  a\n  b\n\n  c\n    d\n  e\n', 'a: >\n  a\n\n\n  b\n', 'a: >\n   sp\n  a\n  b\n', 'a: >\n  a\n   \n  b\n',
+  'a: |\n  a\n     \n  b\n', 'a: >\n  a\n     \n  b\n', 'a: |\n  x\n     \n', 'a: |+\n  x\n     \n', 'a: |\nb: 1\n', 'a: |',
+  'a: |+\nb: 1\n', 'a: |\n\nb: 1\n', 'a: |+\n\nb: 1\n', 'a: |\n\n  x\n', 'a: >\n\n\n  x\n  y\n', 'a: |\n  # not a comment\n  x\n',
+  'a: |\n  a\tb\n  \tc\n', 'a: |\n  a\tb\n  c\t\n', 'a: |\n    a\n  \tb\n', 'a: >\n  a\n    \tb\n  c\n', 'a: |2\n    x\n  y\n',
+  'a: |1\n  x\n', '- |\n  x\n- >-\n  y\n  z\n', '- - |\n    x\n', '- k: |\n    x\n  j: 1\n', '- k: |2\n     x\n  j: 1\n',
+  '- |2\n   x\n', 'k:\n- |\n x\n- |2\n   y\n', 'a:\n  b: |\n    x\n  c: >+\n    y\n\n\n---\nd: 1\n', 'a: |\n  x\n---\nb: 1\n',
+  'a: | # c\n  x\n', 'a: |-2\n    x\n', 'a: |2-\n    x\n', 'a: |+2\n  x\n', 'a: |0\n  x\n', 'a: |10\n  x\n', 'a: |#c\n  x\n',
+  'a: |x\n  x\n', 'a: |\t\n  x\n', 'a: |\r\n  x\r\n  y\r\n\r\n', 'a: >\r\n  x\r\n  y\r\n', 'a: >-\n  a\n  b\n  \n  c\n',
+  'a: |\n  x\n b: 1\n', 'a: |\n    x\n  y\n', 'a: |\n  x\n# c\nb: 2\n', 'a: |\n  x\n  # c\nb: 2\n', 'a: |\n    x\n  # c\nb: 2\n',
+  'a: >\n  x\n\n', 'a: >+\n  x\n\n', 'a: >\n\n', 'a: |\n  x\n  \n  ', 'a: |+\n  x\n  \n  ', 'a: >\n  x\n  ', 'a: >\n  x\n\n  ',
+  'a: |+', 'a: >-\n', 'b: 1\na: |\n   \n  x\n', 'a: >\n  one\n   two\n  three\n', 'a: >\n    a\n  b\n',
+  'a: >\n  a\n\n   b\n\n  c\n', 'a: |\n  😀 café\n', 'a: |+\n  x\n\n---\n', 'a: |\n  x\r y\n', 'a: |\n  x\u0085y\n',
+  'a: >\n  ...\n  ---\n  - x\n  k: v\n', 'a: |\n  x\n...\n', 'a: |\n  x\n  y', 'a: >+\n  x\n\n\n', 'a: |-\n\n  x\n\n',
+  'a: >2\n   x\n  y\n\n   z\n', 'a: >1\n  x\n', '- >\n x\n y\n-  |\n   z\n', '- - >-\n    a\n    b\n  - |\n    c\n',
+  'a:\n  - b: |\n      x\n    c: |\n      y\n  - >\n    z\n', 'a: |\n  x\n  ', 'a: |\n  x\n\t\nb: 1\n', 'a: |\n  \t\n  x\n',
+];
+
+t.test('block scalars', async (t) => {
+  let handled = 0;
+  for (const c of BLOCK_CASES) {
+    for (const eol of ['\n', '\r\n']) {
+      const text = eol === '\n' ? c : c.replace(/\r?\n/g, '\r\n');
+      const [h] = compareAll(t, text, JSON.stringify(text));
+      handled += h;
+    }
+  }
+  t.ok(handled >= 100, `the fast path handled ${handled} block-scalar documents`);
+});
+
+const BLOCK_LINES = ['x', 'two words', '# not a comment', 'a\tb', 'k: v', '- item', '  more', '   ', '', '', ' ', '\tt', 'end  ', '"q"'];
+
+function genBlocks(r: () => number): string {
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const out: string[] = ['apiVersion: test/v1', 'kind: Blocks'];
+  const header = (): string => {
+    const ind = r() < 0.15 ? String(1 + Math.floor(r() * 3)) : '';
+    const ch = pick(['', '', '-', '+']);
+    return pick(['|', '>']) + (r() < 0.5 ? ind + ch : ch + ind) + (r() < 0.1 ? ' # c' : '');
+  };
+  const body = (indent: number): void => {
+    const n = Math.floor(r() * 6);
+    for (let i = 0; i < n; i++) {
+      const extra = r() < 0.2 ? 1 + Math.floor(r() * 3) : 0;
+      const l = pick(BLOCK_LINES);
+      out.push(l === '' ? (r() < 0.5 ? '' : ' '.repeat(Math.floor(r() * (indent + 3)))) : ' '.repeat(indent + extra) + l);
+    }
+  };
+  const m = 1 + Math.floor(r() * 5);
+  for (let i = 0; i < m; i++) {
+    const roll = r();
+    if (roll < 0.5) {
+      out.push(`k${i}: ${header()}`);
+      body(1 + Math.floor(r() * 4));
+    } else if (roll < 0.8) {
+      out.push(`s${i}:`);
+      const ind = r() < 0.5 ? 0 : 2;
+      for (let q = 0; q < 1 + Math.floor(r() * 3); q++) {
+        out.push(' '.repeat(ind) + '- ' + header());
+        body(ind + 1 + Math.floor(r() * 3));
+      }
+    } else {
+      out.push(`m${i}:`);
+      out.push(`  - a: ${header()}`);
+      body(4 + Math.floor(r() * 2));
+      out.push(`    b: 1`);
+    }
+  }
+  const eol = r() < 0.1 ? '\r\n' : '\n';
+  return out.join(eol) + (r() < 0.9 ? eol : '');
+}
+
+t.test('generated block scalars', async (t) => {
+  const r = rng(7051);
+  const docs: string[] = [];
+  for (let i = 0; i < 600; i++) docs.push(genBlocks(r));
+  let handled = 0;
+  let total = 0;
+  // one stream (documents separated by `---`) and each document alone (end of stream without a newline)
+  const joined = docs.map((d) => (d.endsWith('\n') ? d : d + '\n')).join('---\n');
+  [handled, total] = compareAll(t, joined, 'generated blocks');
+  t.equal(total, 600, 'all documents were framed');
+  for (const d of docs.slice(0, 200)) compareAll(t, d, JSON.stringify(d));
+  t.ok(handled > 100, `the fast path handled ${handled} of ${total}`);
+});

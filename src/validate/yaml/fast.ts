@@ -6,8 +6,13 @@
  * ends. Repeated keys and short plain values are recognized through small
  * caches (same text -> same string / primitive), which is most of its speed.
  *
- * Anything else — anchors, aliases, tags, other flow collections, block scalars,
- * multi-line scalars, complex or merge keys, tabs in indentation, directives,
+ * Literal and folded block scalars (`|`, `>`, chomping and indentation
+ * indicators) are decoded here too, except for rare shapes (tabs next to the
+ * indentation, empty scalars followed by empty lines, deep leading
+ * spaces-only lines).
+ *
+ * Anything else — anchors, aliases, tags, other flow collections,
+ * multi-line flow scalars, complex or merge keys, tabs in indentation, directives,
  * `...`, control characters, syntax errors, and duplicate keys (so that the
  * error names both lines) — returns FALLBACK and the document is decoded by
  * the full path (full.ts). The two must agree on every document the fast path
@@ -369,6 +374,107 @@ function scanValue(text: string, i: number, lineEnd: number): unknown {
   return scanPlain(text, i, lineEnd);
 }
 
+let blockNext = 0; // out-params of scanBlock: offset of the line that ended the scalar,
+let blockLines = 0; // and how many lines (after the header line) it consumed
+
+/** Content characters a block scalar may hold in the fast path (tab ok). */
+function badContent(c: number): boolean {
+  return c < 32 ? c !== 9 : c >= 127 && PLAIN_CLASS[c] === 1 && c !== 58;
+}
+
+/**
+ * A literal (`|`) or folded (`>`) block scalar whose header starts at `h`
+ * (on the line ending at `hEnd`); its content starts on the line at `pos`.
+ * `parent` is the indentation of the enclosing block collection. Returns the
+ * string or FALLBACK; sets blockNext / blockLines.
+ */
+function scanBlock(text: string, h: number, hEnd: number, pos: number, parent: number): string | typeof FALLBACK {
+  const folded = text.charCodeAt(h) === 62;
+  let chomp = 0; // -1 strip, 0 clip, 1 keep
+  let explicit = 0;
+  let j = h + 1;
+  for (let k = 0; k < 2 && j < hEnd; k++) {
+    const c = text.charCodeAt(j);
+    if ((c === 45 || c === 43) && chomp === 0) {
+      chomp = c === 45 ? -1 : 1;
+      j++;
+    } else if (c >= 49 && c <= 57 && explicit === 0) {
+      explicit = c - 48;
+      j++;
+    } else break;
+  }
+  if (j < hEnd) {
+    if (text.charCodeAt(j) !== 32) return FALLBACK;
+    if (!restIsEmpty(text, j, hEnd)) return FALLBACK;
+    for (let q = j; q < hEnd; q++) if (text.charCodeAt(q) === 9) return FALLBACK;
+  }
+  const n = text.length;
+  let indent = explicit > 0 ? parent + explicit : -1;
+  let out = '';
+  let breaks = 0; // empty lines since the last text line (or the start)
+  let hadText = false;
+  let prevSpaced = false;
+  let maxBlank = 0;
+  let lines = 0;
+  let p = pos;
+  while (p < n) {
+    let nl = text.indexOf('\n', p);
+    if (nl < 0) nl = n;
+    let lineEnd = nl;
+    if (lineEnd > p && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+    let i = p;
+    while (i < lineEnd && text.charCodeAt(i) === 32) i++;
+    const sp = i - p;
+    // with an indentation indicator the yaml package treats spaces-only lines
+    // deeper than the indentation differently: leave those to the full path
+    if (i === lineEnd && explicit > 0 && sp > indent) return FALLBACK;
+    if (i === lineEnd && (!hadText || sp <= indent)) {
+      // an empty line (a spaces-only line deeper than the content is text)
+      if (!hadText) {
+        if (indent >= 0 && sp > indent) return FALLBACK; // leading: leave to the full path
+        if (sp > maxBlank) maxBlank = sp;
+      }
+      if (nl < n) breaks++;
+      lines++;
+      p = nl + 1;
+      continue;
+    }
+    const c = text.charCodeAt(i);
+    if (i < lineEnd && c === 9) {
+      if (indent < 0 || sp <= indent) return FALLBACK; // tab in (or right after) the indentation
+    }
+    if (indent < 0) {
+      if (sp <= parent) break; // empty scalar
+      if (maxBlank > sp) return FALLBACK;
+      indent = sp;
+    }
+    if (sp < indent) break;
+    // a text line
+    const from = p + indent;
+    for (let q = from; q < lineEnd; q++) if (badContent(text.charCodeAt(q))) return FALLBACK;
+    const spaced = sp > indent || (from < lineEnd && text.charCodeAt(from) === 9);
+    if (!hadText) out = breaks > 0 ? '\n'.repeat(breaks) + text.slice(from, lineEnd) : text.slice(from, lineEnd);
+    else if (breaks === 0) out += (folded && !spaced && !prevSpaced ? ' ' : '\n') + text.slice(from, lineEnd);
+    else if (folded && !spaced && !prevSpaced) out += '\n'.repeat(breaks) + text.slice(from, lineEnd);
+    else out += '\n'.repeat(breaks + 1) + text.slice(from, lineEnd);
+    hadText = true;
+    prevSpaced = spaced;
+    breaks = 0;
+    lines++;
+    p = nl + 1;
+  }
+  if (!hadText) {
+    if (breaks > 0) return FALLBACK; // empty scalar with empty lines: leave to the full path
+    out = '';
+  } else if (chomp >= 0) {
+    // (the end of the stream counts as a line break, as on the full path)
+    out += chomp === 1 ? '\n'.repeat(breaks + 1) : '\n';
+  }
+  blockNext = p < n ? p : n;
+  blockLines = lines;
+  return out;
+}
+
 /** Out-parameters of fastDecode (valid when it did not return FALLBACK). */
 export const fastOut = {
   /** Offset of the line that ended the document (a `---` line) or text.length. */
@@ -539,6 +645,16 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
             isSeq = false;
             continue;
           }
+          if (c === 124 || c === 62) {
+            const b = scanBlock(text, j, lineEnd, pos, col);
+            if (b === FALLBACK) return FALLBACK;
+            arr.push(b);
+            pos = blockNext;
+            line += blockLines;
+            if (pos > stopAt) return FALLBACK;
+            lastScalarIndent = col;
+            break;
+          }
           const v = c === 91 || c === 123 ? emptyFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
           if (v === FALLBACK) return FALLBACK;
           arr.push(v);
@@ -564,6 +680,16 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
         if (c === 9) return FALLBACK;
         if (c === 45 && (j + 1 === lineEnd || text.charCodeAt(j + 1) === 32)) return FALLBACK;
         curOffset = j;
+        if (c === 124 || c === 62) {
+          const b = scanBlock(text, j, lineEnd, pos, col);
+          if (b === FALLBACK) return FALLBACK;
+          obj[k] = b;
+          pos = blockNext;
+          line += blockLines;
+          if (pos > stopAt) return FALLBACK;
+          lastScalarIndent = col;
+          break;
+        }
         const v = c === 91 || c === 123 ? emptyFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
         if (v === FALLBACK) return FALLBACK;
         obj[k] = v;
