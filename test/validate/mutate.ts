@@ -2,17 +2,7 @@
 import type { KindDefinition } from '../../src/schema';
 import { casesFor } from './corpus';
 
-/** mulberry32: small, fast, good enough to spread mutations; the same seed gives the same run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng';
 
 type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number };
 
