@@ -1,0 +1,130 @@
+/**
+ * Pure helpers of the in-memory provider: deterministic addresses and
+ * checksums derived from names, and conversions of VM records to the
+ * Provider interface's shapes.
+ */
+import { createHash } from 'node:crypto';
+import { ProviderError, type CreateRequest, type Description, type VMInfo } from '../provider';
+import type { DiskRecord, VMRecord } from './store';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** A guest address in TEST-NET-2 (198.51.100.0/24, RFC 5737), stable per VM name. */
+export function ipFor(name: string): string {
+  return `198.51.100.${(digest(name).readUInt16BE(0) % 254) + 1}`;
+}
+
+/** A locally administered MAC (QEMU's 52:54:00 prefix), stable per VM name and NIC index. */
+export function macFor(name: string, index: number): string {
+  const d = digest(`${name}#${index}`);
+  return ['52', '54', '00', ...[0, 1, 2].map((i) => d[i]!.toString(16).padStart(2, '0'))].join(':');
+}
+
+export function sha256Hex(s: string): string {
+  return digest(s).toString('hex');
+}
+
+export function requireSize(op: string, cpu: number, memoryMiB: number): void {
+  if (!Number.isInteger(cpu) || cpu < 1) throw new ProviderError('InvalidSpec', `${op}: CPU must be an integer >= 1 (got ${cpu})`, op);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 1) {
+    throw new ProviderError('InvalidSpec', `${op}: MemoryMiB must be an integer >= 1 (got ${memoryMiB})`, op);
+  }
+}
+
+const GIB = 1024 ** 3;
+
+export function newVm(id: string, req: CreateRequest, powerState: 'On' | 'Off'): VMRecord {
+  const bootSize = req.class.DiskDefaults?.SizeGiB || 20;
+  const image = req.image.TemplateName || req.image.Path || req.image.URL;
+  const disks: DiskRecord[] = [
+    disk(id, 0, 'root', bootSize, req.class.DiskDefaults?.Type || 'thin', ''),
+    ...req.disks.map((d, i) => disk(id, i + 1, d.Name || `disk${i + 1}`, d.SizeGiB, d.Type || 'thin', '')),
+  ];
+  return {
+    id,
+    name: req.name,
+    cpu: req.class.CPU,
+    memoryMiB: req.class.MemoryMiB,
+    powerState,
+    bootCount: powerState === 'On' ? 1 : 0,
+    hardwareVersion: 19,
+    image,
+    tags: [...req.tags],
+    networks: req.networks.map((n, i) => ({ name: n.Name || n.NetworkName || `nic${i}`, mac: n.MacAddress || macFor(req.name, i) })),
+    disks,
+    snapshots: [],
+    execLog: [],
+  };
+}
+
+export function disk(vmId: string, index: number, name: string, sizeGiB: number, type: string, backingFile: string): DiskRecord {
+  return { id: `${vmId}-disk${index}`, name, sizeGiB, type, format: 'qcow2', path: `/memory/${vmId}/${name}.qcow2`, backingFile };
+}
+
+export function describeVm(vm: VMRecord): Description {
+  return {
+    exists: true,
+    powerState: vm.powerState,
+    // Like real guests, an address is only reported while running.
+    ips: vm.powerState === 'On' ? [ipFor(vm.name)] : [],
+    consoleURL: `memory://${vm.id}/console`,
+    providerRaw: {
+      id: vm.id,
+      name: vm.name,
+      cpu: vm.cpu,
+      memoryMiB: vm.memoryMiB,
+      bootCount: vm.bootCount,
+      hardwareVersion: vm.hardwareVersion,
+      snapshots: vm.snapshots.length,
+      image: vm.image,
+      ...(vm.clonedFrom ? { clonedFrom: vm.clonedFrom, cloneType: vm.cloneType } : {}),
+    },
+    cpu: vm.cpu,
+    memoryMiB: vm.memoryMiB,
+  };
+}
+
+export function vmInfo(vm: VMRecord): VMInfo {
+  const ips = vm.powerState === 'On' ? [ipFor(vm.name)] : [];
+  return {
+    id: vm.id,
+    name: vm.name,
+    powerState: vm.powerState,
+    ips,
+    cpu: vm.cpu,
+    memoryMiB: vm.memoryMiB,
+    disks: vm.disks.map((d) => ({ id: d.id, path: d.path, sizeGiB: d.sizeGiB, format: d.format })),
+    networks: vm.networks.map((n, i) => ({ name: n.name, mac: n.mac, ipAddress: i === 0 ? (ips[0] ?? '') : '' })),
+    providerRaw: { hardwareVersion: String(vm.hardwareVersion), image: vm.image },
+  };
+}
+
+export function diskBytes(d: DiskRecord): number {
+  return d.sizeGiB * GIB;
+}
+
+/**
+ * CPU and memory from a clone's `class_json` (a VMClass spec with CRD keys:
+ * `cpu`, `memory` as a quantity such as `4Gi`). Empty JSON means "keep".
+ */
+export function cloneClass(json: string): { cpu?: number; memoryMiB?: number } {
+  if (!json) return {};
+  let spec: { cpu?: unknown; memory?: unknown };
+  try {
+    spec = JSON.parse(json) as typeof spec;
+  } catch (e) {
+    throw new ProviderError('InvalidSpec', `Clone: class_json is not JSON: ${(e as Error).message}`, 'Clone');
+  }
+  const out: { cpu?: number; memoryMiB?: number } = {};
+  if (typeof spec.cpu === 'number') out.cpu = spec.cpu;
+  if (typeof spec.memory === 'string' || typeof spec.memory === 'number') out.memoryMiB = quantityMiB(spec.memory);
+  return out;
+}
+
+const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: GIB, Ti: 1024 ** 4, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+function quantityMiB(q: string | number): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(String(q));
+  if (!m) throw new ProviderError('InvalidSpec', `Clone: memory quantity ${JSON.stringify(q)} not understood`, 'Clone');
+  return Math.floor((Number(m[1]) * UNITS[m[2] ?? '']!) / 1024 ** 2);
+}
