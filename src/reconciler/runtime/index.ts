@@ -1,0 +1,12 @@
+/** Controller runtime: client, informers, work queues, controllers, leader election, probes. */
+export * from './resources';
+export * from './errors';
+export * from './client';
+export * from './informer';
+export * from './workqueue';
+export * from './controller';
+export * from './conditions';
+export * from './objects';
+export * from './metrics';
+export * from './logger';
+export { TokenBucket, Backoff, sleep } from './ratelimit';
