@@ -1,0 +1,73 @@
+import { App } from 'cdk8s';
+import type { Provider } from '../../generated/provider';
+import { applyRuntimeSpec, ProviderRuntimeChart } from './chart';
+import { providerEnv } from './env';
+import { DEFAULT_GRPC_PORT, HEALTH_PORT, runtimeObjectName } from './names';
+import { decideTls, type TlsDecisionReason } from './tls';
+
+/** Why nothing may be deployed (the ProviderRuntimeReady=False reason, §7.4). */
+export type RefusalReason = 'MissingRuntime' | 'InvalidConfiguration' | 'TLSNotConfigured';
+
+export interface RuntimeRenderResult {
+  /** ServiceAccount, Service, Deployment, in apply order; [] when refused. */
+  objects: Record<string, any>[];
+  /** The TLSConfigured decision (PR-2). */
+  tls: { decision: TlsDecisionReason; message: string };
+  /** `<service>.<namespace>.svc.cluster.local:<port>` (PR-6). */
+  endpoint: string;
+  serviceName: string;
+  refused?: { reason: RefusalReason; message: string };
+}
+
+/** Why the spec cannot be deployed regardless of TLS (PR-1 and what the API server would reject). */
+function configurationProblem(provider: Provider, port: number): { reason: RefusalReason; message: string } | undefined {
+  const runtime = provider.spec?.runtime;
+  if (!runtime) return { reason: 'MissingRuntime', message: 'spec.runtime is not set; there is no provider runtime to deploy' };
+  if (!runtime.image) return { reason: 'InvalidConfiguration', message: 'spec.runtime.image is empty' };
+  if (!provider.spec!.credentialSecretRef?.name) return { reason: 'InvalidConfiguration', message: 'spec.credentialSecretRef.name is empty' };
+  if (!provider.spec!.type) return { reason: 'InvalidConfiguration', message: 'spec.type is empty' };
+  // Two container ports (and Service ports) 8080/TCP would be rejected.
+  if (port === HEALTH_PORT) return { reason: 'InvalidConfiguration', message: `spec.runtime.service.port ${port} is the provider's health/metrics port` };
+  return undefined;
+}
+
+/**
+ * The objects that run a Provider's runtime (§14.2 PR-1..PR-5): its own
+ * ServiceAccount, a ClusterIP Service and a Deployment, all owned by the
+ * Provider and in its namespace. Pure: rendered in memory with cdk8s-plus, the
+ * same Provider always gives byte-identical JSON. When the Provider is
+ * refused (no runtime, no image, no TLS decision, mTLS without a Secret),
+ * `objects` is empty and `refused` says why.
+ *
+ * @throws TypeError when metadata.name, namespace or uid is missing (a
+ *   Provider read from the API server always has them; owner references need the uid)
+ */
+export function renderProviderRuntime(provider: Provider): RuntimeRenderResult {
+  const p = structuredClone(provider);
+  const { name, namespace, uid } = p.metadata ?? {};
+  if (!name || !namespace || !uid) throw new TypeError('renderProviderRuntime: the Provider needs metadata.name, metadata.namespace and metadata.uid');
+
+  const serviceName = runtimeObjectName(namespace, name);
+  const port = p.spec?.runtime?.service?.port || DEFAULT_GRPC_PORT;
+  const host = `${serviceName}.${namespace}.svc.cluster.local`;
+  const decided = decideTls(p, host);
+  const result = { tls: { decision: decided.decision, message: decided.message }, endpoint: `${host}:${port}`, serviceName };
+
+  const problem = configurationProblem(p, port);
+  if (problem) return { ...result, objects: [], refused: problem };
+  if (decided.decision === 'TLSBlockMissing' || decided.decision === 'SecretRefMissing') {
+    return { ...result, objects: [], refused: { reason: 'TLSNotConfigured', message: decided.message } };
+  }
+
+  const chart = new ProviderRuntimeChart(new App(), 'provider-runtime', {
+    provider: p,
+    namespace,
+    objectName: serviceName,
+    port,
+    tlsSecretName: decided.secretName,
+  });
+  const objects = chart.toJson();
+  const env = providerEnv(p, namespace, name, decided.decision === 'ExplicitlyDisabled');
+  applyRuntimeSpec(objects.find((o) => o.kind === 'Deployment'), p.spec!.runtime, env);
+  return { ...result, objects };
+}
