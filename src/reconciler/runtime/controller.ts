@@ -20,7 +20,7 @@ export interface ControllerOptions {
   metrics?: Metrics;
 }
 
-export interface WatchOptions<T> {
+export interface ControllerWatchOptions<T> {
   /** Keys to enqueue for an object. @default [objectKey(obj)] */
   mapFn?: (obj: T) => string[];
   /**
@@ -80,7 +80,7 @@ export class Controller {
   }
 
   /** Enqueues keys on the informer's events (the informer is started by the caller). */
-  watch<T>(informer: Informer<T>, opts: WatchOptions<T> = {}): void {
+  watch<T>(informer: Informer<T>, opts: ControllerWatchOptions<T> = {}): void {
     if (!this.informers.includes(informer)) this.informers.push(informer);
     const map = opts.mapFn ?? ((o: T) => [objectKey(o)]);
     const pred = opts.predicate ?? defaultPredicate;

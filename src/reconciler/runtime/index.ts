@@ -10,3 +10,7 @@ export * from './objects';
 export * from './metrics';
 export * from './logger';
 export { TokenBucket, Backoff, sleep } from './ratelimit';
+export * from './events';
+export * from './leader';
+export * from './probes';
+export * from './manager';
