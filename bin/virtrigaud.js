@@ -14,5 +14,12 @@ if (fs.existsSync(compiled)) {
   cli = require('../src/cli/main.ts');
 }
 // Let stdout drain before exiting: large JSON reports are written asynchronously to pipes.
-const code = cli.main(process.argv.slice(2));
-process.exitCode = code;
+Promise.resolve(cli.main(process.argv.slice(2))).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`error: ${err && err.message ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,54 @@
+/**
+ * The informers the operator runs, one per kind it reads, with the indexes
+ * that map a referenced object (Provider, VMClass, ...) back to the VMs
+ * that use it, so creating or changing one wakes exactly those VMs.
+ */
+import type { Provider as ProviderObject } from '../generated/provider';
+import type { VirtualMachine } from '../generated/virtual-machine';
+import type { VMClass } from '../generated/vm-class';
+import type { VMImage } from '../generated/vm-image';
+import type { VMNetworkAttachment } from '../generated/vm-network-attachment';
+import type { VMPlacementPolicy } from '../generated/vm-placement-policy';
+import type { VMSnapshot } from '../generated/vm-snapshot';
+import { Kinds, refKey } from './kinds';
+import { Informer, type KubeClient, type Logger } from './runtime';
+
+export interface OperatorInformers {
+  readonly vms: Informer<VirtualMachine>;
+  readonly providers: Informer<ProviderObject>;
+  readonly classes: Informer<VMClass>;
+  readonly images: Informer<VMImage>;
+  readonly networks: Informer<VMNetworkAttachment>;
+  readonly placements: Informer<VMPlacementPolicy>;
+  readonly snapshots: Informer<VMSnapshot>;
+}
+
+/** Index names on the VM informer: the `namespace/name` keys of what each VM references. */
+export const VM_INDEX = { provider: 'provider', class: 'class', image: 'image', network: 'network', placement: 'placement', snapshot: 'snapshot' } as const;
+
+export function createInformers(client: KubeClient, opts: { namespace?: string; logger?: Logger } = {}): OperatorInformers {
+  const o = { namespace: opts.namespace, logger: opts.logger };
+  const vms = new Informer<VirtualMachine>(client, Kinds.VirtualMachine, o);
+  const ns = (vm: VirtualMachine) => vm.metadata?.namespace ?? '';
+  vms.addIndex(VM_INDEX.provider, (vm) => (vm.spec?.providerRef ? [refKey(vm.spec.providerRef, ns(vm))] : []));
+  vms.addIndex(VM_INDEX.class, (vm) => (vm.spec?.classRef ? [refKey(vm.spec.classRef, ns(vm))] : []));
+  vms.addIndex(VM_INDEX.image, (vm) => (vm.spec?.imageRef ? [refKey(vm.spec.imageRef, ns(vm))] : []));
+  vms.addIndex(VM_INDEX.network, (vm) => (vm.spec?.networks ?? []).flatMap((n) => (n.networkRef ? [`${ns(vm)}/${n.networkRef.name}`] : [])));
+  vms.addIndex(VM_INDEX.placement, (vm) => (vm.spec?.placementRef ? [`${ns(vm)}/${vm.spec.placementRef.name}`] : []));
+  vms.addIndex(VM_INDEX.snapshot, (vm) => (vm.spec?.snapshot?.revertToRef ? [`${ns(vm)}/${vm.spec.snapshot.revertToRef.name}`] : []));
+  const snapshots = new Informer<VMSnapshot>(client, Kinds.VMSnapshot, o);
+  snapshots.addIndex('vm', (s) => (s.spec?.vmRef?.name ? [`${s.metadata?.namespace}/${s.spec.vmRef.name}`] : []));
+  return {
+    vms,
+    providers: new Informer<ProviderObject>(client, Kinds.Provider, o),
+    classes: new Informer<VMClass>(client, Kinds.VMClass, o),
+    images: new Informer<VMImage>(client, Kinds.VMImage, o),
+    networks: new Informer<VMNetworkAttachment>(client, Kinds.VMNetworkAttachment, o),
+    placements: new Informer<VMPlacementPolicy>(client, Kinds.VMPlacementPolicy, o),
+    snapshots,
+  };
+}
+
+export function allInformers(i: OperatorInformers): Informer<any>[] {
+  return [i.vms, i.providers, i.classes, i.images, i.networks, i.placements, i.snapshots];
+}

@@ -1,0 +1,106 @@
+/**
+ * The operator `virtrigaud run` starts: one API client, the informers, the
+ * VirtualMachine, VMSnapshot and Provider controllers, the provider
+ * connections, and a manager for leader election, probes and metrics.
+ * Tests and benchmarks build it in process with the same options.
+ */
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { registerMemoryProvider } from '../providers/memory';
+import { ProviderRegistry } from '../providers/registry';
+import { allInformers, createInformers, type OperatorInformers } from './informers';
+import { ProviderConnections } from './provider-connections';
+import { createProviderController } from './provider/controller';
+import { EventRecorder, KubeClient, Manager, Metrics, type Logger } from './runtime';
+import { SecretReader, SecretRedactor } from './secrets';
+import { createSnapshotController } from './snapshot/controller';
+import { createVmController } from './vm/controller';
+import type { VmTiming } from './vm/context';
+
+export const COMPONENT = 'virtrigaud';
+
+export interface OperatorOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Logger;
+  /** Redactor whose secrets the logger hides (share it with createLogger). */
+  readonly redactor?: SecretRedactor;
+  /** Watch one namespace only. @default all namespaces */
+  readonly namespace?: string;
+  readonly leaderElection?: { readonly namespace: string; readonly name?: string; readonly identity?: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
+  /** @default ":8081" */
+  readonly healthProbeBindAddress?: string;
+  /** @default ":8080"; "0" disables */
+  readonly metricsBindAddress?: string;
+  /** In-process provider implementations. @default memory */
+  readonly registry?: ProviderRegistry;
+  /** `namespace/name` → `host:port` for remote providers (instead of the in-cluster Service). */
+  readonly providerAddresses?: ReadonlyMap<string, string>;
+  readonly vmTiming?: Partial<VmTiming>;
+  /** @default 10 */
+  readonly vmWorkers?: number;
+  /** Client-side limit of API requests. @default qps 50, burst 100 */
+  readonly kubeApiQps?: number;
+  readonly kubeApiBurst?: number;
+}
+
+export function defaultRegistry(): ProviderRegistry {
+  return registerMemoryProvider(new ProviderRegistry());
+}
+
+export class Operator {
+  readonly client: KubeClient;
+  readonly informers: OperatorInformers;
+  readonly manager: Manager;
+  readonly metrics = new Metrics();
+  readonly connections: ProviderConnections;
+  readonly events: EventRecorder;
+
+  constructor(readonly opts: OperatorOptions) {
+    const log = opts.logger;
+    this.client = new KubeClient(opts.kubeConfig, { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 100, userAgent: `${COMPONENT}/run`, metrics: this.metrics });
+    const secrets = new SecretReader(this.client, opts.redactor ?? new SecretRedactor());
+    this.connections = new ProviderConnections({ registry: opts.registry ?? defaultRegistry(), secrets, addressOverrides: opts.providerAddresses });
+    this.events = new EventRecorder(this.client, COMPONENT, { logger: log });
+    this.informers = createInformers(this.client, { namespace: opts.namespace, logger: log });
+    const le = opts.leaderElection;
+    this.manager = new Manager({
+      client: this.client,
+      logger: log,
+      metrics: this.metrics,
+      healthProbeBindAddress: opts.healthProbeBindAddress,
+      metricsBindAddress: opts.metricsBindAddress,
+      ...(le
+        ? {
+            leaderElection: {
+              namespace: le.namespace,
+              name: le.name ?? 'virtrigaud-leader',
+              identity: le.identity ?? `${hostname()}_${process.pid}`,
+              leaseDurationMs: le.leaseDurationMs,
+              renewDeadlineMs: le.renewDeadlineMs,
+              retryPeriodMs: le.retryPeriodMs,
+            },
+          }
+        : {}),
+    });
+    const common = { client: this.client, informers: this.informers, connections: this.connections, events: this.events, logger: log, metrics: this.metrics };
+    const provider = createProviderController({ ...common, namespace: opts.namespace });
+    for (const informer of [...allInformers(this.informers), provider.deployments]) this.manager.addInformer(informer);
+    this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers }));
+    this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
+    this.manager.add(provider.controller);
+    // Flush queued events and close provider connections after the controllers stopped.
+    this.manager.add({
+      start: (signal) =>
+        new Promise<void>((resolve) => {
+          const done = () => void Promise.allSettled([this.events.flush(), this.connections.closeAll()]).then(() => resolve());
+          if (signal.aborted) done();
+          else signal.addEventListener('abort', done, { once: true });
+        }),
+    });
+  }
+
+  /** Runs until `signal` aborts (graceful shutdown) or leadership is lost (rejects). */
+  start(signal: AbortSignal): Promise<void> {
+    return this.manager.start(signal);
+  }
+}

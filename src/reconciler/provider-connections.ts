@@ -1,0 +1,144 @@
+/**
+ * Connections to providers, one per Provider object: an in-process
+ * implementation from the registry (annotation `virtrigaud.io/in-process`)
+ * or a gRPC client of the provider pod. Connections are cached; the
+ * Provider controller refreshes them on every health check, which is when
+ * rotated credentials or TLS material are picked up.
+ */
+import type { Provider as ProviderObject } from '../generated/provider';
+import type { Provider } from '../providers/provider';
+import { IN_PROCESS_ANNOTATION, type ProviderRegistry } from '../providers/registry';
+import { rateLimited, TokenBucket } from '../providers/rate-limit';
+import { RemoteProvider, tlsFromSecret } from '../providers/remote';
+import type { SecretReader } from './secrets';
+
+interface Entry {
+  readonly fingerprint: string;
+  readonly secretVersions: string;
+  readonly provider: Provider;
+}
+
+export class ProviderUnavailable extends Error {}
+
+export interface ProviderConnectionsOptions {
+  readonly registry: ProviderRegistry;
+  readonly secrets: SecretReader;
+  /** `namespace/name` → `host:port`, dialled instead of `status.runtime.endpoint` (tests, port-forwards). */
+  readonly addressOverrides?: ReadonlyMap<string, string>;
+}
+
+export function providerKey(p: ProviderObject): string {
+  return `${p.metadata?.namespace}/${p.metadata?.name}`;
+}
+
+/** Whether this Provider runs in the reconciler's process rather than in a provider pod. */
+export function inProcessImplementation(p: ProviderObject): string | undefined {
+  return p.metadata?.annotations?.[IN_PROCESS_ANNOTATION] || undefined;
+}
+
+export class ProviderConnections {
+  private readonly entries = new Map<string, Entry>();
+  private readonly building = new Map<string, Promise<Entry>>();
+
+  constructor(private readonly opts: ProviderConnectionsOptions) {}
+
+  /** The cached connection, built when missing or when the Provider changed. */
+  async get(p: ProviderObject): Promise<Provider> {
+    const key = providerKey(p);
+    const entry = this.entries.get(key);
+    if (entry && entry.fingerprint === fingerprint(p)) return entry.provider;
+    return (await this.build(p)).provider;
+  }
+
+  /** Re-reads the Secrets; rebuilds the connection when they changed. Returns the current connection. */
+  async refresh(p: ProviderObject): Promise<Provider> {
+    const key = providerKey(p);
+    const entry = this.entries.get(key);
+    if (entry && entry.fingerprint === fingerprint(p) && entry.secretVersions === (await this.secretVersions(p))) return entry.provider;
+    return (await this.build(p)).provider;
+  }
+
+  async drop(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    this.entries.delete(key);
+    await entry?.provider.close().catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.entries.keys()].map((k) => this.drop(k)));
+  }
+
+  private build(p: ProviderObject): Promise<Entry> {
+    const key = providerKey(p);
+    const pending = this.building.get(key);
+    if (pending) return pending;
+    const job = this.connect(p)
+      .then(async (entry) => {
+        const old = this.entries.get(key);
+        this.entries.set(key, entry);
+        if (old && old.provider !== entry.provider) await old.provider.close().catch(() => undefined);
+        return entry;
+      })
+      .finally(() => this.building.delete(key));
+    this.building.set(key, job);
+    return job;
+  }
+
+  private async secretVersions(p: ProviderObject): Promise<string> {
+    const ns = p.metadata?.namespace ?? '';
+    const versions = [];
+    if (p.spec?.credentialSecretRef?.name) versions.push((await this.opts.secrets.read(ns, p.spec.credentialSecretRef.name)).resourceVersion);
+    const tls = p.spec?.runtime?.service?.tls;
+    if (!inProcessImplementation(p) && tls?.enabled !== false && tls?.secretRef?.name) versions.push((await this.opts.secrets.read(ns, tls.secretRef.name)).resourceVersion);
+    return versions.join(',');
+  }
+
+  private async connect(p: ProviderObject): Promise<Entry> {
+    const ns = p.metadata?.namespace ?? '';
+    const name = p.metadata?.name ?? '';
+    const spec = p.spec;
+    if (!spec) throw new ProviderUnavailable(`Provider "${ns}/${name}" has no spec`);
+    const credentials = spec.credentialSecretRef?.name ? (await this.opts.secrets.read(ns, spec.credentialSecretRef.name)).data : {};
+    let provider: Provider;
+    const implementation = inProcessImplementation(p);
+    if (implementation) {
+      provider = await this.opts.registry.build(implementation, {
+        namespace: ns,
+        name,
+        type: spec.type,
+        endpoint: spec.endpoint,
+        credentials,
+        defaults: { ...(spec.defaults ?? {}) } as Record<string, string>,
+        insecureSkipVerify: spec.insecureSkipVerify ?? false,
+      });
+    } else {
+      provider = await this.remote(p);
+    }
+    const limit = spec.rateLimit;
+    const bucket = new TokenBucket(limit?.qps ?? 10, limit?.burst ?? 20);
+    return { fingerprint: fingerprint(p), secretVersions: await this.secretVersions(p), provider: rateLimited(provider, bucket) };
+  }
+
+  private async remote(p: ProviderObject): Promise<Provider> {
+    const key = providerKey(p);
+    const ns = p.metadata?.namespace ?? '';
+    const endpoint = p.status?.runtime?.endpoint;
+    const override = this.opts.addressOverrides?.get(key);
+    if (!override && (!endpoint || p.status?.runtime?.phase !== 'Running')) {
+      throw new ProviderUnavailable(`the runtime of Provider "${key}" is not Running yet (phase ${p.status?.runtime?.phase ?? 'unknown'})`);
+    }
+    const address = override ?? endpoint!;
+    const tls = p.spec?.runtime?.service?.tls;
+    if (!tls) throw new ProviderUnavailable(`Provider "${key}" has no spec.runtime.service.tls: the connection security must be decided explicitly`);
+    if (tls.enabled === false) return new RemoteProvider({ address, tls: { mode: 'plaintext' } });
+    if (!tls.secretRef?.name) throw new ProviderUnavailable(`Provider "${key}" enables TLS but names no spec.runtime.service.tls.secretRef`);
+    const serverName = (endpoint ?? `virtrigaud-provider-${ns}-${p.metadata?.name}.${ns}.svc.cluster.local:0`).replace(/:\d+$/, '');
+    const material = tlsFromSecret((await this.opts.secrets.read(ns, tls.secretRef.name)).data, { serverName, insecureSkipVerify: tls.insecureSkipVerify ?? false });
+    return new RemoteProvider({ address, tls: material });
+  }
+}
+
+/** What, when changed, requires a new connection (Secret contents are checked by refresh). */
+function fingerprint(p: ProviderObject): string {
+  return JSON.stringify([p.metadata?.uid, p.metadata?.generation, inProcessImplementation(p), p.status?.runtime?.endpoint, p.status?.runtime?.phase]);
+}

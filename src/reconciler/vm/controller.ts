@@ -1,0 +1,112 @@
+/** The VirtualMachine controller: the reconciler, its caches and the watches that wake it. */
+import type { VirtualMachine } from '../../generated/virtual-machine';
+import { Validator } from '../../validate';
+import type { OperatorInformers } from '../informers';
+import { VM_INDEX } from '../informers';
+import type { ProviderConnections } from '../provider-connections';
+import { Controller, objectKey, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
+import type { SecretReader } from '../secrets';
+import { annotationSetter, DEFAULT_VM_TIMING, statusWriter, type VmLookups, type VmTiming } from './context';
+import { VmReconciler } from './reconciler';
+import { StatusDraft } from './status-draft';
+
+export interface VmControllerOptions {
+  readonly client: KubeClient;
+  readonly informers: OperatorInformers;
+  readonly connections: ProviderConnections;
+  readonly secrets: SecretReader;
+  readonly events: EventRecorder;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly timing?: Partial<VmTiming>;
+  /** @default 10 */
+  readonly workers?: number;
+}
+
+export function lookupsFrom(i: OperatorInformers): VmLookups {
+  return {
+    provider: (k) => i.providers.get(k),
+    vmClass: (k) => i.classes.get(k),
+    vmImage: (k) => i.images.get(k),
+    networkAttachment: (k) => i.networks.get(k),
+    placementPolicy: (k) => i.placements.get(k),
+    snapshot: (k) => i.snapshots.get(k),
+    vmClassOf: (vm) => (vm.spec?.classRef ? i.classes.get(`${vm.spec.classRef.namespace || vm.metadata?.namespace}/${vm.spec.classRef.name}`) : undefined),
+    snapshotsOf: (vm) => {
+      const ready = i.snapshots
+        .byIndex('vm', `${vm.metadata?.namespace}/${vm.metadata?.name}`)
+        .filter((s) => s.status?.phase === 'Ready' && s.status.snapshotID)
+        .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+      if (!ready.length) return undefined;
+      return ready.map((s) => ({
+        id: s.status!.snapshotID!,
+        name: s.metadata!.name!,
+        creationTime: s.status?.creationTime ?? s.metadata?.creationTimestamp?.toString() ?? '',
+        ...(s.spec?.snapshotConfig?.description ? { description: s.spec.snapshotConfig.description } : {}),
+        ...(s.spec?.snapshotConfig?.includeMemory !== undefined ? { hasMemory: s.spec.snapshotConfig.includeMemory } : {}),
+      }));
+    },
+  };
+}
+
+export function createVmController(o: VmControllerOptions): Controller {
+  const log = o.logger.child({ controller: 'virtualmachine' });
+  const validator = new Validator();
+  const reconciler = new VmReconciler({
+    client: o.client,
+    vms: o.informers.vms,
+    lookups: lookupsFrom(o.informers),
+    connections: o.connections,
+    secrets: o.secrets,
+    events: o.events,
+    log,
+    timing: { ...DEFAULT_VM_TIMING, ...o.timing },
+    writeStatus: statusWriter(o.client),
+    setAnnotation: annotationSetter(o.client),
+  });
+  const controller = new Controller({
+    name: 'virtualmachine',
+    workers: o.workers ?? 10,
+    logger: o.logger,
+    metrics: o.metrics,
+    reconcile: async (key, signal): Promise<Result | void> => {
+      // Objects stored under an older schema are not re-validated by the API server: check them with the same validator.
+      const vm = o.informers.vms.get(key);
+      if (vm && !vm.metadata?.deletionTimestamp) {
+        const verdict = validator.validateObject({ ...vm, status: undefined });
+        if (!verdict.valid) return reportInvalid(o, vm, verdict.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+      }
+      return reconciler.reconcile(key, signal);
+    },
+  });
+  const i = o.informers;
+  controller.watch(i.vms);
+  const wake = (index: string) => (obj: { metadata?: { namespace?: string; name?: string } }) =>
+    i.vms.byIndex(index, `${obj.metadata?.namespace}/${obj.metadata?.name}`).map((vm) => objectKey(vm));
+  // Referenced objects wake their VMs on any change; Provider status matters too (runtime phase, health).
+  const anyChange = (obj: any, old?: any) => !old || obj?.metadata?.resourceVersion !== old?.metadata?.resourceVersion;
+  controller.watch(i.providers, { mapFn: wake(VM_INDEX.provider), predicate: providerChanged });
+  controller.watch(i.classes, { mapFn: wake(VM_INDEX.class) });
+  controller.watch(i.images, { mapFn: wake(VM_INDEX.image) });
+  controller.watch(i.networks, { mapFn: wake(VM_INDEX.network) });
+  controller.watch(i.placements, { mapFn: wake(VM_INDEX.placement) });
+  controller.watch(i.snapshots, { mapFn: wake(VM_INDEX.snapshot), predicate: anyChange });
+  return controller;
+}
+
+/** Provider changes that matter to its VMs: spec, annotations, deletion, and the runtime/health part of status. */
+function providerChanged(obj: any, old?: any): boolean {
+  if (!old) return true;
+  const pick = (p: any) => JSON.stringify([p?.metadata?.generation, p?.metadata?.annotations, p?.metadata?.deletionTimestamp, p?.status?.runtime?.phase, p?.status?.runtime?.endpoint, p?.status?.healthy]);
+  return pick(obj) !== pick(old);
+}
+
+async function reportInvalid(o: VmControllerOptions, cached: VirtualMachine, errors: string): Promise<Result> {
+  const vm = structuredClone(cached);
+  const draft = new StatusDraft(vm);
+  const message = `the stored object does not pass the current schema: ${errors}`;
+  if (draft.conditionChanges('Ready', false, 'InvalidSpec')) o.events.event(vm, 'Warning', 'InvalidSpec', message);
+  draft.condition('Ready', false, 'InvalidSpec', message);
+  await statusWriter(o.client)(vm, draft);
+  return {};
+}

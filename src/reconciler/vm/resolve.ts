@@ -1,0 +1,80 @@
+/**
+ * What a VirtualMachine references, looked up in the informer caches:
+ * Provider, VMClass, VMImage, VMNetworkAttachments, VMPlacementPolicy and
+ * the cloud-init Secrets. Anything missing is named, all at once, so the
+ * condition tells the user everything they still have to create.
+ */
+import type { Provider as ProviderObject } from '../../generated/provider';
+import type { VirtualMachine } from '../../generated/virtual-machine';
+import type { VMClass } from '../../generated/vm-class';
+import type { VMImage } from '../../generated/vm-image';
+import type { VMNetworkAttachment } from '../../generated/vm-network-attachment';
+import type { VMPlacementPolicy } from '../../generated/vm-placement-policy';
+import type { VMSnapshot } from '../../generated/vm-snapshot';
+import { refKey } from '../kinds';
+import { mergeUserData } from './payload';
+import { SecretNotFound, type SecretReader } from '../secrets';
+
+/** Read access to the caches of the kinds a VM references (keys are `namespace/name`). */
+export interface Lookups {
+  provider(key: string): ProviderObject | undefined;
+  vmClass(key: string): VMClass | undefined;
+  vmImage(key: string): VMImage | undefined;
+  networkAttachment(key: string): VMNetworkAttachment | undefined;
+  placementPolicy(key: string): VMPlacementPolicy | undefined;
+  snapshot(key: string): VMSnapshot | undefined;
+}
+
+export interface Dependencies {
+  readonly provider: ProviderObject;
+  readonly vmClass: VMClass;
+  readonly image?: VMImage;
+  readonly attachments: ReadonlyMap<string, VMNetworkAttachment>;
+  readonly placementPolicy?: VMPlacementPolicy;
+}
+
+export type Resolution = { ok: true; deps: Dependencies } | { ok: false; missing: string[] };
+
+export function resolveDependencies(vm: VirtualMachine, lookups: Lookups): Resolution {
+  const ns = vm.metadata?.namespace ?? '';
+  const spec = vm.spec;
+  const missing: string[] = [];
+  const find = <T>(kind: string, key: string | undefined, get: (k: string) => T | undefined): T | undefined => {
+    if (key === undefined) return undefined;
+    const found = get(key);
+    if (!found) missing.push(`${kind} "${key}"`);
+    return found;
+  };
+  const provider = find('Provider', spec?.providerRef && refKey(spec.providerRef, ns), (k) => lookups.provider(k));
+  const vmClass = find('VMClass', spec?.classRef && refKey(spec.classRef, ns), (k) => lookups.vmClass(k));
+  const image = find('VMImage', spec?.imageRef && refKey(spec.imageRef, ns), (k) => lookups.vmImage(k));
+  const attachments = new Map<string, VMNetworkAttachment>();
+  for (const nic of spec?.networks ?? []) {
+    if (!nic.networkRef) continue;
+    // Looked up in the VM's namespace: networkRef.namespace is not honoured (§3.2).
+    const found = find('VMNetworkAttachment', `${ns}/${nic.networkRef.name}`, (k) => lookups.networkAttachment(k));
+    if (found) attachments.set(nic.networkRef.name, found);
+  }
+  const placementPolicy = find('VMPlacementPolicy', spec?.placementRef && `${ns}/${spec.placementRef.name}`, (k) => lookups.placementPolicy(k));
+  if (!spec?.providerRef) missing.push('spec.providerRef');
+  if (!spec?.classRef) missing.push('spec.classRef');
+  if (missing.length || !provider || !vmClass) return { ok: false, missing };
+  return { ok: true, deps: { provider, vmClass, image, attachments, placementPolicy } };
+}
+
+const USER_DATA_KEYS = ['userdata', 'user-data', 'cloud-init', 'cloud-config'];
+const META_DATA_KEYS = ['metadata', 'meta-data', 'meta_data'];
+
+/** cloud-init user-data and meta-data, merged from inline text and Secrets (VM-11). */
+export async function readCloudInit(vm: VirtualMachine, secrets: SecretReader): Promise<{ userData?: string; metaData?: string }> {
+  const ns = vm.metadata?.namespace ?? '';
+  const ud = vm.spec?.userData?.cloudInit;
+  const md = vm.spec?.metaData?.cloudInit;
+  const fromSecret = async (name: string | undefined, keys: string[]) => (name ? secrets.readFirstKey(ns, name, keys) : undefined);
+  const userData = mergeUserData(ud?.inline, await fromSecret(ud?.secretRef?.name, USER_DATA_KEYS));
+  const mdSecret = await fromSecret(md?.secretRef?.name, META_DATA_KEYS);
+  const metaData = md?.inline !== undefined && mdSecret !== undefined ? `${md.inline}\n${mdSecret}` : (md?.inline ?? mdSecret);
+  return { ...(userData !== undefined ? { userData } : {}), ...(metaData !== undefined ? { metaData } : {}) };
+}
+
+export { SecretNotFound };
