@@ -58,12 +58,18 @@ export class Informer<T = any> {
     return this.store.byIndex(name, value);
   }
 
+  /** The cached object; shared with every reader, so copy before changing it. */
   get(key: string): T | undefined {
     return this.store.get(key);
   }
 
   list(): T[] {
     return this.store.list();
+  }
+
+  /** The last resourceVersion seen (list, event or bookmark); a re-watch starts there. */
+  get resourceVersion(): string {
+    return this.lastRV;
   }
 
   hasSynced(): boolean {
