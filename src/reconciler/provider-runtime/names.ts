@@ -39,7 +39,12 @@ function hash8(s: string): string {
  */
 function shortened(full: string, sanitize: (s: string) => string): string {
   const prefix = sanitize(full).slice(0, MAX_NAME - 9).replace(/[-_.]+$/, '');
-  return `${prefix}-${hash8(full)}`;
+  return prefix ? `${prefix}-${hash8(full)}` : hash8(full);
+}
+
+/** The upstream name, `virtrigaud-provider-<namespace>-<name>`, before any shortening. */
+export function unshortenedRuntimeName(namespace: string, name: string): string {
+  return `${RUNTIME_NAME_PREFIX}-${namespace}-${name}`;
 }
 
 /**
@@ -55,7 +60,7 @@ function shortened(full: string, sanitize: (s: string) => string): string {
  * it (serviceName, endpoint, certificates) stays consistent.
  */
 export function runtimeObjectName(namespace: string, name: string): string {
-  const full = `${RUNTIME_NAME_PREFIX}-${namespace}-${name}`;
+  const full = unshortenedRuntimeName(namespace, name);
   if (full.length <= MAX_NAME && DNS1035.test(full)) return full;
   return shortened(full, (s) => s.toLowerCase().replace(/[^-a-z0-9]/g, '-'));
 }

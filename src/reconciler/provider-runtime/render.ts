@@ -2,7 +2,7 @@ import { App } from 'cdk8s';
 import type { Provider } from '../../generated/provider';
 import { applyRuntimeSpec, ProviderRuntimeChart } from './chart';
 import { providerEnv } from './env';
-import { DEFAULT_GRPC_PORT, HEALTH_PORT, runtimeObjectName } from './names';
+import { DEFAULT_GRPC_PORT, HEALTH_PORT, runtimeObjectName, unshortenedRuntimeName } from './names';
 import { decideTls, type TlsDecisionReason } from './tls';
 
 /** Why nothing may be deployed (the ProviderRuntimeReady=False reason, §7.4). */
@@ -51,7 +51,10 @@ export function renderProviderRuntime(provider: Provider): RuntimeRenderResult {
   const port = p.spec?.runtime?.service?.port || DEFAULT_GRPC_PORT;
   const host = `${serviceName}.${namespace}.svc.cluster.local`;
   const decided = decideTls(p, host);
-  const result = { tls: { decision: decided.decision, message: decided.message }, endpoint: `${host}:${port}`, serviceName };
+  // Certificates are issued for the server name, so say when it is not the upstream one.
+  const full = unshortenedRuntimeName(namespace, name);
+  const note = serviceName === full ? '' : ` (name shortened from ${full}: not a valid Service name)`;
+  const result = { tls: { decision: decided.decision, message: decided.message + note }, endpoint: `${host}:${port}`, serviceName };
 
   const problem = configurationProblem(p, port);
   if (problem) return { ...result, objects: [], refused: problem };

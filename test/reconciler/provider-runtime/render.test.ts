@@ -4,7 +4,7 @@
  * long names, owner references and determinism.
  */
 import t from 'tap';
-import { renderProviderRuntime } from '../../../src/reconciler/provider-runtime';
+import { labelValue, renderProviderRuntime } from '../../../src/reconciler/provider-runtime';
 import { byKind, containerOf, envNames, provider } from './fixtures';
 
 const NAME = 'virtrigaud-provider-tenant-a-vcenter';
@@ -286,6 +286,8 @@ t.test('long names are shortened deterministically and consistently', async (t) 
   t.match(r.serviceName, /-[0-9a-f]{8}$/);
   t.equal(r.endpoint, `${r.serviceName}.${ns}.svc.cluster.local:9443`);
   t.match(r.tls.message, `server name ${r.serviceName}.${ns}.svc.cluster.local`);
+  t.match(r.tls.message, `name shortened from ${full}`);
+  t.notMatch(renderProviderRuntime(provider()).tls.message, 'shortened');
   for (const o of r.objects) t.equal(o.metadata.name, r.serviceName, `${o.kind} uses the shortened name`);
   t.equal(byKind(r.objects, 'Deployment').spec.template.spec.serviceAccountName, r.serviceName);
   t.equal(renderProviderRuntime(provider({ namespace: ns, name })).serviceName, r.serviceName, 'stable');
@@ -303,6 +305,7 @@ t.test('long names are shortened deterministically and consistently', async (t) 
   t.ok(instance.length <= 63 && /^p+-[0-9a-f]{8}$/.test(instance), instance);
   t.equal(byKind(long.objects, 'Service').metadata.ownerReferences[0].name, longName, 'the owner reference keeps the real name');
   t.equal(containerOf(long.objects).env.find((e: any) => e.name === 'PROVIDER_NAME').value, longName);
+  t.match(labelValue('.'.repeat(70)), /^[0-9a-f]{8}$/, 'nothing usable left: the hash alone');
 });
 
 t.test('owner references, purity and determinism', async (t) => {
