@@ -85,6 +85,9 @@ const HANDLERS: Record<RpcName, Handler> = {
 /** A provider failure as a gRPC status: categories map back to the codes the client maps from. */
 function toStatus(e: unknown): Partial<grpc.StatusObject> {
   if (isProviderError(e)) return { code: codeOf(e.category), details: e.message };
+  // A gRPC status thrown as is (raw handlers, or a provider speaking gRPC itself) passes through.
+  const st = e as Partial<grpc.StatusObject> | undefined;
+  if (typeof st?.code === 'number' && typeof st.details === 'string') return { code: st.code, details: st.details };
   return { code: grpc.status.INTERNAL, details: e instanceof Error ? e.message : String(e) };
 }
 

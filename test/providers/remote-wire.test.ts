@@ -1,0 +1,206 @@
+/**
+ * Wire-level behaviour of the remote provider client and server adapter:
+ * error mapping, provider_raw_json parsing, the circuit breaker, the exact
+ * JSON payloads, health, deadlines, proto text and Secret parsing.
+ */
+import t from 'tap';
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequest, desiredPayload, outcome } from '../../src/providers/conformance';
+import { ProviderError, type ProviderErrorCategory } from '../../src/providers/provider';
+import {
+  CircuitBreaker, HEALTH_PROTO, PROVIDER_PROTO, loadProtos, tlsFromSecret, type RpcName,
+} from '../../src/providers/remote';
+import type { Wire } from '../../src/providers/remote/codec';
+import { served } from './remote-helpers';
+
+const CATEGORIES: ProviderErrorCategory[] = ['NotFound', 'InvalidSpec', 'Retryable', 'Unimplemented', 'Unauthenticated', 'Internal'];
+
+t.test('every error category survives the wire, and the message names the RPC', async (t) => {
+  const s = await served({ client: { circuitBreaker: false } });
+  t.teardown(() => s.cleanup());
+  for (const c of CATEGORIES) {
+    s.memory.faults.failNext('GetCapabilities', new ProviderError(c, `injected ${c}`));
+    const err = await s.remote.getCapabilities().catch((e: unknown) => e);
+    t.ok(err instanceof ProviderError && err.category === c, `${c} -> ${c}`);
+    t.match((err as Error).message, new RegExp(`^GetCapabilities \\(127\\.0\\.0\\.1:\\d+\\): .*injected ${c}`), `${c}: message`);
+  }
+  s.memory.faults.failNext('ListVMs', new Error('plain failure'));
+  t.equal(await outcome(s.remote.listVMs()), 'Internal', 'a non-ProviderError is INTERNAL');
+  t.equal(await outcome(s.remote.power('nope', 'On', 0)), 'NotFound', 'real NotFound from the provider');
+});
+
+t.test('gRPC status codes map to categories (raw handlers)', async (t) => {
+  const codes: [grpc.status, ProviderErrorCategory][] = [
+    [grpc.status.NOT_FOUND, 'NotFound'], [grpc.status.INVALID_ARGUMENT, 'InvalidSpec'], [grpc.status.UNAVAILABLE, 'Retryable'],
+    [grpc.status.DEADLINE_EXCEEDED, 'Retryable'], [grpc.status.RESOURCE_EXHAUSTED, 'Retryable'], [grpc.status.UNIMPLEMENTED, 'Unimplemented'],
+    [grpc.status.UNAUTHENTICATED, 'Unauthenticated'], [grpc.status.PERMISSION_DENIED, 'Unauthenticated'],
+    [grpc.status.INTERNAL, 'Internal'], [grpc.status.FAILED_PRECONDITION, 'Internal'], [grpc.status.UNKNOWN, 'Internal'],
+  ];
+  let next = codes[0]![0];
+  const s = await served({
+    client: { circuitBreaker: false },
+    server: { rawHandlers: { Validate: () => Promise.reject(Object.assign(new Error('x'), { code: next, details: 'raw' })) } },
+  });
+  t.teardown(() => s.cleanup());
+  for (const [code, cat] of codes) {
+    next = code;
+    t.equal(await outcome(s.remote.validate()), cat, `${grpc.status[code]} -> ${cat}`);
+  }
+});
+
+t.test('provider_raw_json: parsed, or {parseError} when it is not a JSON object', async (t) => {
+  let raw = '';
+  const s = await served({ server: { rawHandlers: { Describe: () => ({ exists: true, power_state: 'On', ips: ['198.51.100.7'], console_url: 'vnc://x', provider_raw_json: raw }) } } });
+  t.teardown(() => s.cleanup());
+  raw = '{"host":"esx-1","cpu":4}';
+  t.same((await s.remote.describe('x')).providerRaw, { host: 'esx-1', cpu: 4 });
+  raw = '{not json';
+  const bad = (await s.remote.describe('x')).providerRaw;
+  t.equal(typeof bad.parseError, 'string', `parse error reported: ${String(bad.parseError)}`);
+  raw = '[1,2]';
+  t.equal(typeof (await s.remote.describe('x')).providerRaw.parseError, 'string', 'an array is not an object');
+  raw = '';
+  const d = await s.remote.describe('x');
+  t.same(d.providerRaw, {}, 'empty -> {}');
+  t.same([d.exists, d.powerState, d.ips, d.consoleURL], [true, 'On', ['198.51.100.7'], 'vnc://x']);
+});
+
+t.test('circuit breaker: 10 Retryable failures open it; calls then fail fast', async (t) => {
+  let now = 1_000_000;
+  const s = await served({ client: { circuitBreaker: { now: () => now } } });
+  t.teardown(() => s.cleanup());
+  s.memory.faults.failAlways('Validate', new ProviderError('Retryable', 'hypervisor unreachable'));
+  for (let i = 0; i < 10; i++) t.equal(await outcome(s.remote.validate()), 'Retryable', `failure ${i + 1}`);
+  t.equal(s.remote.breaker?.currentState, 'open');
+  const err = (await s.remote.validate().catch((e: unknown) => e)) as ProviderError;
+  t.equal(err.category, 'Retryable');
+  t.match(err.message, /circuit open/);
+  t.equal(s.memory.calls.Validate, 10, 'the 11th call never reached the server');
+  now += 60_000;
+  s.memory.faults.clear();
+  t.equal(s.remote.breaker?.currentState, 'half-open', 'half-open after 60 s');
+  for (let i = 0; i < 3; i++) t.equal(await outcome(s.remote.validate()), 'resolved', `trial ${i + 1}`);
+  t.equal(s.remote.breaker?.currentState, 'closed', 'three good trials close it');
+  s.memory.faults.failNext('Describe', new ProviderError('NotFound', 'x'), 20);
+  for (let i = 0; i < 12; i++) await outcome(s.remote.describe('x'));
+  t.equal(s.remote.breaker?.currentState, 'closed', 'non-infrastructure errors do not count');
+});
+
+t.test('circuit breaker: a failed half-open trial re-opens it', async (t) => {
+  let now = 0;
+  const b = new CircuitBreaker({ failureThreshold: 2, openMs: 100, now: () => now });
+  const infra = new ProviderError('Retryable', 'down');
+  b.before('X'); b.after(infra);
+  b.before('X'); b.after(infra);
+  t.throws(() => b.before('X'), /circuit open/);
+  now = 100;
+  b.before('X');
+  b.after(infra);
+  t.equal(b.currentState, 'open');
+  now = 200;
+  for (let i = 0; i < 3; i++) b.before('X');
+  t.throws(() => b.before('X'), /half-open/, 'at most 3 trial calls');
+});
+
+t.test('JSON payloads on the wire: PascalCase keys in Go order, nulls, omitted placement', async (t) => {
+  const seen: { rpc: RpcName; req: Wire }[] = [];
+  const s = await served({ server: { onRequest: (rpc, req) => seen.push({ rpc, req }) } });
+  t.teardown(() => s.cleanup());
+  const bare = createRequest('wire', { networks: [], disks: [], tags: [] });
+  const { id } = await s.remote.create(bare);
+  const create = seen.find((x) => x.rpc === 'Create')!.req;
+  t.same(Object.keys(JSON.parse(create.class_json)),
+    ['CPU', 'MemoryMiB', 'Firmware', 'DiskDefaults', 'GuestToolsPolicy', 'ExtraConfig', 'PerformanceProfile', 'SecurityProfile', 'ResourceLimits']);
+  t.equal(create.class_json,
+    '{"CPU":2,"MemoryMiB":2048,"Firmware":"BIOS","DiskDefaults":{"Type":"thin","SizeGiB":20},"GuestToolsPolicy":"install",' +
+    '"ExtraConfig":null,"PerformanceProfile":null,"SecurityProfile":null,"ResourceLimits":null}');
+  t.equal(create.image_json, '{"TemplateName":"ubuntu-22.04","Path":"","URL":"","Format":"template","Checksum":"","ChecksumType":"sha256"}');
+  t.equal(create.networks_json, 'null', 'empty slice -> null');
+  t.equal(create.disks_json, 'null');
+  t.equal(create.placement_json, '', 'no placement: field omitted');
+  t.equal(create.user_data.length, 0, 'no user data: empty bytes');
+  t.same(create.tags, []);
+
+  const full = createRequest('wire2', {
+    placement: { Datastore: 'ds1', StoragePod: '', Cluster: 'c1', Folder: '/vms', Host: '' },
+    userData: '#cloud-config\nruncmd: [echo "<&>"]\n', metaData: 'instance-id: wire2\n',
+  });
+  await s.remote.create(full);
+  const c2 = seen.filter((x) => x.rpc === 'Create')[1]!.req;
+  t.equal(c2.placement_json, '{"Datastore":"ds1","StoragePod":"","Cluster":"c1","Folder":"/vms","Host":""}');
+  t.same(Object.keys(JSON.parse(c2.networks_json)[0]),
+    ['Name', 'Portgroup', 'NetworkName', 'Bridge', 'VLAN', 'Model', 'MacAddress', 'IPPolicy', 'StaticIP', 'Prefix', 'Gateway', 'DNS', 'PCISlotNumber']);
+  t.equal(JSON.parse(c2.networks_json)[0].PCISlotNumber, null);
+  t.equal(c2.disks_json, '[{"SizeGiB":10,"Type":"thin","Name":"data"}]');
+  t.equal(Buffer.from(c2.user_data).toString('utf8'), full.userData, 'user_data bytes');
+  t.equal(Buffer.from(c2.meta_data).toString('utf8'), full.metaData, 'meta_data bytes (field 9)');
+
+  await s.remote.reconfigure(id, desiredPayload(bare, 4, 4096));
+  const desired = seen.find((x) => x.rpc === 'Reconfigure')!.req.desired_json as string;
+  const parsed = JSON.parse(desired);
+  t.same(Object.keys(parsed), ['Name', 'Class', 'Image', 'Networks', 'Disks', 'UserData', 'MetaData', 'Placement', 'Tags']);
+  t.same([parsed.Networks, parsed.Disks, parsed.UserData, parsed.MetaData, parsed.Placement, parsed.Tags], [null, null, null, null, null, null]);
+  t.equal(parsed.Class.CPU, 4);
+  const withUser = desiredPayload(full, 2, 2048);
+  await s.remote.reconfigure(id, withUser);
+  const d2 = seen.filter((x) => x.rpc === 'Reconfigure')[1]!.req.desired_json as string;
+  t.match(d2, /"UserData":\{"CloudInitData":"#cloud-config\\nruncmd: \[echo \\"\\u003c\\u0026\\u003e\\"\]\\n","Type":"cloud-init"\}/, 'Go-style HTML escaping');
+  t.match(d2, /"MetaData":\{"MetaDataYAML":"instance-id: wire2\\n"\}/);
+
+  await s.remote.power(id, 'ShutdownGraceful', 60);
+  const power = seen.find((x) => x.rpc === 'Power')!.req;
+  t.same([power.op, power.graceful_timeout_seconds], ['POWER_OP_SHUTDOWN_GRACEFUL', 60], 'PowerOp by wire name');
+});
+
+t.test('per-RPC deadlines: a hung call ends at its deadline as Retryable', async (t) => {
+  const s = await served({ client: { timeoutsMs: { Describe: 200 } }, memory: { timeoutFaultMs: 5000 } });
+  t.teardown(() => s.cleanup());
+  s.memory.faults.failNext('Describe', 'timeout');
+  const start = Date.now();
+  const err = (await s.remote.describe('x').catch((e: unknown) => e)) as ProviderError;
+  t.equal(err.category, 'Retryable');
+  t.match(err.message, /DEADLINE_EXCEEDED/);
+  t.ok(Date.now() - start < 2000, 'ended near the 200 ms deadline');
+  const ac = new AbortController();
+  s.memory.faults.failNext('Validate', 'timeout');
+  const pending = s.remote.validate({ signal: ac.signal });
+  setTimeout(() => ac.abort(), 50);
+  t.match(await pending.catch((e: Error) => e.message), /cancelled/, 'an abort signal cancels the call');
+});
+
+t.test('grpc.health.v1.Health/Check answers SERVING', async (t) => {
+  const s = await served();
+  t.teardown(() => s.cleanup());
+  const health = new (loadProtos().healthService)(`127.0.0.1:${s.port}`, grpc.credentials.createInsecure());
+  t.teardown(() => health.close());
+  const check = (service: string) =>
+    new Promise<Wire>((res, rej) => (health as unknown as Record<string, Function>).Check!.call(health, { service }, (e: Error | null, r: Wire) => (e ? rej(e) : res(r))));
+  t.same(await check(''), { status: 'SERVING' });
+  t.same(await check('provider.v1.Provider'), { status: 'SERVING' });
+  await t.rejects(check('nope'), { code: grpc.status.NOT_FOUND });
+});
+
+t.test('the embedded proto text matches the .proto files', async (t) => {
+  const dir = join(__dirname, '../../src/providers/remote');
+  t.equal(PROVIDER_PROTO, readFileSync(join(dir, 'provider.proto'), 'utf8'));
+  t.equal(HEALTH_PROTO, readFileSync(join(dir, 'health.proto'), 'utf8'));
+  t.match(PROVIDER_PROTO, /bytes meta_data = 9;/);
+  t.match(PROVIDER_PROTO, /package provider\.v1;/);
+});
+
+t.test('tlsFromSecret', async (t) => {
+  const pem = (label: string) => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+  const data = { 'tls.crt': pem('CERTIFICATE'), 'tls.key': pem('PRIVATE KEY'), 'ca.crt': pem('CERTIFICATE') };
+  const b64 = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+  const fromPlain = tlsFromSecret(data, { serverName: 'svc' });
+  t.same(tlsFromSecret(b64, { serverName: 'svc' }), fromPlain, 'base64 and decoded data give the same result');
+  t.same(fromPlain, { mode: 'mtls', caPem: data['ca.crt'], certPem: data['tls.crt'], keyPem: data['tls.key'], serverName: 'svc', insecureSkipVerify: false });
+  for (const key of Object.keys(data)) {
+    const { [key as keyof typeof data]: _, ...rest } = data;
+    t.throws(() => tlsFromSecret(rest), new RegExp(`lacks key "${key.replace('.', '\\.')}"`), `missing ${key}`);
+    t.throws(() => tlsFromSecret({ ...data, [key]: '' }), new RegExp(`"${key.replace('.', '\\.')}" is empty`), `empty ${key}`);
+  }
+  t.throws(() => tlsFromSecret({ ...data, 'tls.key': 'bm90IGEgcGVt' }), /neither PEM nor base64/);
+});
