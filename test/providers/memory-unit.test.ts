@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryProvider, MemoryStore, ipFor, memoryOptionsFromContext, registerMemoryProvider } from '../../src/providers/memory';
@@ -66,6 +67,9 @@ t.test('failTask: the task fails and the operation has no effect', async (t) => 
   t.ok(task, 'a task even in synchronous mode');
   await t.rejects(awaitTask(p, task, 1000), /host lost power/);
   t.equal((await p.describe(id)).powerState, 'On', 'unchanged');
+  p.faults.failTask('Power', 'again');
+  t.equal(await outcome(p.power('nope', 'Off', 0)), 'NotFound', 'a refused call...');
+  await t.rejects(awaitTask(p, await p.power(id, 'Off', 0), 1000), /again/, '...does not use up the task failure');
 });
 
 t.test('async tasks complete after N polls or after a delay', async (t) => {
@@ -159,4 +163,32 @@ t.test('registry factory: endpoint options, credentials, state dir', async (t) =
   const v = await noUser.validate();
   t.equal(v.ok, false);
   t.match(v.message, /username/);
+});
+
+t.test('state survives a SIGKILLed process', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'p.json');
+  const script = join(dir, 'child.ts');
+  const mod = join(__dirname, '../../src/providers/memory');
+  writeFileSync(script, `
+    import { MemoryProvider } from ${JSON.stringify(mod)};
+    import { createRequest } from ${JSON.stringify(join(__dirname, '../../src/providers/conformance'))};
+    (async () => {
+      const p = new MemoryProvider({ stateFile: ${JSON.stringify(file)} });
+      const { id } = await p.create(createRequest('survivor'));
+      await p.power(id, 'Off', 0);
+      process.stdout.write('ready\\n');
+      setInterval(() => undefined, 1000);
+    })();
+  `);
+  const child = spawn(process.execPath, ['--import=tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const p = new MemoryProvider({ stateFile: file });
+  const vms = await p.listVMs();
+  t.same(vms.map((v) => [v.name, v.powerState]), [['survivor', 'Off']]);
 });

@@ -62,6 +62,11 @@ export class Faults {
     return take(this.calls.get(op));
   }
 
+  /** The task failure the next call of `op` would get, without consuming it. */
+  peekTask(op: MemoryOp): string | undefined {
+    return this.tasks.get(op)?.[0]?.value;
+  }
+
   takeTask(op: MemoryOp): string | undefined {
     return take(this.tasks.get(op));
   }

@@ -308,9 +308,11 @@ export class MemoryProvider implements Provider {
     fn: (s: MemoryState, failed: boolean) => T,
   ): Promise<T & { task?: TaskRef }> {
     return this.run(op, o, target, () => {
-      const failure = this.faults.takeTask(op);
+      // Peek first: a call refused by validation must not use up the injected task failure.
+      const failure = this.faults.peekTask(op);
       return this.store.mutate((s) => {
         const out = fn(s, failure !== undefined);
+        if (failure !== undefined) this.faults.takeTask(op);
         const task = this.newTask(s, op, failure);
         return task ? { ...out, task } : out;
       });
