@@ -29,6 +29,7 @@ export interface ManagerOptions {
 }
 
 export class LeaderElectionLostError extends Error {
+  override readonly name = 'LeaderElectionLostError';
   constructor() {
     super('leader election lost');
   }
