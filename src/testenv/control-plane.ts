@@ -18,6 +18,7 @@ import { apiErrorMessage, installCrds, readCrdFiles, type InstallCrdsOptions } f
 import { loadKubeConfig, writeKubeconfig } from './kubeconfig';
 import { createCa, createServiceAccountKeys, issueCert, readPair, type CertPair } from './pki';
 import { freePort, httpGet, ManagedProcess, pidAlive, pollUntil } from './processes';
+import { rawRequest } from './raw-request';
 
 /** The identity behind the admin kubeconfig (group system:masters bypasses RBAC). */
 export const ADMIN_USER = 'virtrigaud-testenv-admin';
@@ -164,6 +165,13 @@ export interface ControlPlane {
   kubectl(args: readonly string[], opts?: KubectlOptions): Promise<KubectlResult>;
 
   /**
+   * Owned only (fault tests): kills kube-apiserver, starts it again with the
+   * same arguments and port, and waits for /readyz. etcd and its data stay.
+   * Rejects for an attached control plane.
+   */
+  restartApiServer(): Promise<void>;
+
+  /**
    * Owned: stops kube-apiserver, then etcd, and removes the working
    * directory. Attached: does nothing (the owner stops it). Idempotent.
    */
@@ -292,6 +300,10 @@ class ControlPlaneClient implements ControlPlane {
     });
   }
 
+  async restartApiServer(): Promise<void> {
+    throw new Error('only an owned control plane (useControlPlane(t, { private: true })) can restart its API server');
+  }
+
   async stop(): Promise<void> {
     /* attached: the owner stops it */
   }
@@ -340,22 +352,47 @@ class LocalControlPlane extends ControlPlaneClient {
   override readonly crashed: Promise<string>;
   private stopping: Promise<void> | undefined;
 
+  private crash: (report: string) => void = () => {};
+
   constructor(
     state: ControlPlaneState,
     private readonly etcd: ManagedProcess,
-    private readonly apiServer: ManagedProcess,
+    private apiServer: ManagedProcess,
     private readonly keepDir: boolean,
   ) {
     super(state);
     live.add(this);
     installExitHook();
-    this.crashed = new Promise((res) => {
-      const check = (p: ManagedProcess) => () => {
-        if (!this.stopping) res(p.exitReport());
-      };
-      void etcd.ended.then(check(etcd));
-      void apiServer.ended.then(check(apiServer));
+    this.crashed = new Promise((res) => (this.crash = res));
+    this.watchCrash(etcd);
+    this.watchCrash(apiServer);
+  }
+
+  /** Processes ended on purpose by restartApiServer(). */
+  private readonly replaced = new Set<ManagedProcess>();
+
+  /** A process ending counts as a crash unless we stopped or replaced it. */
+  private watchCrash(p: ManagedProcess): void {
+    void p.ended.then(() => {
+      if (!this.stopping && !this.replaced.has(p)) this.crash(p.exitReport());
     });
+  }
+
+  override async restartApiServer(): Promise<void> {
+    if (this.stopping) throw new Error('control plane is stopped');
+    const old = this.apiServer;
+    this.replaced.add(old);
+    old.child.ref(); // unref'd children do not keep the event loop alive while we wait
+    old.killNow(); // a crash, not a graceful shutdown: clients see connections drop
+    await old.ended;
+    const fresh = ManagedProcess.start(old.name, old.bin, old.args, old.logPath);
+    this.apiServer = fresh;
+    this.watchCrash(fresh);
+    await pollUntil('restarted kube-apiserver /readyz', async () => {
+      const r = await rawRequest(this.kubeConfig, { path: '/readyz', timeoutMs: 2000 });
+      if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+      return true;
+    }, { timeoutMs: 60_000, intervalMs: 200, abortIf: () => (fresh.exited ? fresh.exitReport() : undefined) });
   }
 
   override stop(): Promise<void> {

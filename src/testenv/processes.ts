@@ -77,6 +77,9 @@ export class ManagedProcess {
     readonly name: string,
     readonly child: ChildProcess,
     readonly logPath: string,
+    /** What was started, so the process can be started again (restart tests). */
+    readonly bin: string,
+    readonly args: readonly string[],
   ) {
     this.ended = new Promise((res) => {
       child.once('exit', (code, signal) => {
@@ -107,7 +110,7 @@ export class ManagedProcess {
       const child = spawn(cmd, argv, { stdio: ['ignore', fd, fd], detached: true });
       // Do not keep the event loop alive just for the server.
       child.unref();
-      return new ManagedProcess(name, child, logPath);
+      return new ManagedProcess(name, child, logPath, bin, args);
     } finally {
       closeSync(fd);
     }
