@@ -58,7 +58,7 @@ export interface VmReconcilerContext {
   readonly lookups: VmLookups;
   readonly connections: ProviderConnections;
   readonly secrets: SecretReader;
-  readonly events: EventRecorder;
+  readonly events: Pick<EventRecorder, 'event'>;
   readonly log: Logger;
   readonly timing: VmTiming;
   /** Writes the draft when it differs from the stored status; updates `vm` in place. */
@@ -67,8 +67,10 @@ export interface VmReconcilerContext {
   setAnnotation(vm: VirtualMachine, key: string, value: string | undefined): Promise<void>;
 }
 
-export function statusWriter(client: KubeClient) {
+/** Writes the draft; condition messages pass through `redact` first (a provider error may quote a credential). */
+export function statusWriter(client: KubeClient, redact: (s: string) => string = (s) => s) {
   return async (vm: VirtualMachine, draft: StatusDraft): Promise<void> => {
+    for (const c of draft.status.conditions ?? []) c.message = redact(c.message);
     if (!draft.changed()) return;
     const status = draft.normalized();
     const written = await updateStatus<VirtualMachine>(client, Kinds.VirtualMachine, vm, (fresh) => {

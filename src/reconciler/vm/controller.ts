@@ -4,7 +4,7 @@ import { Validator } from '../../validate';
 import type { OperatorInformers } from '../informers';
 import { VM_INDEX } from '../informers';
 import type { ProviderConnections } from '../provider-connections';
-import { Controller, objectKey, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
+import { Controller, objectKey, redactSecrets, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
 import type { SecretReader } from '../secrets';
 import { annotationSetter, DEFAULT_VM_TIMING, statusWriter, type VmLookups, type VmTiming } from './context';
 import { VmReconciler } from './reconciler';
@@ -52,16 +52,17 @@ export function lookupsFrom(i: OperatorInformers): VmLookups {
 export function createVmController(o: VmControllerOptions): Controller {
   const log = o.logger.child({ controller: 'virtualmachine' });
   const validator = new Validator();
+  const redact = (text: string) => redactSecrets(text, () => o.secrets.redactor.secrets());
   const reconciler = new VmReconciler({
     client: o.client,
     vms: o.informers.vms,
     lookups: lookupsFrom(o.informers),
     connections: o.connections,
     secrets: o.secrets,
-    events: o.events,
+    events: loggedEvents(o.events, log, redact),
     log,
     timing: { ...DEFAULT_VM_TIMING, ...o.timing },
-    writeStatus: statusWriter(o.client),
+    writeStatus: statusWriter(o.client, redact),
     setAnnotation: annotationSetter(o.client),
   });
   const controller = new Controller({
@@ -73,7 +74,8 @@ export function createVmController(o: VmControllerOptions): Controller {
       // Objects stored under an older schema are not re-validated by the API server: check them with the same validator.
       const vm = o.informers.vms.get(key);
       if (vm && !vm.metadata?.deletionTimestamp) {
-        const verdict = validator.validateObject({ ...vm, status: undefined });
+        const { status: _status, ...withoutStatus } = vm;
+        const verdict = validator.validateObject(withoutStatus);
         if (!verdict.valid) return reportInvalid(o, vm, verdict.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
       }
       return reconciler.reconcile(key, signal);
@@ -90,8 +92,25 @@ export function createVmController(o: VmControllerOptions): Controller {
   controller.watch(i.images, { mapFn: wake(VM_INDEX.image) });
   controller.watch(i.networks, { mapFn: wake(VM_INDEX.network) });
   controller.watch(i.placements, { mapFn: wake(VM_INDEX.placement) });
-  controller.watch(i.snapshots, { mapFn: wake(VM_INDEX.snapshot), predicate: anyChange });
+  // A snapshot wakes the VMs reverting to it and its own VM (status.snapshots).
+  controller.watch(i.snapshots, {
+    mapFn: (s) => [...new Set([...wake(VM_INDEX.snapshot)(s), ...(s.spec?.vmRef?.name ? [`${s.metadata?.namespace}/${s.spec.vmRef.name}`] : [])])],
+    predicate: anyChange,
+  });
   return controller;
+}
+
+/** Every Event is also a log line, so the log tells the same story as `kubectl get events`. */
+export function loggedEvents(recorder: Pick<EventRecorder, 'event'>, log: Logger, redact: (s: string) => string): Pick<EventRecorder, 'event'> {
+  return {
+    event(obj: any, type: 'Normal' | 'Warning', reason: string, raw: string) {
+      const message = redact(raw);
+      recorder.event(obj, type, reason, message);
+      const fields = { object: `${obj?.metadata?.namespace}/${obj?.metadata?.name}`, reason };
+      if (type === 'Warning') log.warn(message, fields);
+      else log.info(message, fields);
+    },
+  };
 }
 
 /** Provider changes that matter to its VMs: spec, annotations, deletion, and the runtime/health part of status. */

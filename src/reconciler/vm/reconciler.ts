@@ -71,7 +71,8 @@ export class VmReconciler {
     // Outstanding tasks first: nothing else may start while one runs.
     if (draft.status.lastTaskRef) {
       const st = await provider.taskStatus({ id: draft.status.lastTaskRef }, call);
-      if (!st.done) return this.waitForTask(vm, draft, 'Provisioning', `task ${draft.status.lastTaskRef} in progress`);
+      // lastTaskRef tracks create and power tasks; only a create is "Provisioning".
+      if (!st.done) return this.waitForTask(vm, draft, draft.status.phase === 'Provisioning' ? 'Provisioning' : 'Ready', `task ${draft.status.lastTaskRef} in progress`);
       draft.status.lastTaskRef = undefined;
       if (st.error) {
         this.ctx.events.event(vm, 'Warning', 'TaskFailed', `provider task failed: ${st.error}`);
