@@ -25,6 +25,7 @@ Flags:
   --provider-address NS/NAME=HOST:PORT dial this address for a remote Provider instead of its Service (repeatable)
   --vm-workers N                       VirtualMachines reconciled in parallel (default 10)
   --resync-period DURATION             re-check of converged VMs, e.g. 60s (default 60s)
+  --task-poll-interval DURATION        poll of outstanding provider tasks (default 2s)
   --kube-api-qps N, --kube-api-burst N client-side API rate limit (default 50, 100)`;
 
 interface RunFlags {
@@ -40,6 +41,7 @@ interface RunFlags {
   providerAddresses: Map<string, string>;
   vmWorkers: number;
   resyncMs: number;
+  pollMs: number;
   qps: number;
   burst: number;
 }
@@ -58,6 +60,7 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
     providerAddresses: new Map(),
     vmWorkers: 10,
     resyncMs: 60_000,
+    pollMs: 2_000,
     qps: 50,
     burst: 100,
   };
@@ -105,13 +108,12 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
         break;
       }
       case '--vm-workers': f.vmWorkers = int(1); break;
-      case '--resync-period': {
-        const v = value();
-        const m = /^(\d+)(ms|s|m)$/.exec(v);
-        if (!m) throw new UsageError(`flag --resync-period: "${v}" is not a duration like 30s or 5m`);
-        f.resyncMs = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+      case '--resync-period':
+        f.resyncMs = duration(name, value());
         break;
-      }
+      case '--task-poll-interval':
+        f.pollMs = duration(name, value());
+        break;
       case '--kube-api-qps': f.qps = int(1); break;
       case '--kube-api-burst': f.burst = int(1); break;
       default:
@@ -119,6 +121,12 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
     }
   }
   return f;
+}
+
+function duration(flag: string, v: string): number {
+  const m = /^(\d+)(ms|s|m)$/.exec(v);
+  if (!m || Number(m[1]) === 0) throw new UsageError(`flag ${flag}: "${v}" is not a duration like 500ms, 30s or 5m`);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
 }
 
 export async function runOperator(argv: readonly string[]): Promise<number> {
@@ -155,7 +163,7 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
     healthProbeBindAddress: flags.healthProbeBindAddress,
     providerAddresses: flags.providerAddresses,
     vmWorkers: flags.vmWorkers,
-    vmTiming: { resyncMs: flags.resyncMs },
+    vmTiming: { resyncMs: flags.resyncMs, pollMs: flags.pollMs },
     kubeApiQps: flags.qps,
     kubeApiBurst: flags.burst,
   });
