@@ -140,7 +140,8 @@ export class KubeClient {
     // The server closes the stream after timeoutSeconds; the idle guard only catches a dead peer.
     const idleMs = ((opts.timeoutSeconds ?? 1800) + 60) * 1000;
     return watchStream(() => this.transport.send({ method: 'GET', path, userAgent: this.userAgent, timeoutMs: idleMs, signal }),
-      `watch ${path}`, onEvent, signal, (code) => this.observe('GET', code));
+      `watch ${path}`, onEvent, signal, (code) => this.observe('GET', code),
+      (code, text) => this.errorFor({ verb: 'watch', method: 'GET', rt, namespace, path }, path, code, text));
   }
 
   create<T = any>(rt: ResourceType, obj: T, opts: { fieldManager?: string } = {}): Promise<T> {

@@ -36,10 +36,11 @@ const json = (v: unknown) => JSON.stringify(v ?? null);
  * Adds and deletes always pass. An update passes when the generation changed
  * or deletionTimestamp, finalizers, labels or annotations did, so status-only
  * writes (our own among them) cause no work. Objects without a generation
- * (ConfigMaps, Secrets) pass on any change of resourceVersion.
+ * (ConfigMaps, Secrets) pass on any change of resourceVersion. Informer
+ * resyncs (obj === old) pass.
  */
 export function defaultPredicate(obj: any, old?: any): boolean {
-  if (!old) return true;
+  if (!old || obj === old) return true; // add/delete, or an informer resync
   const m = obj?.metadata ?? {};
   const o = old?.metadata ?? {};
   if (m.generation === undefined && o.generation === undefined) return m.resourceVersion !== o.resourceVersion;

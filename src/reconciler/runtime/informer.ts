@@ -4,7 +4,7 @@
  * memory.
  */
 import type { KubeClient } from './client';
-import { isGone } from './errors';
+import { isForbidden, isGone } from './errors';
 import { nopLogger, type Logger } from './logger';
 import { Backoff, sleep } from './ratelimit';
 import { objectKey, type ResourceType } from './resources';
@@ -129,7 +129,8 @@ export class Informer<T = any> {
           continue;
         }
         const ms = backoff.next();
-        this.log.warn('list/watch failed; retrying', { error: e, retryInMs: ms });
+        // Missing RBAC is a deployment bug, not a hiccup: say so loudly.
+        (isForbidden(e) ? this.log.error : this.log.warn).call(this.log, 'list/watch failed; retrying', { error: e, retryInMs: ms });
         await sleep(ms, signal);
       }
     }

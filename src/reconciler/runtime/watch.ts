@@ -1,6 +1,6 @@
 /** Reading a watch stream: newline-delimited JSON events. */
 import type { IncomingMessage } from 'node:http';
-import { ApiError, apiErrorFrom } from './errors';
+import { ApiError } from './errors';
 import { readBody } from './transport';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -19,6 +19,7 @@ export async function watchStream(
   onEvent: (type: WatchEventType, obj: any) => void,
   signal: AbortSignal,
   observe: (code: number | string) => void,
+  toError: (code: number, text: string) => ApiError,
 ): Promise<void> {
   let res: IncomingMessage;
   try {
@@ -29,7 +30,7 @@ export async function watchStream(
     throw Object.assign(new Error(`${what}: ${(e as Error).message}`), { code: (e as NodeJS.ErrnoException).code });
   }
   observe(res.statusCode ?? 0);
-  if (res.statusCode !== 200) throw apiErrorFrom(res.statusCode ?? 0, await readBody(res), 'watch', what.replace(/^watch /, ''));
+  if (res.statusCode !== 200) throw toError(res.statusCode ?? 0, await readBody(res));
 
   return new Promise<void>((resolve, reject) => {
     let buf = '';

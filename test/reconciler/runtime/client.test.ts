@@ -100,6 +100,11 @@ t.test('KubeClient', async (t) => {
     const e3 = await weak.create(CoreResources.leases, { metadata: { name: 'x', namespace: ns } }).catch((e) => e);
     t.match(e3.message, /cannot create leases\.coordination\.k8s\.io in namespace/);
     t.match(e3.message, /system:serviceaccount:.*:nobody/, 'the server\'s message (who) is kept');
+    const e4 = await weak.watch(ConfigMaps, ns, { resourceVersion: '' }, () => {}, new AbortController().signal).catch((e) => e);
+    t.ok(isForbidden(e4));
+    t.match(e4.message, /cannot watch configmaps in namespace/);
+    const e5 = await weak.list(CoreResources.namespaces).catch((e) => e);
+    t.match(e5.message, /cannot list namespaces \(cluster-scoped\)/);
   });
 
   t.test('stats and metrics count requests', async (t) => {
