@@ -24,6 +24,8 @@ t.test('Informer faults', async (t) => {
     const seen: string[] = [];
     inf.on('add', (o) => seen.push(`add ${o.metadata.name}`));
     inf.on('delete', (o) => seen.push(`delete ${o.metadata.name}`));
+    let updates = 0;
+    inf.on('update', () => updates++);
     const ctl = new AbortController();
     t.teardown(() => ctl.abort());
     inf.start(ctl.signal);
@@ -34,6 +36,8 @@ t.test('Informer faults', async (t) => {
       await client.patch(ConfigMaps, ns, 'c0', { data: { i: String(i) } }, { type: 'merge' });
       await delay(500);
     }
+    await eventually('last patch seen', () => inf.get(`${ns}/c0`)?.data?.i === '5');
+    updates = 0;
     // Make the cache disagree with the server, as if events had been missed.
     const store = (inf as any).store;
     store.delete(`${ns}/c1`);
@@ -46,6 +50,7 @@ t.test('Informer faults', async (t) => {
     t.ok(seen.includes('add c1'), 'the missed object is added');
     t.ok(seen.includes('delete phantom'), 'the vanished object is deleted');
     t.equal(inf.stats.relists, 1);
+    t.equal(updates, 0, 'unchanged objects (same resourceVersion) emit no update on relist');
   });
 
   t.test('survives a kube-apiserver restart and sees what changed meanwhile', async (t) => {
