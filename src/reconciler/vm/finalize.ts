@@ -68,12 +68,12 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
       const task = await provider.power(id, 'Off', 0, call);
       draft.status.lastTaskRef = task?.id || undefined;
       await ctx.writeStatus(vm, draft);
-      return { requeueAfterMs: task?.id ? ctx.timing.pollMs : 0 };
+      return { requeueAfterMs: task?.id ? ctx.timing.pollMs : 1 };
     }
     const task = await provider.delete(id, { signal, timeoutMs: ctx.timing.longCallTimeoutMs });
     draft.status.lastTaskRef = task?.id || undefined;
     await ctx.writeStatus(vm, draft);
-    return { requeueAfterMs: task?.id ? ctx.timing.pollMs : 0 };
+    return { requeueAfterMs: task?.id ? ctx.timing.pollMs : 1 };
   } catch (err) {
     if (isProviderError(err, 'NotFound')) return release('Deleted', `VM ${id} is gone from the provider`);
     return blocked('ProviderError', `deleting VM ${id}: ${(err as Error).message}`);

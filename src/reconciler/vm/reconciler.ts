@@ -202,7 +202,7 @@ export class VmReconciler {
     draft.condition('Provisioning', true, task?.id ? 'TaskInProgress' : 'Creating', task?.id ? `create task ${task.id} in progress` : `created as ${id}`);
     await this.write(vm, draft);
     if (vm.spec?.lifecycle?.postStart) await this.ctx.setAnnotation(vm, ANNOTATIONS.postStartPending, 'true');
-    return { requeueAfterMs: task?.id ? this.ctx.timing.pollMs : 0 };
+    return { requeueAfterMs: task?.id ? this.ctx.timing.pollMs : 1 };
   }
 
   /** Converges power; returns a result when it issued an operation and must look again later. */
