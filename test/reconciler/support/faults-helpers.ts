@@ -1,0 +1,83 @@
+/** Shared bits of the reconciler fault tests (test/reconciler/faults). */
+import { Kinds } from '../../../src/reconciler/kinds';
+import { CoreResources } from '../../../src/reconciler/runtime';
+import { condition, type OperatorEnv } from './env';
+
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls until `fn` returns a truthy value; the last error or value is in the failure message. */
+export async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await delay(intervalMs);
+  }
+}
+
+/** Converged as the reconciler defines it: Running, Ready, an id, no task, the current generation observed. */
+export function isConverged(vm: any): boolean {
+  return (
+    vm?.status?.phase === 'Running' &&
+    !!vm.status.id &&
+    condition(vm, 'Ready')?.status === 'True' &&
+    !vm.status.lastTaskRef &&
+    vm.status.observedGeneration === vm.metadata?.generation
+  );
+}
+
+export async function listVMs(env: OperatorEnv): Promise<any[]> {
+  return (await env.admin.list(Kinds.VirtualMachine, env.ns)).items;
+}
+
+/** Waits until every VirtualMachine in the namespace (at least `count`) is converged; returns them. */
+export async function waitAllConverged(env: OperatorEnv, count: number, timeoutMs = 60_000): Promise<any[]> {
+  let vms: any[] = [];
+  try {
+    await eventually(`${count} VMs converged`, async () => {
+      vms = await listVMs(env);
+      return vms.length >= count && vms.every(isConverged);
+    }, timeoutMs, 200);
+  } catch (e) {
+    const stuck = vms.filter((v) => !isConverged(v)).map((v) => ({ name: v.metadata.name, gen: v.metadata.generation, status: v.status }));
+    throw new Error(`${(e as Error).message}\nnot converged (${stuck.length}/${vms.length}): ${JSON.stringify(stuck.slice(0, 3), null, 1).slice(0, 4000)}`);
+  }
+  return vms;
+}
+
+/** Deletes every VirtualMachine of the namespace and waits until the finalizers released them all. */
+export async function deleteAllAndWait(env: OperatorEnv, timeoutMs = 60_000): Promise<void> {
+  for (const vm of await listVMs(env)) await env.admin.delete(Kinds.VirtualMachine, env.ns, vm.metadata.name).catch(() => undefined);
+  await eventually('all VMs released', async () => (await listVMs(env)).length === 0, timeoutMs, 200);
+}
+
+export async function eventsFor(env: OperatorEnv, name: string): Promise<{ reason: string; type: string; message: string; source?: string; host?: string }[]> {
+  const list = await env.admin.list(CoreResources.events, env.ns, { fieldSelector: `involvedObject.name=${name}` });
+  return list.items.map((e: any) => ({ reason: e.reason, type: e.type, message: e.message, source: e.source?.component ?? e.reportingComponent, host: e.source?.host ?? e.reportingInstance }));
+}
+
+/** JSON log lines at level error (unparsable lines are ignored: they are not the operator's). */
+export function errorLines(logs: readonly string[]): string[] {
+  return logs.filter((l) => {
+    try {
+      return JSON.parse(l).level === 'error';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Names that occur more than once. */
+export function duplicates(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const n of names) (seen.has(n) ? dup : seen).add(n);
+  return [...dup].sort();
+}
