@@ -1,4 +1,5 @@
 /** A controller: informer events -> work queue -> N reconcile workers. */
+import { setMaxListeners } from 'node:events';
 import type { Informer } from './informer';
 import { nopLogger, type Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -99,6 +100,7 @@ export class Controller {
    * `signal` aborts; resolves when in-flight reconciles have finished.
    */
   async start(signal: AbortSignal): Promise<void> {
+    setMaxListeners(0, signal); // one listener per worker and in-flight reconcile
     await Promise.all(this.informers.map((i) => i.waitForSync(signal)));
     if (signal.aborted) {
       this.queue.shutDown();

@@ -4,6 +4,7 @@
  * every runnable. Losing leadership stops everything and rejects start() so
  * the process exits; aborting the signal shuts down gracefully.
  */
+import { setMaxListeners } from 'node:events';
 import type { KubeClient } from './client';
 import type { Informer } from './informer';
 import { LeaderElector } from './leader';
@@ -95,6 +96,8 @@ export class Manager {
     log.info('probe servers listening', { healthPort: servers.healthPort, metricsPort: servers.metricsPort });
 
     const runCtl = new AbortController();
+    // Every worker, informer and in-flight call listens on it: more than Node's default warning limit of 10 is expected.
+    setMaxListeners(0, runCtl.signal);
     const stopRunnables = () => runCtl.abort();
     signal.addEventListener('abort', stopRunnables, { once: true });
     let failure: Error | undefined;
