@@ -1,4 +1,6 @@
 /** Shared bits of the reconciler fault tests (test/reconciler/faults). */
+import { MemoryProvider, MemoryStore, type MemoryOp, type MemoryProviderOptions } from '../../../src/providers/memory';
+import { ProviderRegistry } from '../../../src/providers/registry';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
 import { condition, type OperatorEnv } from './env';
@@ -80,4 +82,57 @@ export function duplicates(names: readonly string[]): string[] {
   const dup = new Set<string>();
   for (const n of names) (seen.has(n) ? dup : seen).add(n);
   return [...dup].sort();
+}
+
+/**
+ * A registry whose `memory` implementation shares one store across every
+ * instance it builds (connections are rebuilt when a Provider changes), so
+ * calls can be counted over all of them.
+ */
+export function memoryRegistry(opts: Omit<MemoryProviderOptions, 'store' | 'credentials'> & { store?: MemoryStore } = {}) {
+  const store = opts.store ?? new MemoryStore();
+  const instances: MemoryProvider[] = [];
+  const registry = new ProviderRegistry().register('memory', (ctx) => {
+    const p = new MemoryProvider({ ...opts, store, credentials: ctx.credentials });
+    instances.push(p);
+    return p;
+  });
+  return {
+    registry,
+    store,
+    instances,
+    /** The instance the operator uses now. */
+    latest: (): MemoryProvider => {
+      const p = instances[instances.length - 1];
+      if (!p) throw new Error('the operator has not connected to the provider yet');
+      return p;
+    },
+    calls: (op: MemoryOp): number => instances.reduce((n, p) => n + p.calls[op], 0),
+    /** Successful Create calls per VM name. */
+    createsByName: (): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const p of instances) for (const e of p.events) if (e.op === 'Create' && e.outcome === 'ok' && e.target) m.set(e.target, (m.get(e.target) ?? 0) + 1);
+      return m;
+    },
+  };
+}
+
+export type MemoryRegistry = ReturnType<typeof memoryRegistry>;
+
+/** Names created more than once, from {@link MemoryRegistry.createsByName} maps (several operators). */
+export function createdTwice(...maps: Map<string, number>[]): string[] {
+  const total = new Map<string, number>();
+  for (const m of maps) for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
+  return [...total].filter(([, v]) => v > 1).map(([k, v]) => `${k}×${v}`);
+}
+
+/** Summed samples of a counter in the Prometheus text, filtered by a label substring (e.g. `code="409"`). */
+export function counterValue(metricsText: string, name: string, labelPart = ''): number {
+  let sum = 0;
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (labelPart && !line.includes(labelPart)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  }
+  return sum;
 }
