@@ -1,5 +1,5 @@
 /** Shared bits of the reconciler fault tests (test/reconciler/faults). */
-import { MemoryProvider, MemoryStore, type MemoryOp, type MemoryProviderOptions } from '../../../src/providers/memory';
+import { Faults, MemoryProvider, MemoryStore, type MemoryOp, type MemoryProviderOptions } from '../../../src/providers/memory';
 import { ProviderRegistry } from '../../../src/providers/registry';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
@@ -92,8 +92,11 @@ export function duplicates(names: readonly string[]): string[] {
 export function memoryRegistry(opts: Omit<MemoryProviderOptions, 'store' | 'credentials'> & { store?: MemoryStore } = {}) {
   const store = opts.store ?? new MemoryStore();
   const instances: MemoryProvider[] = [];
+  // One set of faults for all instances: a rebuilt connection must not drop the test's faults.
+  const faults = new Faults();
   const registry = new ProviderRegistry().register('memory', (ctx) => {
     const p = new MemoryProvider({ ...opts, store, credentials: ctx.credentials });
+    (p as { faults: Faults }).faults = faults;
     instances.push(p);
     return p;
   });
@@ -101,6 +104,7 @@ export function memoryRegistry(opts: Omit<MemoryProviderOptions, 'store' | 'cred
     registry,
     store,
     instances,
+    faults,
     /** The instance the operator uses now. */
     latest: (): MemoryProvider => {
       const p = instances[instances.length - 1];
