@@ -1,0 +1,45 @@
+/**
+ * An idle operator writes nothing: once every VM converged, re-checks on
+ * the resync period look at the provider and find nothing to change, so
+ * the API sees no write, not even an unchanged status or a repeated Event;
+ * and someone else's status-only write neither wakes the operator nor gets
+ * written back.
+ */
+import t from 'tap';
+import { Kinds } from '../../../src/reconciler/kinds';
+import { createFixtures, operatorEnv, vmObject } from '../support/env';
+import { delay, errorLines, memoryRegistry, waitAllConverged } from '../support/faults-helpers';
+
+const RESYNC_MS = 1_000;
+
+t.test('idle means zero writes', async (t) => {
+  const env = await operatorEnv(t);
+  await createFixtures(env, { endpoint: 'https://memory.invalid/lab' });
+  const mem = memoryRegistry({ asyncTasks: { completeAfterMs: 200 } });
+  const running = await env.start({ registry: mem.registry, vmTiming: { pollMs: 100, resyncMs: RESYNC_MS, dependencyRetryMs: 2_000, errorRetryMs: 500 } });
+  const stats = running.operator.client.stats;
+  for (let i = 0; i < 5; i++) await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, `idle-${i}`));
+  await waitAllConverged(env, 5);
+  // Let the last Events flush and the Provider status settle.
+  await delay(3_000);
+
+  const w0 = stats.writes;
+  const r0 = stats.requests;
+  const d0 = mem.calls('Describe');
+  await delay(3 * RESYNC_MS);
+  const describes = mem.calls('Describe') - d0;
+  t.comment(`idle for ${3 * RESYNC_MS} ms: ${describes} Describe calls, ${stats.requests - r0} API requests, ${stats.writes - w0} writes (${JSON.stringify(stats.byVerb)})`);
+  t.ok(describes >= 2 * 5, 'the VMs were re-checked on every resync (the idle period is not just silence)');
+  t.equal(stats.writes, w0, 'no API write while idle');
+
+  // Someone else writes status only: a field the reconciler does not own.
+  const vm = await env.admin.get(Kinds.VirtualMachine, env.ns, 'idle-0');
+  vm.status.message = 'checked by the inventory job';
+  await env.admin.updateStatus(Kinds.VirtualMachine, vm);
+  const w1 = stats.writes;
+  await delay(2.5 * RESYNC_MS);
+  t.equal(stats.writes, w1, 'a status-only change by someone else causes no write');
+  const after = await env.admin.get(Kinds.VirtualMachine, env.ns, 'idle-0');
+  t.equal(after.status.message, 'checked by the inventory job', 'and their field is left alone');
+  t.same(errorLines(running.logs), [], 'no error logged');
+});
