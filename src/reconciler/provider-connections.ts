@@ -140,5 +140,8 @@ export class ProviderConnections {
 
 /** What, when changed, requires a new connection (Secret contents are checked by refresh). */
 function fingerprint(p: ProviderObject): string {
-  return JSON.stringify([p.metadata?.uid, p.metadata?.generation, inProcessImplementation(p), p.status?.runtime?.endpoint, p.status?.runtime?.phase]);
+  const implementation = inProcessImplementation(p);
+  // Only a remote connection depends on where and whether the runtime runs.
+  const runtime = implementation ? [] : [p.status?.runtime?.endpoint, p.status?.runtime?.phase];
+  return JSON.stringify([p.metadata?.uid, p.metadata?.generation, implementation, ...runtime]);
 }
