@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createRequest, desiredPayload, outcome } from '../../src/providers/conformance';
 import { ProviderError, type ProviderErrorCategory } from '../../src/providers/provider';
 import {
-  CircuitBreaker, HEALTH_PROTO, PROVIDER_PROTO, loadProtos, tlsFromSecret, type RpcName,
+  CircuitBreaker, PROTO_DIR, RPC_NAMES, loadProtos, tlsFromSecret, type RpcName,
 } from '../../src/providers/remote';
 import type { Wire } from '../../src/providers/remote/codec';
 import { served } from './remote-helpers';
@@ -182,12 +182,13 @@ t.test('grpc.health.v1.Health/Check answers SERVING', async (t) => {
   await t.rejects(check('nope'), { code: grpc.status.NOT_FOUND });
 });
 
-t.test('the embedded proto text matches the .proto files', async (t) => {
-  const dir = join(__dirname, '../../src/providers/remote');
-  t.equal(PROVIDER_PROTO, readFileSync(join(dir, 'provider.proto'), 'utf8'));
-  t.equal(HEALTH_PROTO, readFileSync(join(dir, 'health.proto'), 'utf8'));
-  t.match(PROVIDER_PROTO, /bytes meta_data = 9;/);
-  t.match(PROVIDER_PROTO, /package provider\.v1;/);
+t.test('the .proto files: the wire contract the client loads', async (t) => {
+  const text = readFileSync(join(PROTO_DIR, 'provider.proto'), 'utf8');
+  t.match(text, /bytes meta_data = 9;/);
+  t.match(text, /package provider\.v1;/);
+  const { providerService } = loadProtos();
+  const methods = Object.keys(providerService.service).sort();
+  t.same(methods, [...RPC_NAMES].sort(), 'every RPC of the service is known to the client');
 });
 
 t.test('tlsFromSecret', async (t) => {

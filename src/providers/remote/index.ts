@@ -10,5 +10,4 @@ export {
 } from './tls';
 export { CircuitBreaker, categoryOf, codeOf, type CircuitBreakerOptions } from './errors';
 export { desiredJson, createJson, goJson, parseProviderRaw } from './payload';
-export { LOADER_OPTIONS, RPC_NAMES, RPC_TIMEOUTS_MS, loadProtos, type RpcName } from './proto';
-export { PROVIDER_PROTO, HEALTH_PROTO } from './proto-source';
+export { LOADER_OPTIONS, PROTO_DIR, RPC_NAMES, RPC_TIMEOUTS_MS, loadProtos, type RpcName } from './proto';

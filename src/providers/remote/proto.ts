@@ -1,14 +1,14 @@
 /**
  * Loads provider.v1 and grpc.health.v1 with @grpc/proto-loader from the
- * embedded proto text (written to a temp dir once, as proto-loader reads
- * files), so the same code works from src/ under tsx and from lib/.
+ * .proto files beside this module: the one source of the wire contract
+ * (`npm run build` copies them into lib/ next to the compiled module).
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEALTH_PROTO, PROVIDER_PROTO } from './proto-source';
+
+/** The directory holding provider.proto and health.proto. */
+export const PROTO_DIR = __dirname;
 
 /** proto-loader options: wire field names as-is, int64 as numbers, enums by name, defaults filled in. */
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
@@ -22,20 +22,13 @@ let cached: LoadedProtos | undefined;
 
 export function loadProtos(): LoadedProtos {
   if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'virtrigaud-proto-'));
-  try {
-    writeFileSync(join(dir, 'provider.proto'), PROVIDER_PROTO);
-    writeFileSync(join(dir, 'health.proto'), HEALTH_PROTO);
-    const def = protoLoader.loadSync([join(dir, 'provider.proto'), join(dir, 'health.proto')], { ...LOADER_OPTIONS, includeDirs: [dir] });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      provider: { v1: { Provider: grpc.ServiceClientConstructor } };
-      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-    };
-    cached = { providerService: pkg.provider.v1.Provider, healthService: pkg.grpc.health.v1.Health };
-    return cached;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const def = protoLoader.loadSync([join(PROTO_DIR, 'provider.proto'), join(PROTO_DIR, 'health.proto')], { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    provider: { v1: { Provider: grpc.ServiceClientConstructor } };
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  cached = { providerService: pkg.provider.v1.Provider, healthService: pkg.grpc.health.v1.Health };
+  return cached;
 }
 
 /** Manager-side deadlines per RPC (§15.2); HardwareUpgrade has none there, 5 min like Reconfigure. */
