@@ -72,6 +72,7 @@ export class ProviderReconciler {
         status.runtime = { mode: 'Remote', phase: 'Failed', message: `${rendered.refused.reason}: ${rendered.refused.message}` };
         cond('ProviderRuntimeReady', false, rendered.refused.reason, rendered.refused.message);
         cond('ProviderAvailable', false, 'RuntimeRefused', rendered.refused.message);
+        cond('Ready', false, rendered.refused.reason, rendered.refused.message);
         status.healthy = false;
         await this.write(p, status);
         return { requeueAfterMs: 60_000 };
@@ -91,6 +92,10 @@ export class ProviderReconciler {
     }
     status.connectedVMs = this.ctx.connectedVMs(key);
     status.observedGeneration = p.metadata?.generation;
+    // Ready sums the others up: the runtime runs and the provider answers.
+    const available = getCondition(status.conditions as Condition[] | undefined, 'ProviderAvailable');
+    if (running && status.healthy) cond('Ready', true, 'ProviderReady', available?.message ?? 'the provider is available');
+    else cond('Ready', false, running ? 'ProviderUnavailable' : 'RuntimeNotReady', available?.message ?? status.runtime?.message ?? 'the provider runtime is not running');
     await this.write(p, status);
     return { requeueAfterMs: requeueMs };
   }

@@ -71,6 +71,9 @@ export interface VmReconcilerContext {
 export function statusWriter(client: KubeClient, redact: (s: string) => string = (s) => s) {
   return async (vm: VirtualMachine, draft: StatusDraft): Promise<void> => {
     for (const c of draft.status.conditions ?? []) c.message = redact(c.message);
+    // status.message: the one line a person reads first, the Ready condition's message.
+    const ready = draft.status.conditions?.find((c) => c.type === 'Ready');
+    if (ready) draft.status.message = ready.message;
     if (!draft.changed()) return;
     const status = draft.normalized();
     const written = await updateStatus<VirtualMachine>(client, Kinds.VirtualMachine, vm, (fresh) => {

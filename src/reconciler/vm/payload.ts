@@ -170,6 +170,8 @@ export interface PayloadInputs {
   readonly attachments: ReadonlyMap<string, VMNetworkAttachment>;
   readonly userData?: string;
   readonly metaData?: string;
+  /** Namespace of the Provider (see {@link providerVmName}). @default the VM's */
+  readonly providerNamespace?: string;
 }
 
 /** The resources the VM should have: per-VM `spec.resources` over the VMClass (VM-8). */
@@ -180,13 +182,25 @@ export function desiredResources(vm: VirtualMachine, classSpec: VMClassSpec): { 
   };
 }
 
+/**
+ * The VM's name on the provider: its own name when the Provider is in the
+ * VM's namespace, `<namespace>-<name>` when it is referenced from another
+ * namespace, so that two namespaces sharing a Provider never name (and so
+ * never adopt or delete) the same hypervisor VM.
+ */
+export function providerVmName(vm: VirtualMachine, providerNamespace: string | undefined): string {
+  const ns = vm.metadata?.namespace ?? '';
+  const name = vm.metadata?.name ?? '';
+  return providerNamespace === undefined || providerNamespace === ns ? name : `${ns}-${name}`;
+}
+
 export function createRequest(inputs: PayloadInputs): CreateRequest {
   const { vm } = inputs;
   const cls = classPayload(inputs.classSpec);
   // The per-VM override is what the VM should get, so it goes into the payload too.
   const want = desiredResources(vm, inputs.classSpec);
   return {
-    name: vm.metadata?.name ?? '',
+    name: providerVmName(vm, inputs.providerNamespace),
     class: { ...cls, CPU: want.cpu, MemoryMiB: Math.min(want.memoryMiB, INT32_MAX) },
     image: imagePayload(vm, inputs.image),
     networks: networkPayloads(vm, inputs.attachments),

@@ -109,7 +109,7 @@ export class VmReconciler {
     if (!have?.cpu || !have.memoryMiB) {
       draft.status.currentResources = { cpu: desc.cpu ?? want.cpu, memoryMiB: desc.memoryMiB ?? want.memoryMiB };
     } else if (have.cpu !== want.cpu || have.memoryMiB !== want.memoryMiB) {
-      const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments });
+      const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace });
       const task = await provider.reconfigure(draft.id, vmPayload(req), { signal, timeoutMs: timing.longCallTimeoutMs });
       const change = `cpu ${have.cpu} → ${want.cpu}, memory ${have.memoryMiB}Mi → ${want.memoryMiB}Mi`;
       this.ctx.events.event(vm, 'Normal', 'Reconfiguring', change);
@@ -172,7 +172,7 @@ export class VmReconciler {
       await this.write(vm, draft);
       return { requeueAfterMs: err instanceof SecretNotFound ? this.ctx.timing.dependencyRetryMs : this.ctx.timing.errorRetryMs };
     }
-    const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, ...cloudInit });
+    const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace, ...cloudInit });
     const provKey = `${deps.provider.metadata?.namespace}/${deps.provider.metadata?.name}`;
 
     // An earlier attempt recorded its intent but no id: it may have created the VM before dying. Look before creating.
@@ -186,10 +186,13 @@ export class VmReconciler {
       }
     }
     if (!id) {
-      draft.status.phase = 'Provisioning';
-      draft.condition('Provisioning', true, 'Creating', `creating on Provider ${provKey}`);
-      draft.condition('Ready', false, 'Creating', `creating on Provider ${provKey}`);
-      await this.write(vm, draft);
+      // The intent is written once; a retry after a failed Create keeps the error condition (no write, no event).
+      if (fresh.status?.phase !== 'Provisioning') {
+        draft.status.phase = 'Provisioning';
+        draft.condition('Provisioning', true, 'Creating', `creating on Provider ${provKey}`);
+        draft.condition('Ready', false, 'Creating', `creating on Provider ${provKey}`);
+        await this.write(vm, draft);
+      }
       const res = await provider.create(req, { signal, timeoutMs: this.ctx.timing.longCallTimeoutMs });
       id = res.id;
       task = res.task;

@@ -65,6 +65,8 @@ t.test('create → Running', async (t) => {
   await waitForEvent('web', 'Running');
   const provider = await env.waitFor(Kinds.Provider, 'lab', (o: any) => o.status?.healthy === true && o.status?.connectedVMs === 1, 'healthy with 1 VM');
   t.equal(condition(provider, 'ProviderAvailable')?.status, 'True');
+  t.equal(condition(provider, 'Ready')?.status, 'True', 'Provider Ready');
+  t.equal(vm.status.message, condition(vm, 'Ready')?.message, 'status.message is the Ready message');
   t.equal(provider.status.reportedCapabilities.supportsSnapshots, true, 'capabilities reported');
 });
 

@@ -64,6 +64,7 @@ t.test('a remote Provider over mTLS: runtime rendered, health checked, a VM run 
   t.equal(condition(pending, 'TLSConfigured')?.status, 'True', 'TLSConfigured');
   t.equal(pending.status.runtime.endpoint, `${host}:9443`);
   t.equal(pending.status.healthy, false, 'not healthy before the runtime runs');
+  t.equal(condition(pending, 'Ready')?.reason, 'RuntimeNotReady', 'not Ready while no replica is ready');
   const name = `virtrigaud-provider-${ns}-remote`;
   const deployment = await admin.get(CoreResources.deployments, ns, name);
   t.ok(deployment, 'Deployment applied');
@@ -75,6 +76,7 @@ t.test('a remote Provider over mTLS: runtime rendered, health checked, a VM run 
   await admin.patch(CoreResources.deployments, ns, name, { status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 } }, { type: 'merge', subresource: 'status' });
   const ready = await env.waitFor(Kinds.Provider, 'remote', (o: any) => o.status?.runtime?.phase === 'Running' && o.status.healthy === true, 'Running and healthy over gRPC');
   t.equal(condition(ready, 'ProviderAvailable')?.status, 'True');
+  t.equal(condition(ready, 'Ready')?.status, 'True');
   t.equal(condition(ready, 'CapabilitiesReported')?.status, 'True', 'capabilities fetched over gRPC');
   t.ok(memory.calls.Validate >= 1, 'Validate reached the provider');
 
@@ -106,5 +108,6 @@ t.test('a Provider without a TLS decision is refused, nothing deployed', async (
   const p = await env.waitFor(Kinds.Provider, 'notls', (o: any) => o.status?.runtime?.phase === 'Failed', 'refused');
   t.equal(condition(p, 'TLSConfigured')?.reason, 'TLSBlockMissing');
   t.equal(condition(p, 'ProviderRuntimeReady')?.reason, 'TLSNotConfigured');
+  t.equal(condition(p, 'Ready')?.status, 'False');
   t.notOk(await admin.get(CoreResources.deployments, ns, `virtrigaud-provider-${ns}-notls`), 'no Deployment');
 });
