@@ -1,0 +1,73 @@
+/**
+ * Building a VM directory (create and full clone). Everything is assembled
+ * in `vms/.tmp-<id>` and renamed into place as the last step, so a crash
+ * never leaves a half-built VM that ListVMs would report.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { ProviderError, type CreateRequest } from '../provider';
+import { buildSeedIso } from '../hostutil';
+import { createBootDisk, createDataDisk, flattenCopy, resolveImage } from './disks';
+import type { DiskRecord, Layout, VmConfig } from './layout';
+
+async function assemble(layout: Layout, id: string, fill: (dir: string) => Promise<VmConfig>): Promise<VmConfig> {
+  const tmp = join(layout.vmsDir, `.tmp-${id}`);
+  await fs.mkdir(tmp, { recursive: true });
+  try {
+    const cfg = await fill(tmp);
+    await layout.write(cfg, tmp);
+    await fs.rename(tmp, layout.vmDir(id));
+    return cfg;
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** cloud-init NoCloud needs an instance-id; supply one (the VM id) when the meta-data lacks it. */
+function metaData(id: string, name: string, given: string | undefined): string {
+  if (given && /^instance-id\s*:/m.test(given)) return given;
+  return `instance-id: ${id}\nlocal-hostname: ${name}\n${given ?? ''}`;
+}
+
+export function buildVm(layout: Layout, id: string, req: CreateRequest): Promise<VmConfig> {
+  return assemble(layout, id, async (dir) => {
+    const base = await resolveImage(layout, req.image);
+    const disks: DiskRecord[] = [await createBootDisk(dir, base, req.class.DiskDefaults?.SizeGiB ?? 0)];
+    for (const [i, d] of req.disks.entries()) disks.push(await createDataDisk(dir, i + 1, d));
+    const seed = req.userData !== undefined || req.metaData !== undefined;
+    if (seed) {
+      await buildSeedIso(join(dir, 'seed'), { userData: req.userData ?? '#cloud-config\n', metaData: metaData(id, req.name, req.metaData) }, {
+        isoPath: join(dir, 'seed.iso'), operation: 'Create',
+      });
+    }
+    return {
+      version: 1, id, name: req.name, cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, createdAt: new Date().toISOString(),
+      baseImage: base, disks, seed, networks: [...req.networks], tags: [...req.tags], snapshots: [],
+    };
+  });
+}
+
+/** A full clone: every disk copied and flattened (no backing file, no snapshots). The source must not be writing. */
+export function buildFullClone(layout: Layout, id: string, src: VmConfig, name: string, size: { cpu: number; memoryMiB: number }): Promise<VmConfig> {
+  return assemble(layout, id, async (dir) => {
+    for (const d of src.disks) await flattenCopy(layout.file(src.id, d.file), join(dir, d.file), 'Clone');
+    return {
+      version: 1, id, name, cpu: size.cpu, memoryMiB: size.memoryMiB, createdAt: new Date().toISOString(),
+      baseImage: '', disks: src.disks.map((d) => ({ ...d })), seed: false, networks: [...src.networks], tags: [...src.tags],
+      snapshots: [], clonedFrom: src.id,
+    };
+  });
+}
+
+/** CPU and memory of a clone: `classJson` (a ClassPayload, possibly partial or empty) over the source's. */
+export function cloneSize(classJson: string, src: VmConfig): { cpu: number; memoryMiB: number } {
+  if (!classJson.trim()) return { cpu: src.cpu, memoryMiB: src.memoryMiB };
+  let c: { CPU?: number; MemoryMiB?: number };
+  try {
+    c = JSON.parse(classJson);
+  } catch {
+    throw new ProviderError('InvalidSpec', 'Clone: class_json is not JSON', 'Clone');
+  }
+  return { cpu: c.CPU || src.cpu, memoryMiB: c.MemoryMiB || src.memoryMiB };
+}

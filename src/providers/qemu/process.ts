@@ -1,0 +1,98 @@
+/**
+ * QEMU processes. VMs run daemonized (`-daemonize`: own session, parent
+ * init), so they outlive the provider; the pidfile plus /proc is how any
+ * provider instance finds them again.
+ */
+import { promises as fs } from 'node:fs';
+import { ProviderError } from '../provider';
+import { run } from '../hostutil';
+import type { Layout, VmConfig } from './layout';
+import { withQmp } from './qmp';
+
+export interface QemuBinaries {
+  readonly qemu: string;
+}
+
+export type NicMode = 'none' | 'user';
+
+/** QEMU's option syntax escapes a comma by doubling it. */
+const opt = (s: string) => s.replace(/,/g, ',,');
+
+export function qemuArgs(layout: Layout, cfg: VmConfig, nic: NicMode, loadvm?: string): string[] {
+  const f = (n: string) => opt(layout.file(cfg.id, n));
+  const args = [
+    '-name', `guest=${opt(cfg.name)},process=qemu-${cfg.id}`,
+    '-machine', 'pc,accel=tcg',
+    '-nodefaults', '-no-user-config', '-display', 'none',
+    '-smp', String(cfg.cpu), '-m', String(cfg.memoryMiB),
+    '-qmp', `unix:${f('qmp.sock')},server=on,wait=off`,
+    '-pidfile', layout.pidfile(cfg.id),
+    '-chardev', `file,id=serial0,path=${f('serial.log')},append=on`, '-serial', 'chardev:serial0',
+    '-daemonize',
+  ];
+  // No NIC by default: the guest can send nothing anywhere. User mode with restrict=on has no way out either.
+  args.push('-nic', nic === 'user' ? 'user,model=virtio-net-pci,restrict=on' : 'none');
+  cfg.disks.forEach((d, i) => {
+    args.push('-drive', `file=${f(d.file)},format=qcow2,if=none,id=${d.drive},cache=writeback`);
+    args.push('-device', `virtio-blk-pci,drive=${d.drive},id=${d.drive}-dev${i === 0 ? ',bootindex=1' : ''}`);
+  });
+  if (cfg.seed) {
+    args.push('-drive', `file=${f('seed.iso')},format=raw,if=none,id=seed,media=cdrom,readonly=on`, '-device', 'ide-cd,drive=seed');
+  }
+  if (loadvm) args.push('-loadvm', loadvm);
+  return args;
+}
+
+/** The pid of the VM's QEMU when it is alive (not a zombie, and really this VM's process). */
+export async function livePid(layout: Layout, id: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number((await fs.readFile(layout.pidfile(id), 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    // State is the field after the parenthesised command name; Z/X are dead.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return undefined;
+    // Guards against pid reuse: the command line names this VM's pidfile.
+    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(layout.pidfile(id)) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the VM's QEMU and returns its pid; `-daemonize` returns once the VM is set up (or failed). */
+export async function launch(bins: QemuBinaries, layout: Layout, cfg: VmConfig, nic: NicMode, loadvm?: string): Promise<number> {
+  await fs.rm(layout.pidfile(cfg.id), { force: true });
+  await run(bins.qemu, qemuArgs(layout, cfg, nic, loadvm), { timeoutMs: 60_000, operation: 'Power' });
+  const pid = await livePid(layout, cfg.id);
+  if (!pid) throw new ProviderError('Internal', `QEMU for ${cfg.id} exited right after starting (see ${layout.serialLog(cfg.id)})`, 'Power');
+  return pid;
+}
+
+export async function waitDead(layout: Layout, id: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (await livePid(layout, id)) {
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Hard power-off: QMP `quit`, then SIGKILL if QEMU does not go. */
+export async function terminate(layout: Layout, id: string, graceMs = 5_000): Promise<void> {
+  const pid = await livePid(layout, id);
+  if (!pid) return;
+  await withQmp(layout.qmp(id), (q) => q.execute('quit').catch(() => undefined), 2_000).catch(() => undefined);
+  if (await waitDead(layout, id, graceMs)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+  if (!(await waitDead(layout, id, 5_000))) throw new ProviderError('Retryable', `QEMU ${pid} of ${id} did not exit after SIGKILL`, 'Power');
+}

@@ -1,0 +1,315 @@
+/**
+ * QEMU without libvirt: each VM is a daemonized qemu-system-x86_64 (TCG)
+ * described by `<stateDir>/vms/<id>/config.json`, driven over QMP. The
+ * state directory is the only state, so a restarted provider (or a second
+ * instance) finds its running VMs again. See docs/providers/qemu.md.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ProviderError, type CallOptions, type Capabilities, type CloneRequest, type CreateRequest, type CreateResponse,
+  type Description, type DiskInfo, type ExportDiskResponse, type ImagePrepareResponse, type ImportDiskResponse,
+  type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
+} from '../provider';
+import { qemuImg, run } from '../hostutil';
+import { buildFullClone, buildVm, cloneSize } from './build';
+import { checkDisks, createDataDisk, GiB, nextDriveIndex } from './disks';
+import { Layout, type VmConfig } from './layout';
+import { Locks } from './locks';
+import { livePid, terminate, type NicMode } from './process';
+import { beginGraceful, observe, powerOff, powerOn, requireSize, reset, settleGraceful, type Host } from './power';
+import { withQmp } from './qmp';
+import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
+import { description, diskInfo, NOT_FOUND, QEMU_CAPABILITIES, vmInfo } from './views';
+
+export const INSTALL_HINT = 'QEMU is not installed: run bash scripts/hypervisors.sh as root (or apt-get install -y --no-install-recommends qemu-system-x86 qemu-utils xorriso)';
+
+export interface QemuProviderOptions {
+  /** Holds `vms/` (one directory per VM) and `images/` (templates by name). */
+  readonly stateDir: string;
+  /** Default `qemu-system-x86_64` from PATH. */
+  readonly qemuBinary?: string;
+  /** `none` (default): no NIC at all. `user`: user-mode networking with restrict=on (no traffic leaves QEMU). */
+  readonly nic?: NicMode;
+}
+
+const GRACEFUL = 'graceful:';
+
+export class QemuProvider implements Provider {
+  readonly layout: Layout;
+  private readonly host: Host;
+  private readonly locks = new Locks();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Resolves when the state directory has been scanned (see {@link recovered}). */
+  readonly ready: Promise<void>;
+  /** What the start-up scan found: VM id → `running (<qmp status>)` or `stopped`. */
+  readonly recovered = new Map<string, string>();
+
+  constructor(readonly options: QemuProviderOptions) {
+    this.layout = new Layout(options.stateDir);
+    this.host = { layout: this.layout, bins: { qemu: options.qemuBinary ?? 'qemu-system-x86_64' }, nic: options.nic ?? 'none' };
+    this.ready = this.recover();
+    this.ready.catch(() => undefined);
+  }
+
+  /** Scans the state directory: drops half-built VMs, reconnects to running ones, resumes graceful-shutdown deadlines. */
+  private async recover(): Promise<void> {
+    await fs.mkdir(this.layout.vmsDir, { recursive: true });
+    await fs.mkdir(this.layout.imagesDir, { recursive: true });
+    for (const n of await fs.readdir(this.layout.vmsDir)) {
+      if (n.startsWith('.tmp-')) await fs.rm(join(this.layout.vmsDir, n), { recursive: true, force: true });
+    }
+    for (const cfg of await this.layout.all()) {
+      const o = await observe(this.host, cfg.id);
+      this.recovered.set(cfg.id, o.pid ? `running (${o.status})` : 'stopped');
+      if (cfg.shutdownDeadline !== undefined) this.schedule(cfg.id, cfg.shutdownDeadline);
+    }
+  }
+
+  /** Every operation: wait for the scan, honour cancellation, map stray errors to a category. */
+  private async op<T>(name: string, o: CallOptions | undefined, fn: () => Promise<T>): Promise<T> {
+    await this.ready;
+    if (o?.signal?.aborted) throw new ProviderError('Retryable', `${name}: cancelled`, name);
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ProviderError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      const category = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EAGAIN' ? 'Retryable' : 'Internal';
+      throw new ProviderError(category, `${name}: ${(e as Error).message}`, name);
+    }
+  }
+
+  /** Runs `fn` on the VM's config under the VM's lock; writes the config back when `fn` returns normally. */
+  private withVm<T>(name: string, id: string, o: CallOptions | undefined, fn: (cfg: VmConfig) => Promise<T>): Promise<T> {
+    return this.op(name, o, () => this.locks.run(id, async () => {
+      const cfg = await this.layout.read(id);
+      if (!cfg) throw new ProviderError('NotFound', `${name}: VM ${JSON.stringify(id)} not found`, name);
+      try {
+        return await fn(cfg);
+      } finally {
+        // Record what happened even when a step failed half-way (e.g. a snapshot taken, the restart failed).
+        if (await fs.stat(this.layout.vmDir(id)).then(() => true, () => false)) await this.layout.write(cfg);
+      }
+    }));
+  }
+
+  validate(o?: CallOptions) {
+    return this.op('Validate', o, async () => {
+      for (const bin of [this.host.bins.qemu, 'qemu-img']) {
+        try {
+          await run(bin, ['--version'], { timeoutMs: 10_000 });
+        } catch {
+          return { ok: false, message: `${bin} does not run. ${INSTALL_HINT}` };
+        }
+      }
+      try {
+        await fs.access(this.layout.vmsDir, fs.constants.W_OK);
+      } catch {
+        return { ok: false, message: `state directory ${this.layout.stateDir} is not writable` };
+      }
+      return { ok: true, message: `QEMU (TCG) with state in ${this.layout.stateDir}` };
+    });
+  }
+
+  create(req: CreateRequest, o?: CallOptions): Promise<CreateResponse> {
+    return this.op('Create', o, async () => {
+      if (!req.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
+      requireSize('Create', req.class.CPU, req.class.MemoryMiB);
+      checkDisks('Create', req.disks);
+      // One lock for names: two concurrent creates of one name make one VM.
+      const { cfg, fresh } = await this.locks.run('#names', async () => {
+        const existing = (await this.layout.all()).find((v) => v.name === req.name);
+        if (existing) return { cfg: existing, fresh: false };
+        return { cfg: await buildVm(this.layout, this.layout.newId(req.name), req), fresh: true };
+      });
+      if (fresh) await this.withVm('Create', cfg.id, o, (c) => powerOn(this.host, c));
+      return { id: cfg.id };
+    });
+  }
+
+  delete(id: string, o?: CallOptions): Promise<TaskRef | undefined> {
+    return this.withVm('Delete', id, o, async () => {
+      await terminate(this.layout, id);
+      this.clearTimer(id);
+      await fs.rm(this.layout.vmDir(id), { recursive: true, force: true });
+      return undefined;
+    });
+  }
+
+  power(id: string, op: PowerOp, gracefulTimeoutSeconds: number, o?: CallOptions): Promise<TaskRef | undefined> {
+    return this.withVm('Power', id, o, async (cfg) => {
+      this.clearTimer(id);
+      switch (op) {
+        case 'On': await powerOn(this.host, cfg); return undefined;
+        case 'Off': await powerOff(this.host, cfg); return undefined;
+        case 'Reboot': await reset(this.host, cfg); return undefined;
+        case 'ShutdownGraceful': {
+          if (!(await beginGraceful(this.host, cfg, gracefulTimeoutSeconds))) return undefined;
+          this.schedule(id, cfg.shutdownDeadline!);
+          return { id: `${GRACEFUL}${id}:${cfg.shutdownDeadline}` };
+        }
+        default: throw new ProviderError('InvalidSpec', `Power: unknown operation ${JSON.stringify(op)}`, 'Power');
+      }
+    });
+  }
+
+  reconfigure(id: string, desired: VMPayload, o?: CallOptions): Promise<TaskRef | undefined> {
+    return this.op('Reconfigure', o, async () => {
+      requireSize('Reconfigure', desired.Class.CPU, desired.Class.MemoryMiB);
+      checkDisks('Reconfigure', desired.Disks ?? []);
+      return this.withVm('Reconfigure', id, o, async (cfg) => {
+        // CPU and memory apply at the next power cycle (Describe says pendingRestart).
+        cfg.cpu = desired.Class.CPU;
+        cfg.memoryMiB = desired.Class.MemoryMiB;
+        const running = (await livePid(this.layout, id)) !== undefined;
+        for (const d of desired.Disks ?? []) {
+          const have = cfg.disks.find((x) => x.name === d.Name);
+          if (!have) {
+            cfg.disks.push(await createDataDisk(this.layout.vmDir(id), nextDriveIndex(cfg.disks), d));
+          } else if (d.SizeGiB > have.sizeGiB) {
+            // Disks only grow; online through QMP when the drive is attached.
+            if (running && cfg.launched?.drives.includes(have.drive)) {
+              await withQmp(this.layout.qmp(id), (q) => q.execute('block_resize', { device: have.drive, size: d.SizeGiB * GiB }));
+            } else {
+              await qemuImg.resize(this.layout.file(id, have.file), d.SizeGiB * GiB, { operation: 'Reconfigure' });
+            }
+            have.sizeGiB = d.SizeGiB;
+          }
+        }
+        return undefined;
+      });
+    });
+  }
+
+  hardwareUpgrade(id: string, _targetVersion: number, o?: CallOptions): Promise<TaskRef | undefined> {
+    return this.withVm('HardwareUpgrade', id, o, async () => {
+      throw new ProviderError('Unimplemented', 'HardwareUpgrade: QEMU VMs have no hardware version (the machine type is pc)', 'HardwareUpgrade');
+    });
+  }
+
+  describe(id: string, o?: CallOptions): Promise<Description> {
+    return this.op('Describe', o, async () => {
+      if (!(await this.layout.read(id))) return NOT_FOUND;
+      return this.withVm('Describe', id, o, async (cfg) => {
+        await settleGraceful(this.host, cfg);
+        return description(this.host, cfg, await observe(this.host, id));
+      }).catch((e) => (e instanceof ProviderError && e.category === 'NotFound' ? NOT_FOUND : Promise.reject(e)));
+    });
+  }
+
+  /** Only graceful shutdowns are tasks; their id carries the VM and the deadline, so any instance can answer. */
+  taskStatus(task: TaskRef, o?: CallOptions): Promise<TaskStatus> {
+    return this.op('TaskStatus', o, async () => {
+      const m = task.id.startsWith(GRACEFUL) ? /^graceful:([a-z0-9-]+):(\d+)$/.exec(task.id) : null;
+      if (!m) throw new ProviderError('NotFound', `TaskStatus: task ${JSON.stringify(task.id)} not found`, 'TaskStatus');
+      const id = m[1]!;
+      if (!(await this.layout.read(id))) return { done: true };
+      return this.withVm('TaskStatus', id, o, async (cfg) => {
+        // A newer power operation replaced this shutdown: it is over as far as its caller is concerned.
+        if (cfg.shutdownDeadline !== Number(m[2])) return { done: true };
+        return { done: (await settleGraceful(this.host, cfg)).done };
+      });
+    });
+  }
+
+  snapshotCreate(req: SnapshotCreateRequest, o?: CallOptions) {
+    return this.withVm('SnapshotCreate', req.vmId, o, async (cfg) => ({ snapshotId: (await createSnapshot(this.host, cfg, req)).id }));
+  }
+
+  snapshotDelete(vmId: string, snapshotId: string, o?: CallOptions): Promise<TaskRef | undefined> {
+    return this.withVm('SnapshotDelete', vmId, o, async (cfg) => {
+      await deleteSnapshot(this.host, cfg, snapshotId);
+      return undefined;
+    });
+  }
+
+  snapshotRevert(vmId: string, snapshotId: string, o?: CallOptions): Promise<TaskRef | undefined> {
+    return this.withVm('SnapshotRevert', vmId, o, async (cfg) => {
+      this.clearTimer(vmId);
+      await revertSnapshot(this.host, cfg, snapshotId);
+      return undefined;
+    });
+  }
+
+  clone(req: CloneRequest, o?: CallOptions) {
+    return this.op('Clone', o, async () => {
+      const src = await this.layout.read(req.sourceVmId);
+      if (!src) throw new ProviderError('NotFound', `Clone: VM ${JSON.stringify(req.sourceVmId)} not found`, 'Clone');
+      if (!req.targetName) throw new ProviderError('InvalidSpec', 'Clone: target name is required', 'Clone');
+      if (req.linked) throw new ProviderError('Unimplemented', 'Clone: linked clones are not supported by the QEMU provider (use a full clone)', 'Clone');
+      const size = cloneSize(req.classJson, src);
+      requireSize('Clone', size.cpu, size.memoryMiB);
+      const cfg = await this.locks.run('#names', async () => {
+        const existing = (await this.layout.all()).find((v) => v.name === req.targetName);
+        if (existing) {
+          if (existing.clonedFrom === src.id) return existing;
+          throw new ProviderError('InvalidSpec', `Clone: a VM named ${JSON.stringify(req.targetName)} already exists`, 'Clone');
+        }
+        return this.withVm('Clone', src.id, o, (s) => this.copyPaused(s, () => buildFullClone(this.layout, this.layout.newId(req.targetName), s, req.targetName, size)));
+      });
+      return { targetVmId: cfg.id };
+    });
+  }
+
+  /** Pausing flushes QEMU's caches to the image files and stops guest writes while they are copied. */
+  private async copyPaused<T>(src: VmConfig, fn: () => Promise<T>): Promise<T> {
+    const o = await observe(this.host, src.id);
+    const pause = o.pid !== undefined && o.status === 'running';
+    if (pause) await withQmp(this.layout.qmp(src.id), (q) => q.execute('stop'));
+    try {
+      return await fn();
+    } finally {
+      if (pause) await withQmp(this.layout.qmp(src.id), (q) => q.execute('cont'));
+    }
+  }
+
+  imagePrepare(): Promise<ImagePrepareResponse> {
+    return this.op('ImagePrepare', undefined, async () => {
+      throw new ProviderError('Unimplemented', `ImagePrepare: put images in ${this.layout.imagesDir} or use a VMImage path/url`, 'ImagePrepare');
+    });
+  }
+
+  getCapabilities(o?: CallOptions): Promise<Capabilities> {
+    return this.op('GetCapabilities', o, async () => ({ ...QEMU_CAPABILITIES }));
+  }
+
+  exportDisk(): Promise<ExportDiskResponse> {
+    return this.op('ExportDisk', undefined, async () => { throw new ProviderError('Unimplemented', 'ExportDisk: not supported', 'ExportDisk'); });
+  }
+
+  importDisk(): Promise<ImportDiskResponse> {
+    return this.op('ImportDisk', undefined, async () => { throw new ProviderError('Unimplemented', 'ImportDisk: not supported', 'ImportDisk'); });
+  }
+
+  getDiskInfo(vmId: string, diskId: string, snapshotId: string, o?: CallOptions): Promise<DiskInfo> {
+    return this.withVm('GetDiskInfo', vmId, o, (cfg) => diskInfo(this.host, cfg, diskId, snapshotId));
+  }
+
+  listVMs(o?: CallOptions): Promise<VMInfo[]> {
+    return this.op('ListVMs', o, async () => Promise.all((await this.layout.all()).map((c) => vmInfo(this.host, c))));
+  }
+
+  /** Releases timers only: the VMs keep running (that is the point). */
+  async close(): Promise<void> {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /** Ends a graceful shutdown at its deadline even when nobody polls the task. */
+  private schedule(id: string, deadline: number): void {
+    this.clearTimer(id);
+    const t = setTimeout(() => {
+      this.timers.delete(id);
+      this.withVm('Power', id, undefined, (cfg) => settleGraceful(this.host, cfg)).catch(() => undefined);
+    }, Math.max(0, deadline - Date.now()) + 50);
+    t.unref();
+    this.timers.set(id, t);
+  }
+
+  private clearTimer(id: string): void {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t);
+    this.timers.delete(id);
+  }
+}
