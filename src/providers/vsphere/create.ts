@@ -1,0 +1,169 @@
+/**
+ * Create (clone a template into the placement, configured from the class)
+ * and Clone (full or linked copy of a VM). Both wait for CloneVM_Task:
+ * the new VM's moref, which becomes `status.id`, exists only when the task
+ * is done. A retried create finds its VM by name in the target folder.
+ */
+import { ProviderError, type CloneRequest, type CreateRequest, type CreateResponse, type TaskRef } from '../provider';
+import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, classExtraConfig, configSpec, guestinfo, requireSize } from './config';
+import { addDisk, addNic, growDisk, isDisk, isNic, removeDevice, scsiSlots, type NicBacking } from './devices';
+import type { Inventory, Placement } from './inventory';
+import { isFault, moRef, ref, retrieveOne, waitTask, type CallOpts, type MoRef, type VimClient, type XmlNode } from './soap';
+import { readVm, type VmState } from './vm';
+
+export interface Ctx {
+  readonly c: VimClient;
+  readonly inv: Inventory;
+  readonly defaults: Readonly<Record<string, string>>;
+}
+
+/** Placement with Provider defaults; datastore precedence as in §14.3: placement datastore > placement storagePod > defaults.storagePod > defaults.datastore. */
+export function placementOf(req: CreateRequest, d: Readonly<Record<string, string>>): Placement {
+  const p = req.placement;
+  const [datastore, storagePod] = p?.Datastore ? [p.Datastore, '']
+    : p?.StoragePod ? ['', p.StoragePod]
+      : d.storagePod ? ['', d.storagePod]
+        : [d.datastore ?? '', ''];
+  return {
+    datastore, storagePod,
+    cluster: p?.Cluster || d.cluster || '',
+    folder: p?.Folder || d.folder || '',
+    host: p?.Host || '',
+    resourcePool: d.resourcePool || '',
+  };
+}
+
+export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promise<CreateResponse> {
+  if (!req.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
+  requireSize('Create', req.class.CPU, req.class.MemoryMiB);
+  const place = placementOf(req, x.defaults);
+  const folder = await x.inv.folder(place.folder, o);
+  const existing = await x.inv.vmInFolder(folder, req.name, o);
+  if (existing) return { id: existing.value };
+
+  const template = await findTemplate(x, req, o);
+  const { pool, host } = await x.inv.compute(place, o);
+  const ds = await x.inv.datastore(place, o);
+  const deviceChange: XmlNode[] = [];
+  const extra: Record<string, string> = { ...classExtraConfig(req.class, 'Create'), ...guestinfo(req.name, req.userData, req.metaData), [MANAGED_KEY]: 'true' };
+
+  // NICs: the VM's networks replace the template's.
+  const nets = req.networks.length ? req.networks.map((n) => ({ name: n.Portgroup || n.NetworkName, model: n.Model, mac: n.MacAddress }))
+    : x.defaults.network ? [{ name: x.defaults.network, model: '', mac: '' }] : [];
+  if (nets.length) {
+    for (const nic of template.devices.filter(isNic)) deviceChange.push(removeDevice(nic));
+    let key = -100;
+    for (const n of nets) {
+      if (!n.name) throw new ProviderError('InvalidSpec', 'Create: a network has neither a portgroup nor a network name', 'Create');
+      deviceChange.push(addNic(key--, n.model, await nicBacking(x, n.name, o), n.mac));
+    }
+  }
+  // Disks: DiskDefaults.SizeGiB grows the boot disk; data disks are added and remembered by name.
+  const boot = template.devices.find(isDisk);
+  const bootGiB = req.class.DiskDefaults?.SizeGiB ?? 0;
+  if (boot && bootGiB * 1024 * 1024 > (boot.capacityKB ?? 0)) deviceChange.push(growDisk(boot, bootGiB));
+  if (req.disks.length) {
+    const slots = scsiSlots(template.devices);
+    let key = -200;
+    for (const d of req.disks) {
+      if (!(d.SizeGiB > 0)) throw new ProviderError('InvalidSpec', `Create: disk ${JSON.stringify(d.Name)} needs a size`, 'Create');
+      const unit = slots.next();
+      deviceChange.push(addDisk(key--, slots.controllerKey, unit, d.SizeGiB, d.Type || req.class.DiskDefaults?.Type || 'thin', ds?.datastore));
+      extra[`${DISK_KEY_PREFIX}${d.Name || `disk${unit}`}`] = `${slots.controllerKey}:${unit}`;
+    }
+  }
+  const config = configSpec({
+    cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, cls: req.class, deviceChange, extraConfig: extra,
+    annotation: `Managed by virtrigaud${req.tags.length ? ` (tags: ${req.tags.join(', ')})` : ''}`,
+  });
+  const location: XmlNode = { ...(ds ? { datastore: ref(ds.datastore) } : {}), pool: ref(pool), ...(host ? { host: ref(host) } : {}) };
+  const task = await cloneTask(x, template.ref, folder, req.name, { location, template: 'false', config, powerOn: 'false' }, o);
+  try {
+    const vm = moRef(await waitTask(x.c, task, 'Create', o));
+    if (!vm) throw new ProviderError('Internal', `Create: clone task ${task.value} returned no VM`, 'Create');
+    return { id: vm.value, task: { id: task.value } };
+  } catch (e) {
+    // A concurrent or earlier attempt made it meanwhile: that VM is ours.
+    const again = isFault(e, 'DuplicateName') ? await x.inv.vmInFolder(folder, req.name, o) : undefined;
+    if (again) return { id: again.value };
+    throw e;
+  }
+}
+
+async function findTemplate(x: Ctx, req: CreateRequest, o?: CallOpts): Promise<VmState> {
+  const name = req.image.TemplateName;
+  if (!name) {
+    if (req.image.URL) throw new ProviderError('Unimplemented', 'Create: deploying from an OVA/OVF URL or a content library item is not implemented; use a VM template (VMImage source.vsphere.templateName)', 'Create');
+    throw new ProviderError('InvalidSpec', 'Create: the image names no template (VMImage source.vsphere.templateName)', 'Create');
+  }
+  const found = await x.inv.vmsNamed(name, o);
+  if (!found.length) throw new ProviderError('InvalidSpec', `Create: template ${JSON.stringify(name)} not found`, 'Create');
+  const states = await Promise.all(found.map((r) => readVm(x.c, r.value, o)));
+  return states.find((s) => s.template) ?? states[0]!;
+}
+
+async function nicBacking(x: Ctx, name: string, o?: CallOpts): Promise<NicBacking> {
+  const net = await x.inv.network(name, o);
+  if (net.type === 'DistributedVirtualPortgroup') return { kind: 'dvportgroup', ...(await x.inv.dvPortgroup(net, o)) };
+  if (net.type === 'OpaqueNetwork') return { kind: 'opaque', network: net };
+  return { kind: 'network', name, network: net };
+}
+
+/** VirtualMachineCloneSpec in WSDL order: location, template, config, customization, powerOn, snapshot. */
+async function cloneTask(x: Ctx, source: MoRef, folder: MoRef, name: string, spec: XmlNode, o?: CallOpts): Promise<MoRef> {
+  const task = moRef(await x.c.call('CloneVM_Task', source, { folder: ref(folder), name, spec }, o));
+  if (!task) throw new ProviderError('Internal', 'CloneVM_Task returned no task', 'Clone');
+  return task;
+}
+
+export async function cloneVm(x: Ctx, req: CloneRequest, o?: CallOpts): Promise<{ targetVmId: string; task?: TaskRef }> {
+  const src = await readVm(x.c, req.sourceVmId, o);
+  if (!req.targetName) throw new ProviderError('InvalidSpec', 'Clone: target name is required', 'Clone');
+  const parent = moRef((await retrieveOne(x.c, src.ref, ['parent'], o)).parent);
+  if (!parent) throw new ProviderError('Internal', `Clone: VM ${src.ref.value} has no folder`, 'Clone');
+  const existing = await x.inv.vmInFolder(parent, req.targetName, o);
+  if (existing) {
+    const vm = await readVm(x.c, existing.value, o);
+    if (vm.extraConfig[CLONED_FROM_KEY] === src.ref.value) return { targetVmId: existing.value };
+    throw new ProviderError('InvalidSpec', `Clone: a VM named ${JSON.stringify(req.targetName)} already exists`, 'Clone');
+  }
+  const size = classSize(req.classJson);
+  if (size.cpu !== undefined || size.memoryMiB !== undefined) requireSize('Clone', size.cpu ?? src.cpu ?? 1, size.memoryMiB ?? src.memoryMiB ?? 4);
+  let snapshot: MoRef | undefined;
+  if (req.linked) snapshot = src.currentSnapshot ? { type: 'VirtualMachineSnapshot', value: src.currentSnapshot } : await baseSnapshot(x, src.ref, o);
+  const location: XmlNode = req.linked ? { diskMoveType: 'createNewChildDiskBacking' } : {};
+  const config = configSpec({ ...size, extraConfig: { [CLONED_FROM_KEY]: src.ref.value, [MANAGED_KEY]: 'true' } });
+  const spec: XmlNode = { location, template: 'false', config, powerOn: 'false', ...(snapshot ? { snapshot: ref(snapshot) } : {}) };
+  const task = await cloneTask(x, src.ref, parent, req.targetName, spec, o);
+  const vm = moRef(await waitTask(x.c, task, 'Clone', o));
+  if (!vm) throw new ProviderError('Internal', `Clone: task ${task.value} returned no VM`, 'Clone');
+  return { targetVmId: vm.value, task: { id: task.value } };
+}
+
+/** A linked clone needs a snapshot to hang its delta disks on. */
+async function baseSnapshot(x: Ctx, vm: MoRef, o?: CallOpts): Promise<MoRef> {
+  const task = moRef(await x.c.call('CreateSnapshot_Task', vm, { name: 'virtrigaud-linked-clone-base', description: 'base of linked clones', memory: 'false', quiesce: 'false' }, o));
+  const snap = task && moRef(await waitTask(x.c, task, 'Clone', o));
+  if (!snap) throw new ProviderError('Internal', 'Clone: no snapshot for the linked clone', 'Clone');
+  return snap;
+}
+
+/** CPU and memory from a VMClass spec in CRD keys (`{"cpu":2,"memory":"4Gi"}`); empty JSON means keep the source's. */
+export function classSize(json: string): { cpu?: number; memoryMiB?: number } {
+  if (!json.trim()) return {};
+  let spec: { cpu?: unknown; memory?: unknown };
+  try {
+    spec = JSON.parse(json) as typeof spec;
+  } catch {
+    throw new ProviderError('InvalidSpec', 'Clone: class JSON does not parse', 'Clone');
+  }
+  const out: { cpu?: number; memoryMiB?: number } = {};
+  if (typeof spec.cpu === 'number') out.cpu = spec.cpu;
+  if (typeof spec.memory === 'string') {
+    const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(spec.memory.trim());
+    const unit: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024, K: 1e3 / 1048576, M: 1e6 / 1048576, G: 1e9 / 1048576, T: 1e12 / 1048576 };
+    if (!m) throw new ProviderError('InvalidSpec', `Clone: memory ${JSON.stringify(spec.memory)} is not a quantity`, 'Clone');
+    out.memoryMiB = Math.round(Number(m[1]) * (m[2] ? unit[m[2]]! : 1 / 1048576));
+  }
+  return out;
+}
