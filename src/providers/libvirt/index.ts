@@ -1,0 +1,32 @@
+/**
+ * The libvirt provider and its registration as the in-process
+ * implementation `libvirt`. A Provider object selects it with the
+ * annotation `virtrigaud.io/in-process: libvirt`; its `spec.endpoint` is
+ * the libvirt URI, `spec.defaults.datastore` the storage pool and
+ * `spec.defaults.network` the network of NICs that name none.
+ * See docs/providers/libvirt.md.
+ */
+import type { ProviderContext, ProviderRegistry } from '../registry';
+import { LibvirtProvider, type LibvirtProviderOptions } from './provider';
+
+export { LIBVIRT_CAPABILITIES, LibvirtProvider, type LibvirtProviderOptions } from './provider';
+export { buildDomainXml, parseDomainXml, type DomainSpec, type DomainInfo } from './domain-xml';
+export { classifyLibvirtError } from './virsh';
+export { openConnection } from './connection';
+
+export const LIBVIRT_IMPLEMENTATION = 'libvirt';
+
+export function libvirtOptionsFromContext(ctx: ProviderContext): LibvirtProviderOptions {
+  return {
+    uri: ctx.endpoint,
+    credentials: ctx.credentials,
+    insecureSkipVerify: ctx.insecureSkipVerify,
+    ...(ctx.defaults.datastore ? { pool: ctx.defaults.datastore } : {}),
+    ...(ctx.defaults.network ? { defaultNetwork: ctx.defaults.network } : {}),
+  };
+}
+
+/** Registers the libvirt provider under the name `libvirt` (`overrides` e.g. for tests). */
+export function registerLibvirtProvider(registry: ProviderRegistry, overrides: Partial<LibvirtProviderOptions> = {}): ProviderRegistry {
+  return registry.register(LIBVIRT_IMPLEMENTATION, (ctx) => new LibvirtProvider({ ...libvirtOptionsFromContext(ctx), ...overrides }));
+}

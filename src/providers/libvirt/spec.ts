@@ -1,0 +1,99 @@
+/**
+ * From the wire payloads (VMClass, networks, disks) to libvirt settings:
+ * validation, firmware, extraConfig keys, NICs, allocation. Pure.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { ProviderError, type ClassPayload, type NetworkPayload } from '../provider';
+import type { NicSpec } from './domain-xml';
+
+/** libvirt domain names we accept (also what our volume names are built from). */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export function checkName(name: string, op: string): void {
+  if (!NAME.test(name)) throw new ProviderError('InvalidSpec', `VM name "${name}" is not a valid libvirt domain name (letters, digits, . _ -; at most 63)`, op);
+}
+
+export function checkSize(cpu: number, memoryMiB: number, op: string): void {
+  if (!Number.isInteger(cpu) || cpu < 1) throw new ProviderError('InvalidSpec', `CPU must be a positive integer (got ${cpu})`, op);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 16) throw new ProviderError('InvalidSpec', `memory must be at least 16 MiB (got ${memoryMiB})`, op);
+}
+
+export function firmwareOf(c: ClassPayload, op: string): 'bios' | 'uefi' {
+  const f = (c.Firmware || 'BIOS').toUpperCase();
+  if (f === 'BIOS') return 'bios';
+  if (f === 'UEFI' || f === 'EFI') return 'uefi';
+  throw new ProviderError('InvalidSpec', `firmware "${c.Firmware}" is not supported by libvirt (BIOS, UEFI)`, op);
+}
+
+/** The extraConfig keys that map onto the domain (`libvirt.` prefix optional). */
+export interface DomainExtras {
+  machine?: string;
+  cpuMode?: string;
+  maxVcpus?: number;
+  maxMemoryMiB?: number;
+  graphics?: boolean;
+  domainType?: 'kvm' | 'qemu';
+}
+
+export function extrasOf(c: ClassPayload, op: string): { extras: DomainExtras; ignored: string[] } {
+  const extras: DomainExtras = {};
+  const ignored: string[] = [];
+  const num = (k: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ProviderError('InvalidSpec', `extraConfig ${k}: "${v}" is not a positive integer`, op);
+    return n;
+  };
+  for (const [key, v] of Object.entries(c.ExtraConfig ?? {})) {
+    switch (key.replace(/^libvirt\./, '')) {
+      case 'machine': extras.machine = v; break;
+      case 'cpuMode': extras.cpuMode = v; break;
+      case 'maxVcpus': extras.maxVcpus = num(key, v); break;
+      case 'maxMemoryMiB': extras.maxMemoryMiB = num(key, v); break;
+      case 'graphics': extras.graphics = v !== 'none' && v !== 'false'; break;
+      case 'domainType':
+        if (v !== 'kvm' && v !== 'qemu') throw new ProviderError('InvalidSpec', `extraConfig ${key}: "${v}" (kvm, qemu)`, op);
+        extras.domainType = v;
+        break;
+      default: ignored.push(key);
+    }
+  }
+  // Hot-add headroom: maxima above the boot size let reconfigure act live.
+  const perf = c.PerformanceProfile as { CPUHotAddEnabled?: boolean; MemoryHotAddEnabled?: boolean } | null;
+  if (perf?.CPUHotAddEnabled && extras.maxVcpus === undefined) extras.maxVcpus = c.CPU * 2;
+  if (perf?.MemoryHotAddEnabled && extras.maxMemoryMiB === undefined) extras.maxMemoryMiB = c.MemoryMiB * 2;
+  return { extras, ignored };
+}
+
+const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
+const MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3', 'ne2k_pci', 'pcnet'];
+
+export function nicsOf(networks: readonly NetworkPayload[], defaultNetwork: string | undefined, op: string): NicSpec[] {
+  return networks.map((n) => {
+    if (n.MacAddress && !MAC.test(n.MacAddress)) throw new ProviderError('InvalidSpec', `NIC ${n.Name}: MAC address "${n.MacAddress}" is malformed`, op);
+    const model = n.Model || 'virtio';
+    if (!MODELS.includes(model)) throw new ProviderError('InvalidSpec', `NIC ${n.Name}: model "${model}" (${MODELS.join(', ')})`, op);
+    const network = n.Bridge ? undefined : n.NetworkName || defaultNetwork;
+    if (!n.Bridge && !network) throw new ProviderError('InvalidSpec', `NIC ${n.Name}: names neither a libvirt network nor a bridge, and the Provider has no default network`, op);
+    return { ...(n.Bridge ? { bridge: n.Bridge } : { network }), model, ...(n.MacAddress ? { mac: n.MacAddress.toLowerCase() } : {}) };
+  });
+}
+
+/** thick/eagerzeroedthick allocate the whole disk; everything else is thin. */
+export function isThick(type: string | undefined): boolean {
+  return type === 'thick' || type === 'eagerzeroedthick';
+}
+
+/** KVM where the CPU can do it (local) or assumed (remote hypervisor hosts); else TCG. */
+export function detectDomainType(remote: boolean): 'kvm' | 'qemu' {
+  if (remote) return 'kvm';
+  try {
+    return /\b(vmx|svm)\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && existsSync('/dev/kvm') ? 'kvm' : 'qemu';
+  } catch {
+    return 'qemu';
+  }
+}
+
+/** Disk target names: vda, vdb, ... */
+export function diskTarget(prefix: 'vd' | 'sd', index: number): string {
+  return `${prefix}${String.fromCharCode(97 + index)}`;
+}

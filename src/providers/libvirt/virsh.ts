@@ -1,0 +1,58 @@
+/**
+ * virsh against one libvirt URI, with libvirt's error messages mapped to
+ * provider error categories. Every call is a short-lived virsh process:
+ * no native bindings, and the same code drives local and remote hosts.
+ */
+import type { ProviderErrorCategory } from '../provider';
+import { run, type RunOptions } from '../hostutil';
+
+const RULES: [RegExp, ProviderErrorCategory][] = [
+  [/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .*(mismatch|changed|unknown|not found)/i, 'Unauthenticated'],
+  [/Permission denied \(|authentication failed|Authentication required|access denied|auth.*(refused|failed)/i, 'Unauthenticated'],
+  [/Domain not found|failed to get domain|no domain with matching|Storage volume not found|no storage vol|snapshot not found|no domain snapshot with matching|Storage pool not found|no storage pool with matching|Network not found|failed to get vol|failed to get pool/i, 'NotFound'],
+  [/Failed to connect|Connection refused|Cannot recv data|Cannot write data|Connection reset|Could not resolve|No route to host|timed out|End of file while reading data|Unable to connect|Broken pipe|is in use by another|cannot acquire state change lock|Timed out during operation/i, 'Retryable'],
+  [/XML error|XML document failed to validate|unsupported configuration|invalid argument|Invalid value|expected|malformed|parse|does not support|unknown OS type|No such file|Cannot access storage file|Unable to find a satisfying firmware|already exists/i, 'InvalidSpec'],
+];
+
+export function classifyLibvirtError(stderr: string): ProviderErrorCategory {
+  for (const [re, category] of RULES) if (re.test(stderr)) return category;
+  return 'Internal';
+}
+
+export type VirshOptions = Pick<RunOptions, 'timeoutMs' | 'signal' | 'operation' | 'input'>;
+
+export class Virsh {
+  constructor(
+    /** The URI virsh connects to (may carry our keyfile/command params for ssh). */
+    readonly uri: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /** Runs `virsh -q -c <uri> <args>`; resolves with stdout. */
+  async run(args: readonly string[], o: VirshOptions = {}): Promise<string> {
+    const { stdout } = await run('virsh', ['-q', '-c', this.uri, ...args], {
+      timeoutMs: 120_000, ...o, env: this.env, classify: (e) => classifyLibvirtError(e),
+    });
+    return stdout;
+  }
+
+  /** Like run, but resolves undefined instead of rejecting with NotFound. */
+  async maybe(args: readonly string[], o: VirshOptions = {}): Promise<string | undefined> {
+    try {
+      return await this.run(args, o);
+    } catch (e) {
+      if ((e as { category?: string }).category === 'NotFound') return undefined;
+      throw e;
+    }
+  }
+}
+
+/** Parses `virsh` key/value output (`dominfo`, `pool-info`, `vol-info`). */
+export function keyValues(out: string): Record<string, string> {
+  const kv: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) kv[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return kv;
+}
