@@ -53,6 +53,8 @@ export interface VmConfig {
   launched?: { cpu: number; memoryMiB: number; drives: string[] };
   /** A graceful shutdown in progress: when to give up on the guest (epoch ms). */
   shutdownDeadline?: number;
+  /** When the ACPI power button was last pressed for it (epoch ms). */
+  shutdownPressedAt?: number;
   /** How the last graceful shutdown ended. */
   lastShutdown?: 'guest' | 'forced-after-timeout';
   readonly clonedFrom?: string;

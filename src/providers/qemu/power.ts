@@ -9,6 +9,9 @@ import type { Layout, VmConfig } from './layout';
 import { launch, livePid, terminate, type NicMode, type QemuBinaries } from './process';
 import { withQmp } from './qmp';
 
+/** How often a graceful shutdown presses the power button again. */
+export const REPRESS_MS = 3_000;
+
 export interface Host {
   readonly layout: Layout;
   readonly bins: QemuBinaries;
@@ -42,6 +45,7 @@ export function powerState(o: Observed): 'On' | 'Off' {
 export async function powerOn(h: Host, cfg: VmConfig, loadvm?: string): Promise<void> {
   const o = await observe(h, cfg.id);
   delete cfg.shutdownDeadline;
+  delete cfg.shutdownPressedAt;
   if (o.pid) {
     if (o.status !== 'running') await withQmp(h.layout.qmp(cfg.id), (q) => q.execute('cont'));
     return;
@@ -52,7 +56,12 @@ export async function powerOn(h: Host, cfg: VmConfig, loadvm?: string): Promise<
 
 export async function powerOff(h: Host, cfg: VmConfig): Promise<void> {
   await terminate(h.layout, cfg.id);
+  clearShutdown(cfg);
+}
+
+function clearShutdown(cfg: VmConfig): void {
   delete cfg.shutdownDeadline;
+  delete cfg.shutdownPressedAt;
   delete cfg.launched;
 }
 
@@ -70,7 +79,8 @@ export async function beginGraceful(h: Host, cfg: VmConfig, timeoutSeconds: numb
   const o = await observe(h, cfg.id);
   if (!o.pid) return false;
   await withQmp(h.layout.qmp(cfg.id), (q) => q.execute('system_powerdown'));
-  cfg.shutdownDeadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;
+  cfg.shutdownPressedAt = Date.now();
+  cfg.shutdownDeadline = cfg.shutdownPressedAt + Math.max(0, timeoutSeconds) * 1000;
   return true;
 }
 
@@ -87,10 +97,15 @@ export async function settleGraceful(h: Host, cfg: VmConfig, now = Date.now()): 
     cfg.lastShutdown = 'guest';
     return { done: true, changed: true };
   }
-  if (now < cfg.shutdownDeadline) return { done: false, changed: false };
+  if (now < cfg.shutdownDeadline) {
+    // A press while the guest is still booting is lost (ACPI not enabled yet): press again every few seconds.
+    if (now - (cfg.shutdownPressedAt ?? 0) < REPRESS_MS) return { done: false, changed: false };
+    await withQmp(h.layout.qmp(cfg.id), (q) => q.execute('system_powerdown')).catch(() => undefined);
+    cfg.shutdownPressedAt = now;
+    return { done: false, changed: true };
+  }
   await terminate(h.layout, cfg.id);
-  delete cfg.shutdownDeadline;
-  delete cfg.launched;
+  clearShutdown(cfg);
   cfg.lastShutdown = 'forced-after-timeout';
   return { done: true, changed: true };
 }

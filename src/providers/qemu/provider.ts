@@ -17,7 +17,7 @@ import { checkDisks, createDataDisk, GiB, nextDriveIndex } from './disks';
 import { Layout, type VmConfig } from './layout';
 import { Locks } from './locks';
 import { livePid, terminate, type NicMode } from './process';
-import { beginGraceful, observe, powerOff, powerOn, requireSize, reset, settleGraceful, type Host } from './power';
+import { beginGraceful, observe, powerOff, powerOn, REPRESS_MS, requireSize, reset, settleGraceful, type Host } from './power';
 import { withQmp } from './qmp';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
 import { description, diskInfo, NOT_FOUND, QEMU_CAPABILITIES, vmInfo } from './views';
@@ -296,13 +296,15 @@ export class QemuProvider implements Provider {
     this.timers.clear();
   }
 
-  /** Ends a graceful shutdown at its deadline even when nobody polls the task. */
+  /** Drives a graceful shutdown (presses again, ends it at the deadline) even when nobody polls the task. */
   private schedule(id: string, deadline: number): void {
     this.clearTimer(id);
     const t = setTimeout(() => {
       this.timers.delete(id);
-      this.withVm('Power', id, undefined, (cfg) => settleGraceful(this.host, cfg)).catch(() => undefined);
-    }, Math.max(0, deadline - Date.now()) + 50);
+      this.withVm('Power', id, undefined, async (cfg) => {
+        if (!(await settleGraceful(this.host, cfg)).done && cfg.shutdownDeadline !== undefined) this.schedule(id, cfg.shutdownDeadline);
+      }).catch(() => undefined);
+    }, Math.min(Math.max(0, deadline - Date.now()) + 50, REPRESS_MS));
     t.unref();
     this.timers.set(id, t);
   }

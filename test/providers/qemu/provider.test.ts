@@ -1,0 +1,180 @@
+/**
+ * QEMU provider behaviours beyond conformance, against real QEMU (TCG):
+ * VMs outliving the provider process, graceful shutdown through the guest
+ * and by timeout, memory snapshots, resize at the next power cycle, the
+ * cloud-init seed, and delete removing process and files.
+ */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { createRequest, awaitTask } from '../../../src/providers/conformance';
+import { QemuProvider, qemuOptionsFromEndpoint, withQmp, livePid } from '../../../src/providers/qemu';
+import { isProviderError, type CreateRequest } from '../../../src/providers/provider';
+import { destroyStateDir, guestTicks, qemuPidsUnder, qmpStatus, requireQemu, stateDir, until } from './support';
+
+const REPO = join(__dirname, '..', '..', '..');
+let dir: string;
+let p: QemuProvider;
+
+/** A small VM on one of the test templates: 1 vCPU, 64 MiB, no data disks. */
+function small(name: string, template: 'acpi' | 'blank', over: Partial<CreateRequest> = {}): CreateRequest {
+  const base = createRequest(name);
+  return {
+    ...base,
+    class: { ...base.class, CPU: 1, MemoryMiB: 64, DiskDefaults: null },
+    image: { ...base.image, TemplateName: template },
+    disks: [],
+    ...over,
+  };
+}
+
+t.before(async () => {
+  requireQemu();
+  dir = await stateDir('prov', { acpi: { acpi: true }, blank: { acpi: false } });
+  p = new QemuProvider({ stateDir: dir });
+});
+t.teardown(async () => {
+  await p?.close();
+  if (dir) await destroyStateDir(dir);
+});
+
+t.test('endpoint: qemu:///<state dir>', async (t) => {
+  t.same(qemuOptionsFromEndpoint('qemu:///var/lib/x/qemu?nic=user'), { stateDir: '/var/lib/x/qemu', nic: 'user' });
+  t.equal(qemuOptionsFromEndpoint('qemu:///system').stateDir, '/var/lib/virtrigaud/qemu');
+  for (const bad of ['qemu+ssh://host/system', 'qemu://host/x', 'https://x/y', 'qemu:///x?nic=bridge']) {
+    let category: string | undefined;
+    try {
+      qemuOptionsFromEndpoint(bad);
+    } catch (e) {
+      category = isProviderError(e) ? e.category : 'foreign';
+    }
+    t.equal(category, 'InvalidSpec', bad);
+  }
+});
+
+t.test('the VM outlives the provider process; a new instance finds it and powers it off', async (t) => {
+  // Create from a separate Node process that then exits.
+  const script = `
+    const { QemuProvider } = require('./src/providers/qemu');
+    const { createRequest } = require('./src/providers/conformance');
+    const base = createRequest('survivor');
+    new QemuProvider({ stateDir: ${JSON.stringify(dir)} })
+      .create({ ...base, class: { ...base.class, CPU: 1, MemoryMiB: 64, DiskDefaults: null }, image: { ...base.image, TemplateName: 'acpi' }, disks: [] })
+      .then((r) => process.stdout.write(r.id), (e) => { console.error(e); process.exit(1); });`;
+  const id = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO, encoding: 'utf8' }).trim();
+  t.match(id, /^survivor-[0-9a-f]{6}$/, 'created by the other process');
+  const fresh = new QemuProvider({ stateDir: dir });
+  await fresh.ready;
+  t.match(fresh.recovered.get(id), /^running \((running|unreachable)\)$/, 'the start-up scan found it running');
+  t.equal((await fresh.describe(id)).powerState, 'On', 'describe: On');
+  t.equal(await qmpStatus(fresh.layout.qmp(id)), 'running', 'QMP reachable');
+  const pid = await livePid(fresh.layout, id);
+  await fresh.power(id, 'Off', 0);
+  t.equal((await fresh.describe(id)).powerState, 'Off', 'powered off by the new instance');
+  t.notOk(existsSync(`/proc/${pid}/cmdline`) && (await livePid(fresh.layout, id)), 'the QEMU process is gone');
+  await fresh.delete(id);
+  await fresh.close();
+});
+
+t.test('graceful shutdown: the guest powers off on ACPI', async (t) => {
+  const { id } = await p.create(small('polite', 'acpi'));
+  await until(async () => (await guestTicks(p.layout.qmp(id))) > 0, 'guest running its boot sector');
+  const task = await p.power(id, 'ShutdownGraceful', 30);
+  t.ok(task?.id, 'a task to follow');
+  const started = Date.now();
+  await awaitTask(p, task, 30_000, 100);
+  t.ok(Date.now() - started < 10_000, `the guest shut down by itself (${Date.now() - started} ms)`);
+  const d = await p.describe(id);
+  t.equal(d.powerState, 'Off');
+  t.equal(d.providerRaw.lastShutdown, 'guest', 'ended by the guest');
+  await p.delete(id);
+});
+
+t.test('graceful shutdown: a guest that ignores ACPI is powered off at the timeout', async (t) => {
+  const { id } = await p.create(small('deaf', 'blank'));
+  const task = await p.power(id, 'ShutdownGraceful', 2);
+  t.same(await p.taskStatus(task!), { done: false }, 'not done before the timeout');
+  t.equal((await p.describe(id)).powerState, 'On', 'still on while waiting');
+  // Nobody polls the task: the provider's own timer ends it.
+  await new Promise((r) => setTimeout(r, 3_000));
+  t.notOk(await livePid(p.layout, id), 'QEMU ended at the deadline without polling');
+  t.same(await p.taskStatus(task!), { done: true }, 'task done');
+  const d = await p.describe(id);
+  t.equal(d.powerState, 'Off');
+  t.equal(d.providerRaw.lastShutdown, 'forced-after-timeout');
+  await p.delete(id);
+});
+
+t.test('snapshot with memory, revert restores the running state', async (t) => {
+  const { id } = await p.create(small('memsnap', 'acpi'));
+  const qmp = p.layout.qmp(id);
+  await until(async () => (await guestTicks(qmp)) > 20, 'guest ticking');
+  const snap = await p.snapshotCreate({ vmId: id, nameHint: 'Warm State!', includeMemory: true, description: 'with RAM' });
+  const atSnap = await guestTicks(qmp);
+  t.match(snap.snapshotId, /^warm-state-[0-9a-f]{6}$/, 'id from the name hint');
+  await p.reconfigure(id, { ...small('memsnap', 'acpi'), Name: 'memsnap', Class: { ...small('x', 'acpi').class, CPU: 2, MemoryMiB: 96 }, Networks: [], Disks: [], UserData: null, MetaData: null, Placement: null, Tags: [], Image: small('x', 'acpi').image });
+  await until(async () => (await guestTicks(qmp)) > atSnap + 40, 'time passes after the snapshot');
+  await p.snapshotRevert(id, snap.snapshotId);
+  const after = await guestTicks(qmp);
+  t.ok(after >= atSnap && after < atSnap + 30, `guest memory restored (ticks ${after}, at snapshot ${atSnap})`);
+  t.equal(await qmpStatus(qmp), 'running', 'running after the revert');
+  const d = await p.describe(id);
+  t.same({ cpu: d.cpu, memoryMiB: d.memoryMiB }, { cpu: 1, memoryMiB: 64 }, 'size of the snapshot');
+  const info = await p.getDiskInfo(id, 'boot', snap.snapshotId);
+  t.same(info.snapshots, [snap.snapshotId], 'internal qcow2 snapshot on the boot disk');
+  t.match(info.backingFile, /images\/acpi\.qcow2$/, 'boot disk is an overlay on the image');
+  // Disk-only snapshot of the stopped VM, reverted offline.
+  await p.power(id, 'Off', 0);
+  const cold = await p.snapshotCreate({ vmId: id, nameHint: 'cold', includeMemory: false, description: '' });
+  await p.snapshotRevert(id, cold.snapshotId);
+  t.equal((await p.describe(id)).powerState, 'Off', 'a snapshot of a stopped VM reverts to stopped');
+  await p.snapshotDelete(id, snap.snapshotId);
+  await p.snapshotDelete(id, cold.snapshotId);
+  t.same((await p.getDiskInfo(id, '', '')).snapshots, [], 'both deleted from the qcow2');
+  await p.delete(id);
+});
+
+t.test('resize: stored at once, applied at the next power cycle; disks grow online', async (t) => {
+  const req = small('grow', 'acpi', { disks: [{ Name: 'data', SizeGiB: 1, Type: 'thin' }] });
+  const { id } = await p.create(req);
+  const payload = { Name: req.name, Class: { ...req.class, CPU: 2, MemoryMiB: 96 }, Image: req.image, Networks: [], Disks: [{ Name: 'data', SizeGiB: 2, Type: 'thin' }], UserData: null, MetaData: null, Placement: null, Tags: [] };
+  await p.reconfigure(id, payload);
+  let d = await p.describe(id);
+  t.same({ cpu: d.cpu, memoryMiB: d.memoryMiB, pending: d.providerRaw.pendingRestart }, { cpu: 2, memoryMiB: 96, pending: 'true' }, 'configured, pending restart');
+  t.equal((await p.getDiskInfo(id, 'data', '')).virtualSizeBytes, 2 * 1024 ** 3, 'data disk grown online');
+  await p.power(id, 'Off', 0);
+  await p.power(id, 'On', 0);
+  d = await p.describe(id);
+  t.equal(d.providerRaw.pendingRestart, 'false', 'applied');
+  const cpus = await withQmp(p.layout.qmp(id), (q) => q.execute<unknown[]>('query-cpus-fast'));
+  const mem = await withQmp(p.layout.qmp(id), (q) => q.execute<{ 'base-memory': number }>('query-memory-size-summary'));
+  t.same({ cpus: cpus.length, mem: mem['base-memory'] }, { cpus: 2, mem: 96 * 1024 * 1024 }, 'QEMU runs with 2 vCPUs and 96 MiB');
+  const err = await p.reconfigure(id, { ...payload, Class: { ...payload.Class, CPU: 0 } }).catch((e) => e);
+  t.ok(isProviderError(err, 'InvalidSpec'), 'CPU 0 is InvalidSpec');
+  await p.delete(id);
+});
+
+t.test('cloud-init seed ISO attached as a CD-ROM', async (t) => {
+  const { id } = await p.create(small('seeded', 'blank', { userData: '#cloud-config\nhostname: seeded\n' }));
+  t.ok(existsSync(p.layout.seedIso(id)), 'seed.iso built');
+  const blocks = await withQmp(p.layout.qmp(id), (q) => q.execute<{ device: string; inserted?: { file: string; ro: boolean } }[]>('query-block'));
+  const seed = blocks.find((b) => b.device === 'seed');
+  t.ok(seed?.inserted?.file.endsWith('seed.iso') && seed.inserted.ro, 'read-only CD-ROM with the seed');
+  await p.delete(id);
+});
+
+t.test('delete kills QEMU and removes the VM directory', async (t) => {
+  const { id } = await p.create(small('doomed', 'acpi', { disks: [{ Name: 'scratch', SizeGiB: 1, Type: 'thin' }] }));
+  const vmDir = p.layout.vmDir(id);
+  t.ok((await fs.readdir(vmDir)).includes('disk1-scratch.qcow2'), 'data disk file exists');
+  const pid = await livePid(p.layout, id);
+  t.ok(pid, 'running');
+  await p.delete(id);
+  t.notOk(existsSync(vmDir), 'directory removed');
+  t.notOk((await qemuPidsUnder(vmDir)).length, 'no QEMU process for it');
+  const again = await p.delete(id).catch((e) => e);
+  t.ok(isProviderError(again, 'NotFound'), 'second delete: NotFound');
+  t.equal((await p.describe(id)).exists, false);
+  t.same(await qemuPidsUnder(dir), [], 'no QEMU left under the state dir');
+});
