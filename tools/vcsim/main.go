@@ -39,6 +39,7 @@ func main() {
 		log.Fatalf("vcsim: create model: %v", err)
 	}
 	defer model.Remove()
+	model.Map().AddHandler(revertHook{})
 
 	u := &url.URL{Host: *listen}
 	if *username != "" {

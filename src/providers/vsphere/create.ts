@@ -58,10 +58,7 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
       deviceChange.push(addNic(key--, n.model, await nicBacking(x, n.name, o), n.mac));
     }
   }
-  // Disks: DiskDefaults.SizeGiB grows the boot disk; data disks are added and remembered by name.
-  const boot = template.devices.find(isDisk);
-  const bootGiB = req.class.DiskDefaults?.SizeGiB ?? 0;
-  if (boot && bootGiB * 1024 * 1024 > (boot.capacityKB ?? 0)) deviceChange.push(growDisk(boot, bootGiB));
+  // Data disks are added and remembered by name (the boot disk grows after the clone, see below).
   if (req.disks.length) {
     const slots = scsiSlots(template.devices);
     let key = -200;
@@ -81,13 +78,25 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
   try {
     const vm = moRef(await waitTask(x.c, task, 'Create', o));
     if (!vm) throw new ProviderError('Internal', `Create: clone task ${task.value} returned no VM`, 'Create');
-    return { id: vm.value, task: { id: task.value } };
+    return { id: vm.value, task: (await growBootDisk(x, vm, req.class.DiskDefaults?.SizeGiB ?? 0, o)) ?? { id: task.value } };
   } catch (e) {
     // A concurrent or earlier attempt made it meanwhile: that VM is ours.
     const again = isFault(e, 'DuplicateName') ? await x.inv.vmInFolder(folder, req.name, o) : undefined;
     if (again) return { id: again.value };
     throw e;
   }
+}
+
+/**
+ * DiskDefaults.SizeGiB grows the boot disk once the clone has its own
+ * disk files: an edit inside the clone spec would name the template's.
+ */
+async function growBootDisk(x: Ctx, vm: MoRef, sizeGiB: number, o?: CallOpts): Promise<TaskRef | undefined> {
+  const boot = (await readVm(x.c, vm.value, o)).devices.find(isDisk);
+  if (!boot || !(sizeGiB * 1024 * 1024 > (boot.capacityKB ?? 0))) return undefined;
+  const spec = configSpec({ deviceChange: [growDisk(boot, sizeGiB)] });
+  const t = moRef(await x.c.call('ReconfigVM_Task', vm, { spec }, o));
+  return t ? { id: t.value } : undefined;
 }
 
 async function findTemplate(x: Ctx, req: CreateRequest, o?: CallOpts): Promise<VmState> {

@@ -98,9 +98,10 @@ export class VimClient {
     const fault = body && parseSoapFault(body);
     if (fault) throw faultError(fault, method);
     if (res.status !== 200 || !body) throw httpError(method, res.status, this.transport.endpoint, body !== undefined);
-    const response = node(body[`${method}Response`]);
-    if (!response) throw new ProviderError('Internal', `${method}: the answer has no ${method}Response`, method);
-    return response.returnval;
+    const key = `${method}Response`;
+    // A void method, or one that found nothing, answers with an empty element.
+    if (!(key in body)) throw new ProviderError('Internal', `${method}: the answer has no ${key}`, method);
+    return node(body[key])?.returnval;
   }
 }
 

@@ -4,8 +4,10 @@
  * Requests are plain objects in WSDL element order (vCenter checks the
  * sequence; JS keeps insertion order). Attributes are `@_name`, text is
  * `#text`; polymorphic slots carry `@_xsi:type`. Responses are parsed with
- * namespace prefixes removed and every value kept as a string, so `xsi:type`
- * reads back as `@_type` and nothing is guessed numeric.
+ * element prefixes removed and every value kept as a string (nothing is
+ * guessed numeric). `xsi:type` stays `@_xsi:type` whatever its prefix, apart
+ * from a moref's own `@_type`: a property value that is a reference carries
+ * both (`<val xsi:type="ManagedObjectReference" type="Datastore">`).
  */
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
@@ -25,7 +27,13 @@ const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   textNodeName: '#text',
-  removeNSPrefix: true,
+  transformTagName: (name: string) => name.slice(name.indexOf(':') + 1),
+  // Called with the `@_` prefix already on the name.
+  transformAttributeName: (name: string) => {
+    const i = name.indexOf(':');
+    if (i < 0 || name.startsWith('@_xmlns')) return name;
+    return name.slice(i + 1) === 'type' ? '@_xsi:type' : `@_${name.slice(i + 1)}`;
+  },
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: false,
@@ -108,6 +116,6 @@ export function node(v: XmlValue | undefined): XmlNode | undefined {
 /** The `xsi:type` of a polymorphic element. */
 export function xsiType(v: XmlValue | undefined): string | undefined {
   const n = node(v);
-  const t = n?.['@_type'];
+  const t = n?.['@_xsi:type'];
   return typeof t === 'string' ? t : undefined;
 }
