@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ProviderError, type CreateRequest } from '../provider';
-import { buildSeedIso } from '../hostutil';
+import { buildSeedIso, qemuImg } from '../hostutil';
 import { createBootDisk, createDataDisk, flattenCopy, resolveImage } from './disks';
 import type { DiskRecord, Layout, VmConfig } from './layout';
 
@@ -56,6 +56,25 @@ export function buildFullClone(layout: Layout, id: string, src: VmConfig, name: 
       version: 1, id, name, cpu: size.cpu, memoryMiB: size.memoryMiB, createdAt: new Date().toISOString(),
       baseImage: '', disks: src.disks.map((d) => ({ ...d })), seed: false, networks: [...src.networks], tags: [...src.tags],
       snapshots: [], clonedFrom: src.id,
+    };
+  });
+}
+
+/** A linked clone: an overlay per disk on the bases the source's disks were frozen into. */
+export function buildLinkedClone(
+  layout: Layout, id: string, src: VmConfig, name: string, size: { cpu: number; memoryMiB: number }, bases: ReadonlyMap<string, string>,
+): Promise<VmConfig> {
+  return assemble(layout, id, async (dir) => {
+    const disks: DiskRecord[] = [];
+    for (const d of src.disks) {
+      const file = `${d.drive}-${d.name}.qcow2`;
+      await qemuImg.overlay(join(dir, file), bases.get(d.drive)!, { backingFormat: 'qcow2', operation: 'Clone' });
+      disks.push({ ...d, file });
+    }
+    return {
+      version: 1, id, name, cpu: size.cpu, memoryMiB: size.memoryMiB, createdAt: new Date().toISOString(),
+      baseImage: bases.get(src.disks[0]!.drive) ?? '', disks, seed: false, networks: [...src.networks], tags: [...src.tags],
+      snapshots: [], clonedFrom: src.id, linked: true,
     };
   });
 }

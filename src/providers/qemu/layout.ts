@@ -12,8 +12,8 @@ import { ProviderError, type NetworkPayload } from '../provider';
 export interface DiskRecord {
   /** `boot` for the image overlay, else the payload's disk name. */
   readonly name: string;
-  /** File name inside the VM directory. */
-  readonly file: string;
+  /** File name inside the VM directory (changes when a linked clone freezes the disk). */
+  file: string;
   /** QEMU drive id (`disk0`, `disk1`…), stable for the VM's life. */
   readonly drive: string;
   sizeGiB: number;
@@ -58,6 +58,8 @@ export interface VmConfig {
   /** How the last graceful shutdown ended. */
   lastShutdown?: 'guest' | 'forced-after-timeout';
   readonly clonedFrom?: string;
+  /** A linked clone (its disks are overlays on bases in `<state>/bases/`). */
+  readonly linked?: boolean;
 }
 
 /** Max unix socket path length on Linux (sun_path is 108 bytes with the NUL). */

@@ -12,7 +12,8 @@ import {
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
 import { qemuImg, run } from '../hostutil';
-import { buildFullClone, buildVm, cloneSize } from './build';
+import { buildFullClone, buildLinkedClone, buildVm, cloneSize } from './build';
+import { collectBases, freezeDisks } from './linked';
 import { checkDisks, createDataDisk, GiB, nextDriveIndex } from './disks';
 import { Layout, type VmConfig } from './layout';
 import { Locks } from './locks';
@@ -64,6 +65,7 @@ export class QemuProvider implements Provider {
       this.recovered.set(cfg.id, o.pid ? `running (${o.status})` : 'stopped');
       if (cfg.shutdownDeadline !== undefined) this.schedule(cfg.id, cfg.shutdownDeadline);
     }
+    await collectBases(this.layout, await this.layout.all()).catch(() => undefined);
   }
 
   /** Every operation: wait for the scan, honour cancellation, map stray errors to a category. */
@@ -134,6 +136,10 @@ export class QemuProvider implements Provider {
       this.clearTimer(id);
       await fs.rm(this.layout.vmDir(id), { recursive: true, force: true });
       return undefined;
+    }).then(async (r) => {
+      // Under the names lock: a linked clone in progress holds a base no chain references yet.
+      await this.locks.run('#names', async () => collectBases(this.layout, await this.layout.all())).catch(() => undefined);
+      return r;
     });
   }
 
@@ -237,7 +243,6 @@ export class QemuProvider implements Provider {
       const src = await this.layout.read(req.sourceVmId);
       if (!src) throw new ProviderError('NotFound', `Clone: VM ${JSON.stringify(req.sourceVmId)} not found`, 'Clone');
       if (!req.targetName) throw new ProviderError('InvalidSpec', 'Clone: target name is required', 'Clone');
-      if (req.linked) throw new ProviderError('Unimplemented', 'Clone: linked clones are not supported by the QEMU provider (use a full clone)', 'Clone');
       const size = cloneSize(req.classJson, src);
       requireSize('Clone', size.cpu, size.memoryMiB);
       const cfg = await this.locks.run('#names', async () => {
@@ -246,7 +251,10 @@ export class QemuProvider implements Provider {
           if (existing.clonedFrom === src.id) return existing;
           throw new ProviderError('InvalidSpec', `Clone: a VM named ${JSON.stringify(req.targetName)} already exists`, 'Clone');
         }
-        return this.withVm('Clone', src.id, o, (s) => this.copyPaused(s, () => buildFullClone(this.layout, this.layout.newId(req.targetName), s, req.targetName, size)));
+        const id = this.layout.newId(req.targetName);
+        return this.withVm('Clone', src.id, o, async (s) => req.linked
+          ? buildLinkedClone(this.layout, id, s, req.targetName, size, await freezeDisks(this.host, s))
+          : this.copyPaused(s, () => buildFullClone(this.layout, id, s, req.targetName, size)));
       });
       return { targetVmId: cfg.id };
     });

@@ -16,7 +16,7 @@ export const QEMU_CAPABILITIES: Capabilities = {
   supportsDiskExpansionOnline: true,
   supportsSnapshots: true,
   supportsMemorySnapshots: true,
-  supportsLinkedClones: false,
+  supportsLinkedClones: true,
   supportedDiskTypes: ['qcow2'],
   supportedNetworkTypes: ['none', 'user'],
 };
@@ -58,7 +58,7 @@ export async function vmInfo(h: Host, cfg: VmConfig): Promise<VMInfo> {
     memoryMiB: cfg.memoryMiB,
     disks: cfg.disks.map((d) => ({ id: d.name, path: h.layout.file(cfg.id, d.file), sizeGiB: d.sizeGiB, format: 'qcow2' })),
     networks: [],
-    providerRaw: { vmDir: h.layout.vmDir(cfg.id), ...(pid ? { pid: String(pid) } : {}), ...(cfg.clonedFrom ? { clonedFrom: cfg.clonedFrom } : {}) },
+    providerRaw: { vmDir: h.layout.vmDir(cfg.id), ...(pid ? { pid: String(pid) } : {}), ...(cfg.clonedFrom ? { clonedFrom: cfg.clonedFrom, cloneType: cfg.linked ? 'linked' : 'full' } : {}) },
   };
 }
 

@@ -178,3 +178,28 @@ t.test('delete kills QEMU and removes the VM directory', async (t) => {
   t.equal((await p.describe(id)).exists, false);
   t.same(await qemuPidsUnder(dir), [], 'no QEMU left under the state dir');
 });
+
+t.test('linked clone of a running VM: both on one frozen base, independent writes, bases collected', async (t) => {
+  const { id: src } = await p.create(small('origin', 'acpi'));
+  const { targetVmId: clone } = await p.clone({ sourceVmId: src, targetName: 'offspring', linked: true, classJson: '', placementJson: '', customizeJson: '' });
+  const srcDisk = await p.getDiskInfo(src, 'boot', '');
+  const cloneDisk = await p.getDiskInfo(clone, 'boot', '');
+  t.match(cloneDisk.backingFile, /\/bases\/origin-[0-9a-f]{6}-disk0-[0-9a-f]{6}\.qcow2$/, 'the clone is an overlay on a frozen base');
+  t.equal(srcDisk.backingFile, cloneDisk.backingFile, 'the source continues on an overlay of the same base');
+  t.equal(await qmpStatus(p.layout.qmp(src)), 'running', 'the source kept running through the switch');
+  await p.power(clone, 'On', 0);
+  t.equal(await qmpStatus(p.layout.qmp(clone)), 'running', 'the clone boots');
+  // Writes of one never show in the other.
+  await p.power(src, 'Off', 0);
+  await p.power(clone, 'Off', 0);
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xab 512k 64k', srcDisk.path]);
+  execFileSync('qemu-io', ['-f', 'qcow2', '-r', '-c', 'read -P 0xab 512k 64k', srcDisk.path]);
+  const other = execFileSync('qemu-io', ['-f', 'qcow2', '-r', '-c', 'read -P 0x00 512k 64k', cloneDisk.path], { encoding: 'utf8' });
+  t.notMatch(other, /mismatch|fail/i, 'the clone does not see the source\'s write');
+  await p.delete(src);
+  t.ok(existsSync(cloneDisk.backingFile), 'the base stays while the clone uses it');
+  await p.power(clone, 'On', 0);
+  t.equal((await p.describe(clone)).powerState, 'On', 'the clone runs without its source');
+  await p.delete(clone);
+  t.same(await fs.readdir(join(dir, 'bases')), [], 'unused bases removed');
+});
