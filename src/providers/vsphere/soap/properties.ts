@@ -4,7 +4,7 @@
  * under X", a ContainerView that is destroyed afterwards.
  */
 import { ProviderError } from '../../provider';
-import { faultCategory, parseMethodFault } from './faults';
+import { parseMethodFault } from './faults';
 import type { CallOpts, VimClient } from './client';
 import { arr, moRef, node, ref, text, typed, type MoRef, type XmlNode, type XmlValue } from './xml';
 
@@ -65,12 +65,9 @@ async function collect(c: VimClient, specSet: XmlNode, o?: CallOpts): Promise<Ob
 function readObject(n: XmlNode | undefined): ObjectProps | undefined {
   const obj = moRef(n?.obj);
   if (!n || !obj) return undefined;
-  for (const m of arr(n.missingSet)) {
-    const fault = parseMethodFault(node(m)?.fault);
-    // A vanished object shows up here rather than as a fault on some servers.
-    if (fault.type === 'ManagedObjectNotFound') return undefined;
-    if (faultCategory(fault.type) === 'Unauthenticated') throw new ProviderError('Unauthenticated', `reading ${obj.type} ${obj.value}: ${fault.type}`, 'RetrievePropertiesEx');
-  }
+  // A vanished object shows up here rather than as a fault on some servers;
+  // any other missing property (e.g. one the user may not read) is just absent.
+  for (const m of arr(n.missingSet)) if (parseMethodFault(node(m)?.fault).type === 'ManagedObjectNotFound') return undefined;
   const props: Record<string, XmlValue> = {};
   for (const p of arr(n.propSet)) {
     const pn = node(p);
