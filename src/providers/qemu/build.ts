@@ -9,6 +9,8 @@ import { ProviderError, type CreateRequest } from '../provider';
 import { buildSeedIso, qemuImg } from '../hostutil';
 import { createBootDisk, createDataDisk, flattenCopy, resolveImage } from './disks';
 import type { DiskRecord, Layout, VmConfig } from './layout';
+import { observe, type Host } from './power';
+import { withQmp } from './qmp';
 
 async function assemble(layout: Layout, id: string, fill: (dir: string) => Promise<VmConfig>): Promise<VmConfig> {
   const tmp = join(layout.vmsDir, `.tmp-${id}`);
@@ -89,4 +91,16 @@ export function cloneSize(classJson: string, src: VmConfig): { cpu: number; memo
     throw new ProviderError('InvalidSpec', 'Clone: class_json is not JSON', 'Clone');
   }
   return { cpu: c.CPU || src.cpu, memoryMiB: c.MemoryMiB || src.memoryMiB };
+}
+
+/** Runs `fn` with the VM paused if it runs: pausing flushes QEMU's caches to the files and stops guest writes while they are copied. */
+export async function whilePaused<T>(h: Host, vm: VmConfig, fn: () => Promise<T>): Promise<T> {
+  const o = await observe(h, vm.id);
+  const pause = o.pid !== undefined && o.status === 'running';
+  if (pause) await withQmp(h.layout.qmp(vm.id), (q) => q.execute('stop'));
+  try {
+    return await fn();
+  } finally {
+    if (pause) await withQmp(h.layout.qmp(vm.id), (q) => q.execute('cont'));
+  }
 }

@@ -12,7 +12,7 @@ import {
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
 import { qemuImg, run } from '../hostutil';
-import { buildFullClone, buildLinkedClone, buildVm, cloneSize } from './build';
+import { buildFullClone, buildLinkedClone, buildVm, cloneSize, whilePaused } from './build';
 import { collectBases, freezeDisks } from './linked';
 import { checkDisks, createDataDisk, GiB, nextDriveIndex } from './disks';
 import { Layout, type VmConfig } from './layout';
@@ -70,9 +70,9 @@ export class QemuProvider implements Provider {
 
   /** Every operation: wait for the scan, honour cancellation, map stray errors to a category. */
   private async op<T>(name: string, o: CallOptions | undefined, fn: () => Promise<T>): Promise<T> {
-    await this.ready;
     if (o?.signal?.aborted) throw new ProviderError('Retryable', `${name}: cancelled`, name);
     try {
+      await this.ready;
       return await fn();
     } catch (e) {
       if (e instanceof ProviderError) throw e;
@@ -254,22 +254,10 @@ export class QemuProvider implements Provider {
         const id = this.layout.newId(req.targetName);
         return this.withVm('Clone', src.id, o, async (s) => req.linked
           ? buildLinkedClone(this.layout, id, s, req.targetName, size, await freezeDisks(this.host, s))
-          : this.copyPaused(s, () => buildFullClone(this.layout, id, s, req.targetName, size)));
+          : whilePaused(this.host, s, () => buildFullClone(this.layout, id, s, req.targetName, size)));
       });
       return { targetVmId: cfg.id };
     });
-  }
-
-  /** Pausing flushes QEMU's caches to the image files and stops guest writes while they are copied. */
-  private async copyPaused<T>(src: VmConfig, fn: () => Promise<T>): Promise<T> {
-    const o = await observe(this.host, src.id);
-    const pause = o.pid !== undefined && o.status === 'running';
-    if (pause) await withQmp(this.layout.qmp(src.id), (q) => q.execute('stop'));
-    try {
-      return await fn();
-    } finally {
-      if (pause) await withQmp(this.layout.qmp(src.id), (q) => q.execute('cont'));
-    }
   }
 
   imagePrepare(): Promise<ImagePrepareResponse> {

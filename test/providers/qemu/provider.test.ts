@@ -91,16 +91,21 @@ t.test('graceful shutdown: the guest powers off on ACPI', async (t) => {
   await p.delete(id);
 });
 
-t.test('graceful shutdown: a guest that ignores ACPI is powered off at the timeout', async (t) => {
+t.test('graceful shutdown: a guest that ignores ACPI is powered off at the timeout, even across a provider restart', async (t) => {
   const { id } = await p.create(small('deaf', 'blank'));
-  const task = await p.power(id, 'ShutdownGraceful', 2);
-  t.same(await p.taskStatus(task!), { done: false }, 'not done before the timeout');
-  t.equal((await p.describe(id)).powerState, 'On', 'still on while waiting');
-  // Nobody polls the task: the provider's own timer ends it.
+  const first = new QemuProvider({ stateDir: dir });
+  const task = await first.power(id, 'ShutdownGraceful', 2);
+  t.same(await first.taskStatus(task!), { done: false }, 'not done before the timeout');
+  t.equal((await first.describe(id)).powerState, 'On', 'still on while waiting');
+  // The instance that started the shutdown goes away; a new one picks the deadline up from config.json.
+  await first.close();
+  const second = new QemuProvider({ stateDir: dir });
+  t.teardown(() => second.close());
+  // Nobody polls the task: the new instance's own timer ends it.
   await new Promise((r) => setTimeout(r, 3_000));
   t.notOk(await livePid(p.layout, id), 'QEMU ended at the deadline without polling');
-  t.same(await p.taskStatus(task!), { done: true }, 'task done');
-  const d = await p.describe(id);
+  t.same(await second.taskStatus(task!), { done: true }, 'task done, answered by the new instance');
+  const d = await second.describe(id);
   t.equal(d.powerState, 'Off');
   t.equal(d.providerRaw.lastShutdown, 'forced-after-timeout');
   await p.delete(id);
