@@ -4,8 +4,8 @@
  * the new VM's moref, which becomes `status.id`, exists only when the task
  * is done. A retried create finds its VM by name in the target folder.
  */
-import { ProviderError, type CloneRequest, type CreateRequest, type CreateResponse, type TaskRef } from '../provider';
-import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, classExtraConfig, configSpec, guestinfo, requireSize } from './config';
+import { ProviderError, type ClassPayload, type CloneRequest, type CreateRequest, type CreateResponse, type TaskRef } from '../provider';
+import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, classExtraConfig, configSpec, firmwareOf, guestinfo, requireSize } from './config';
 import { addDisk, addNic, growDisk, isDisk, isNic, removeDevice, scsiSlots, type NicBacking } from './devices';
 import type { Inventory, Placement } from './inventory';
 import { isFault, moRef, ref, retrieveOne, waitTask, type CallOpts, type MoRef, type VimClient, type XmlNode } from './soap';
@@ -78,7 +78,7 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
   try {
     const vm = moRef(await waitTask(x.c, task, 'Create', o));
     if (!vm) throw new ProviderError('Internal', `Create: clone task ${task.value} returned no VM`, 'Create');
-    return { id: vm.value, task: (await growBootDisk(x, vm, req.class.DiskDefaults?.SizeGiB ?? 0, o)) ?? { id: task.value } };
+    return { id: vm.value, task: (await finishClone(x, vm, req.class, o)) ?? { id: task.value } };
   } catch (e) {
     // A concurrent or earlier attempt made it meanwhile: that VM is ours.
     const again = isFault(e, 'DuplicateName') ? await x.inv.vmInFolder(folder, req.name, o) : undefined;
@@ -88,13 +88,27 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
 }
 
 /**
- * DiskDefaults.SizeGiB grows the boot disk once the clone has its own
- * disk files: an edit inside the clone spec would name the template's.
+ * Converges what the clone spec asked for but the server left out: the
+ * boot disk grows to DiskDefaults.SizeGiB once the clone has its own disk
+ * files (an edit in the clone spec would name the template's), and
+ * firmware and hot-add are checked again (vcsim, for one, ignores them on
+ * clone). On vCenter usually only the disk remains; nothing left: no task.
  */
-async function growBootDisk(x: Ctx, vm: MoRef, sizeGiB: number, o?: CallOpts): Promise<TaskRef | undefined> {
-  const boot = (await readVm(x.c, vm.value, o)).devices.find(isDisk);
-  if (!boot || !(sizeGiB * 1024 * 1024 > (boot.capacityKB ?? 0))) return undefined;
-  const spec = configSpec({ deviceChange: [growDisk(boot, sizeGiB)] });
+async function finishClone(x: Ctx, vm: MoRef, cls: ClassPayload, o?: CallOpts): Promise<TaskRef | undefined> {
+  const got = await readVm(x.c, vm.value, o);
+  const spec: XmlNode = {};
+  const perf = cls.PerformanceProfile ?? {};
+  const want = (v: unknown, have: boolean) => (typeof v === 'boolean' && v !== have ? String(v) : undefined);
+  const mem = want(perf.MemoryHotAddEnabled, got.memoryHotAdd);
+  const cpu = want(perf.CPUHotAddEnabled, got.cpuHotAdd);
+  if (mem) spec.memoryHotAddEnabled = mem;
+  if (cpu) spec.cpuHotAddEnabled = cpu;
+  const boot = got.devices.find(isDisk);
+  const bootGiB = cls.DiskDefaults?.SizeGiB ?? 0;
+  if (boot && bootGiB * 1024 * 1024 > (boot.capacityKB ?? 0)) spec.deviceChange = growDisk(boot, bootGiB);
+  const fw = firmwareOf(cls.Firmware);
+  if (fw && fw !== got.firmware) spec.firmware = fw;
+  if (!Object.keys(spec).length) return undefined;
   const t = moRef(await x.c.call('ReconfigVM_Task', vm, { spec }, o));
   return t ? { id: t.value } : undefined;
 }

@@ -20,6 +20,12 @@ export interface Device {
 
 const GiB_KB = 1024 * 1024;
 
+/** Both units: newer servers read capacityInBytes (vcsim takes a missing one as 0). */
+function capacity(sizeGiB: number): XmlNode {
+  const kb = Math.round(sizeGiB * GiB_KB);
+  return { capacityInKB: String(kb), capacityInBytes: String(kb * 1024) };
+}
+
 export function readDevices(v: XmlValue | undefined): Device[] {
   return arr(node(v)?.VirtualDevice).map((d) => {
     const n = node(d) ?? {};
@@ -70,7 +76,7 @@ export function addDisk(key: number, controllerKey: number, unitNumber: number, 
   });
   const device = typed('VirtualDisk', {
     key: String(key), backing, controllerKey: String(controllerKey), unitNumber: String(unitNumber),
-    capacityInKB: String(Math.round(sizeGiB * GiB_KB)),
+    ...capacity(sizeGiB),
   });
   return typed('VirtualDeviceConfigSpec', { operation: 'add', fileOperation: 'create', device });
 }
@@ -86,7 +92,7 @@ export function growDisk(d: Device, sizeGiB: number): XmlNode {
   });
   const device = typed('VirtualDisk', {
     key: String(d.key), backing, controllerKey: String(d.controllerKey ?? 0), unitNumber: String(d.unitNumber ?? 0),
-    capacityInKB: String(Math.round(sizeGiB * GiB_KB)),
+    ...capacity(sizeGiB),
   });
   return typed('VirtualDeviceConfigSpec', { operation: 'edit', device });
 }
