@@ -3,7 +3,8 @@
  * `qemu`. A Provider object selects its state directory with the endpoint
  * `qemu:///<absolute state dir>` (e.g. `qemu:///var/lib/virtrigaud/qemu`);
  * `qemu:///system` means {@link DEFAULT_STATE_DIR}. Query options:
- * `?nic=user` (restricted user-mode NIC instead of none), `binary=<path>`.
+ * `?nic=user` (restricted user-mode NIC instead of none), `binary=<path>`,
+ * `sandbox=0` (no seccomp filter).
  */
 import { ProviderError } from '../provider';
 import type { ProviderContext, ProviderRegistry } from '../registry';
@@ -28,7 +29,8 @@ export function qemuOptionsFromEndpoint(endpoint: string): QemuProviderOptions {
   const q = new URLSearchParams(m[4] ?? '');
   const nic = q.get('nic') ?? 'none';
   if (nic !== 'none' && nic !== 'user') throw new ProviderError('InvalidSpec', `endpoint option nic=${nic}: use none or user`);
-  return { stateDir, nic, ...(q.get('binary') ? { qemuBinary: q.get('binary')! } : {}) };
+  const sandbox = q.get('sandbox');
+  return { stateDir, nic, ...(q.get('binary') ? { qemuBinary: q.get('binary')! } : {}), ...(sandbox !== null ? { sandbox: !['0', 'false', 'off'].includes(sandbox) } : {}) };
 }
 
 /** Registers the QEMU provider under the name `qemu`. */

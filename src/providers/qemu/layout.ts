@@ -103,10 +103,10 @@ export class Layout {
     }
   }
 
-  /** Atomic (write + rename), so a crash never leaves a torn config. */
+  /** Atomic (write + rename), so a crash never leaves a torn config; temp names are unique per write. */
   async write(cfg: VmConfig, dir = this.vmDir(cfg.id)): Promise<void> {
     const path = join(dir, 'config.json');
-    const tmp = `${path}.${process.pid}.tmp`;
+    const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     await fs.writeFile(tmp, JSON.stringify(cfg, null, 2) + '\n');
     await fs.rename(tmp, path);
   }

@@ -13,3 +13,12 @@ export class Locks {
     return next;
   }
 }
+
+const shared = new Map<string, Locks>();
+
+/** One set of locks per state directory in this process: provider instances on one directory (a rebuilt connection, a test's own instance) exclude each other. */
+export function locksFor(stateDir: string): Locks {
+  let l = shared.get(stateDir);
+  if (!l) shared.set(stateDir, (l = new Locks()));
+  return l;
+}

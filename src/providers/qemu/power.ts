@@ -6,7 +6,7 @@
  */
 import { ProviderError } from '../provider';
 import type { Layout, VmConfig } from './layout';
-import { launch, livePid, terminate, type NicMode, type QemuBinaries } from './process';
+import { launch, livePid, terminate, type LaunchOptions, type QemuBinaries } from './process';
 import { withQmp } from './qmp';
 
 /** How often a graceful shutdown presses the power button again. */
@@ -15,7 +15,7 @@ export const REPRESS_MS = 3_000;
 export interface Host {
   readonly layout: Layout;
   readonly bins: QemuBinaries;
-  readonly nic: NicMode;
+  readonly launch: LaunchOptions;
 }
 
 export interface Observed {
@@ -50,7 +50,7 @@ export async function powerOn(h: Host, cfg: VmConfig, loadvm?: string): Promise<
     if (o.status !== 'running') await withQmp(h.layout.qmp(cfg.id), (q) => q.execute('cont'));
     return;
   }
-  await launch(h.bins, h.layout, cfg, h.nic, loadvm);
+  await launch(h.bins, h.layout, cfg, h.launch, loadvm);
   cfg.launched = { cpu: cfg.cpu, memoryMiB: cfg.memoryMiB, drives: cfg.disks.map((d) => d.drive) };
 }
 

@@ -18,7 +18,13 @@ export type NicMode = 'none' | 'user';
 /** QEMU's option syntax escapes a comma by doubling it. */
 const opt = (s: string) => s.replace(/,/g, ',,');
 
-export function qemuArgs(layout: Layout, cfg: VmConfig, nic: NicMode, loadvm?: string): string[] {
+export interface LaunchOptions {
+  readonly nic: NicMode;
+  /** seccomp filter (`-sandbox`); spawning stays allowed because `-daemonize` forks after it applies. */
+  readonly sandbox: boolean;
+}
+
+export function qemuArgs(layout: Layout, cfg: VmConfig, lo: LaunchOptions, loadvm?: string): string[] {
   const f = (n: string) => opt(layout.file(cfg.id, n));
   const args = [
     '-name', `guest=${opt(cfg.name)},process=qemu-${cfg.id}`,
@@ -31,7 +37,8 @@ export function qemuArgs(layout: Layout, cfg: VmConfig, nic: NicMode, loadvm?: s
     '-daemonize',
   ];
   // No NIC by default: the guest can send nothing anywhere. User mode with restrict=on has no way out either.
-  args.push('-nic', nic === 'user' ? 'user,model=virtio-net-pci,restrict=on' : 'none');
+  if (lo.sandbox) args.push('-sandbox', 'on,obsolete=deny,resourcecontrol=deny');
+  args.push('-nic', lo.nic === 'user' ? 'user,model=virtio-net-pci,restrict=on' : 'none');
   cfg.disks.forEach((d, i) => {
     args.push('-drive', `file=${f(d.file)},format=qcow2,if=none,id=${d.drive},cache=writeback`);
     args.push('-device', `virtio-blk-pci,drive=${d.drive},id=${d.drive}-dev${i === 0 ? ',bootindex=1' : ''}`);
@@ -66,9 +73,9 @@ export async function livePid(layout: Layout, id: string): Promise<number | unde
 }
 
 /** Starts the VM's QEMU and returns its pid; `-daemonize` returns once the VM is set up (or failed). */
-export async function launch(bins: QemuBinaries, layout: Layout, cfg: VmConfig, nic: NicMode, loadvm?: string): Promise<number> {
+export async function launch(bins: QemuBinaries, layout: Layout, cfg: VmConfig, lo: LaunchOptions, loadvm?: string): Promise<number> {
   await fs.rm(layout.pidfile(cfg.id), { force: true });
-  await run(bins.qemu, qemuArgs(layout, cfg, nic, loadvm), { timeoutMs: 60_000, operation: 'Power' });
+  await run(bins.qemu, qemuArgs(layout, cfg, lo, loadvm), { timeoutMs: 60_000, operation: 'Power' });
   const pid = await livePid(layout, cfg.id);
   if (!pid) throw new ProviderError('Internal', `QEMU for ${cfg.id} exited right after starting (see ${layout.serialLog(cfg.id)})`, 'Power');
   return pid;

@@ -5,7 +5,7 @@
  * instance) finds its running VMs again. See docs/providers/qemu.md.
  */
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   ProviderError, type CallOptions, type Capabilities, type CloneRequest, type CreateRequest, type CreateResponse,
   type Description, type DiskInfo, type ExportDiskResponse, type ImagePrepareResponse, type ImportDiskResponse,
@@ -16,7 +16,7 @@ import { buildFullClone, buildLinkedClone, buildVm, cloneSize, whilePaused } fro
 import { collectBases, freezeDisks } from './linked';
 import { checkDisks, createDataDisk, GiB, nextDriveIndex } from './disks';
 import { Layout, type VmConfig } from './layout';
-import { Locks } from './locks';
+import { locksFor, type Locks } from './locks';
 import { livePid, terminate, type NicMode } from './process';
 import { beginGraceful, observe, powerOff, powerOn, REPRESS_MS, requireSize, reset, settleGraceful, type Host } from './power';
 import { withQmp } from './qmp';
@@ -32,6 +32,8 @@ export interface QemuProviderOptions {
   readonly qemuBinary?: string;
   /** `none` (default): no NIC at all. `user`: user-mode networking with restrict=on (no traffic leaves QEMU). */
   readonly nic?: NicMode;
+  /** QEMU's seccomp sandbox (`-sandbox on,obsolete=deny,resourcecontrol=deny`); default true. */
+  readonly sandbox?: boolean;
 }
 
 const GRACEFUL = 'graceful:';
@@ -39,7 +41,7 @@ const GRACEFUL = 'graceful:';
 export class QemuProvider implements Provider {
   readonly layout: Layout;
   private readonly host: Host;
-  private readonly locks = new Locks();
+  private readonly locks: Locks;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Resolves when the state directory has been scanned (see {@link recovered}). */
   readonly ready: Promise<void>;
@@ -47,8 +49,12 @@ export class QemuProvider implements Provider {
   readonly recovered = new Map<string, string>();
 
   constructor(readonly options: QemuProviderOptions) {
-    this.layout = new Layout(options.stateDir);
-    this.host = { layout: this.layout, bins: { qemu: options.qemuBinary ?? 'qemu-system-x86_64' }, nic: options.nic ?? 'none' };
+    this.layout = new Layout(resolve(options.stateDir));
+    this.locks = locksFor(this.layout.stateDir);
+    this.host = {
+      layout: this.layout, bins: { qemu: options.qemuBinary ?? 'qemu-system-x86_64' },
+      launch: { nic: options.nic ?? 'none', sandbox: options.sandbox ?? true },
+    };
     this.ready = this.recover();
     this.ready.catch(() => undefined);
   }
@@ -87,11 +93,13 @@ export class QemuProvider implements Provider {
     return this.op(name, o, () => this.locks.run(id, async () => {
       const cfg = await this.layout.read(id);
       if (!cfg) throw new ProviderError('NotFound', `${name}: VM ${JSON.stringify(id)} not found`, name);
+      const before = JSON.stringify(cfg);
       try {
         return await fn(cfg);
       } finally {
         // Record what happened even when a step failed half-way (e.g. a snapshot taken, the restart failed).
-        if (await fs.stat(this.layout.vmDir(id)).then(() => true, () => false)) await this.layout.write(cfg);
+        const changed = JSON.stringify(cfg) !== before;
+        if (changed && (await fs.stat(this.layout.vmDir(id)).then(() => true, () => false))) await this.layout.write(cfg);
       }
     }));
   }

@@ -91,7 +91,7 @@ export async function qemuPidsUnder(dir: string): Promise<number[]> {
     if (!/^\d+$/.test(p)) continue;
     const cmd = await fs.readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
     const stat = await fs.readFile(`/proc/${p}/stat`, 'utf8').catch(() => '');
-    if (cmd.startsWith('qemu-system') && cmd.includes(dir) && !/\) [ZX] /.test(stat)) out.push(Number(p));
+    if (cmd.split('\0')[0]!.includes('qemu-system') && cmd.includes(dir) && !/\) [ZX] /.test(stat)) out.push(Number(p));
   }
   return out;
 }
