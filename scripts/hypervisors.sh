@@ -28,7 +28,13 @@ for f in "${NEEDED[@]}"; do [[ -e $f ]] || missing+=("$f"); done
 # `virsh uri` connects to the QEMU driver in ms; `virsh version` probes QEMU (~4 s).
 libvirt_up() { timeout 10 virsh -c qemu:///system uri >/dev/null 2>&1; }
 
-if [[ ${#missing[@]} -eq 0 ]] && libvirt_up; then
+# /dev/kvm as Debian's udev rule leaves it (root:kvm 0660; libvirt-qemu is in
+# group kvm). Without udev it stays root-only, and libvirt then throws away its
+# QEMU capability cache on every call ("KVM was enabled when probing ... not
+# available now"): each define/start costs a ~4 s re-probe.
+kvm_ok() { [[ ! -e /dev/kvm ]] || [[ $(stat -c %G:%a /dev/kvm) == kvm:660 ]] || ! getent group kvm >/dev/null; }
+
+if [[ ${#missing[@]} -eq 0 ]] && kvm_ok && libvirt_up; then
   exit 0
 fi
 [[ ${VIRTRIGAUD_HYPERVISORS_CHECK:-0} == 1 ]] && die "not ready (missing: ${missing[*]:-none}; libvirtd not answering on qemu:///system)"
@@ -51,6 +57,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt_get install -y --no-install-recommends "${PACKAGES[@]}" >&2
   fi
 fi
+
+if ! kvm_ok; then chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; fi
 
 # libvirt's packaged `default` NAT network (192.168.122.0/24) must not come up
 # on test machines: nothing of ours uses it.

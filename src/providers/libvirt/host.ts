@@ -6,7 +6,7 @@
 import { ProviderError } from '../provider';
 import { METADATA_KEY, METADATA_NS, metadataXml, parseDomainXml, type DomainInfo, type VmMetadata } from './domain-xml';
 import type { Pool } from './storage';
-import type { Virsh, VirshOptions } from './virsh';
+import { keyValues, type Virsh, type VirshOptions } from './virsh';
 
 export type DomState = 'running' | 'paused' | 'shut off' | 'shutdown' | 'crashed' | 'pmsuspended' | 'blocked' | 'idle' | 'in shutdown' | string;
 
@@ -40,8 +40,9 @@ export class Host {
 
   /** The UUID of a domain name (or UUID), undefined when there is none. */
   async uuid(nameOrId: string, o: VirshOptions = {}): Promise<string | undefined> {
-    const out = await this.virsh.maybe(['domuuid', nameOrId], o);
-    return out?.trim() || undefined;
+    // `domuuid` resolves names only; `dominfo` takes a name, id or UUID.
+    const out = await this.virsh.maybe(['dominfo', nameOrId], o);
+    return (out && keyValues(out).UUID) || undefined;
   }
 
   /** Throws NotFound unless the domain exists; returns its UUID. */

@@ -116,7 +116,7 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
       disks, nics,
       metadata: { volumes: owned, tags: [...req.tags], ...(image ? { image: image.volume } : {}), ...(ignored.length ? { ignoredExtraConfig: ignored } : {}) },
     });
-    await host.virsh.run(['define', '/dev/stdin'], { ...o, input: xml, operation: op });
+    await host.virsh.runWithFile(['define', '@file'], xml, { ...o, operation: op });
     defined = true;
     if (opts.startOnCreate) await host.virsh.run(['start', req.name], { ...o, operation: op });
     return await host.mustExist(req.name, o);

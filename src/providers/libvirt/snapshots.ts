@@ -7,9 +7,10 @@
  * Reverting restores disks, the definition (CPU, memory) and, for a
  * checkpoint, the running state.
  *
- * Clones: full = flattened copies of the source's disks; linked = a frozen
- * copy of each disk's top layer (sharing the image underneath) plus a
- * copy-on-write overlay, so source and clone never write to a shared file.
+ * Clones start from a frozen copy of each source disk's top layer (taken
+ * with the source suspended). Linked: a copy-on-write overlay on it (the
+ * image underneath stays shared); full: it is flattened into an independent
+ * volume. Source and clone never write to a shared file.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,19 +73,22 @@ export async function cloneDomain(host: Host, req: CloneRequest, domainType: 'kv
         const vol = await pool.info(d.path, o).catch(() => undefined);
         if (!vol) throw new ProviderError('InvalidSpec', `clone: disk ${d.target} (${d.path}) is not in pool ${pool.name}`, op);
         const name = `${req.targetName}-${i === 0 ? 'root' : `disk${i}`}.qcow2`;
-        await pool.delete(name, o);
+        const frozen = `${req.targetName}-base${i}.qcow2`;
+        for (const v of [name, frozen]) await pool.delete(v, o);
+        // The running source's QEMU holds the image lock, so qemu-img cannot
+        // read it; vol-download copies the top layer's bytes regardless.
+        const local = join(dir, `${i}.qcow2`);
+        await pool.download(d.path, local, o);
+        owned.push(frozen);
+        const frozenPath = await pool.upload(frozen, local, o);
+        owned.unshift(name);
         if (req.linked) {
-          const frozen = `${req.targetName}-base${i}.qcow2`;
-          await pool.delete(frozen, o);
-          const local = join(dir, `${i}.qcow2`);
-          await pool.download(d.path, local, o);
-          owned.push(frozen);
-          const frozenPath = await pool.upload(frozen, local, o);
-          owned.unshift(name);
           disks.push({ ...disk(d.target), path: await pool.overlay(name, frozenPath, vol.format, vol.capacity, o) });
         } else {
-          owned.unshift(name);
-          disks.push({ ...disk(d.target), path: await pool.clone(vol.name, name, o) });
+          // Flatten the frozen copy (and the image under it) into an independent volume.
+          disks.push({ ...disk(d.target), path: await pool.clone(frozen, name, o) });
+          await pool.delete(frozen, o);
+          owned.splice(owned.indexOf(frozen), 1);
         }
       }
     }, o);
@@ -96,7 +100,7 @@ export async function cloneDomain(host: Host, req: CloneRequest, domainType: 'kv
       nics: info.nics.map((n) => ({ ...(n.bridge ? { bridge: n.bridge } : { network: n.network }), model: n.model || 'virtio' })),
       metadata: { volumes: owned, tags: [...info.metadata.tags], ...(info.metadata.image ? { image: info.metadata.image } : {}) },
     });
-    await host.virsh.run(['define', '/dev/stdin'], { ...o, input: xml, operation: op });
+    await host.virsh.runWithFile(['define', '@file'], xml, { ...o, operation: op });
     return await host.mustExist(req.targetName, o);
   } catch (e) {
     for (const v of owned) await pool.delete(v, o).catch(() => undefined);

@@ -80,7 +80,7 @@ export class Pool {
     const xml = `<volume><name>${x(volume)}</name><capacity unit='bytes'>${sizeBytes}</capacity>`
       + `<target><format type='qcow2'/></target>`
       + `<backingStore><path>${x(backingPath)}</path><format type='${x(backingFormat)}'/></backingStore></volume>`;
-    await this.virsh.run(['vol-create', this.name, '/dev/stdin'], { ...o, input: xml });
+    await this.virsh.runWithFile(['vol-create', this.name, '@file'], xml, o);
     return this.path(volume, o);
   }
 

@@ -3,6 +3,9 @@
  * provider error categories. Every call is a short-lived virsh process:
  * no native bindings, and the same code drives local and remote hosts.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ProviderErrorCategory } from '../provider';
 import { run, type RunOptions } from '../hostutil';
 
@@ -19,7 +22,7 @@ export function classifyLibvirtError(stderr: string): ProviderErrorCategory {
   return 'Internal';
 }
 
-export type VirshOptions = Pick<RunOptions, 'timeoutMs' | 'signal' | 'operation' | 'input'>;
+export type VirshOptions = Pick<RunOptions, 'timeoutMs' | 'signal' | 'operation'>;
 
 export class Virsh {
   constructor(
@@ -34,6 +37,22 @@ export class Virsh {
       timeoutMs: 120_000, ...o, env: this.env, classify: (e) => classifyLibvirtError(e),
     });
     return stdout;
+  }
+
+  /**
+   * Runs virsh with `doc` in a temporary file substituted for the `@file`
+   * argument (Node's child pipes are sockets, which virsh cannot open as
+   * /dev/stdin).
+   */
+  async runWithFile(args: readonly string[], doc: string, o: VirshOptions = {}): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'virtrigaud-virsh-'));
+    try {
+      const file = join(dir, 'doc.xml');
+      await writeFile(file, doc, { mode: 0o600 });
+      return await this.run(args.map((a) => (a === '@file' ? file : a)), o);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Like run, but resolves undefined instead of rejecting with NotFound. */
