@@ -6,8 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProviderErrorCategory } from '../provider';
-import { run, type RunOptions } from '../hostutil';
+import { ProviderError, type ProviderErrorCategory } from '../provider';
+import { CommandError, run, type RunOptions } from '../hostutil';
 
 const RULES: [RegExp, ProviderErrorCategory][] = [
   [/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .*(mismatch|changed|unknown|not found)/i, 'Unauthenticated'],
@@ -33,10 +33,14 @@ export class Virsh {
 
   /** Runs `virsh -q -c <uri> <args>`; resolves with stdout. */
   async run(args: readonly string[], o: VirshOptions = {}): Promise<string> {
-    const { stdout } = await run('virsh', ['-q', '-c', this.uri, ...args], {
-      timeoutMs: 120_000, ...o, env: this.env, classify: (e) => classifyLibvirtError(e),
-    });
-    return stdout;
+    try {
+      const { stdout } = await run('virsh', ['-q', '-c', this.uri, ...args], {
+        timeoutMs: 120_000, ...o, env: this.env, classify: (e) => classifyLibvirtError(e),
+      });
+      return stdout;
+    } catch (e) {
+      throw hostKeyError(e, this.uri) ?? e;
+    }
   }
 
   /**
@@ -74,4 +78,14 @@ export function keyValues(out: string): Record<string, string> {
     if (i > 0) kv[line.slice(0, i).trim()] = line.slice(i + 1).trim();
   }
   return kv;
+}
+
+/** ssh's host-key banner, boiled down to what the user must fix. */
+function hostKeyError(e: unknown, uri: string): ProviderError | undefined {
+  if (!(e instanceof CommandError) || !/Host key verification failed/.test(e.stderr)) return undefined;
+  const fp = /(SHA256:[A-Za-z0-9+/=]+)/.exec(e.stderr)?.[1];
+  const host = (() => { try { return new URL(uri).host; } catch { return uri; } })();
+  const why = /HAS CHANGED|has changed/.test(e.stderr) ? 'the key it presented does not match' : 'its key is not in';
+  return new ProviderError('Unauthenticated',
+    `ssh host key verification failed for ${host}: ${why} \`knownHosts\` of the credentials Secret${fp ? ` (host key ${fp})` : ''}`, e.operation);
 }
