@@ -8,7 +8,7 @@
 #   1. $VIRTRIGAUD_VCSIM        (an executable; used as is)
 #   2. the local cache          ($VIRTRIGAUD_VCSIM_CACHE or ~/.cache/virtrigaud/vcsim,
 #                                subdir govmomi-<version>-<hash of tools/vcsim sources>)
-#   3. a build from the Go module proxy (tools/vcsim, CGO_ENABLED=0; ~1-2 min cold on 2 cores)
+#   3. a build from the Go module proxy (tools/vcsim, CGO_ENABLED=0; ~2 min cold on 2 cores)
 set -euo pipefail
 
 say() { printf '[vcsim-bin] %s\n' "$*" >&2; }

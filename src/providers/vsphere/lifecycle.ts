@@ -57,14 +57,27 @@ export async function power(x: Ctx, id: string, op: PowerOp, gracefulSeconds: nu
 }
 
 export async function taskStatus(x: Ctx, t: TaskRef, o?: CallOpts): Promise<TaskStatus> {
-  if (t.id.startsWith(GUEST_SHUTDOWN)) return guestShutdownStatus(x, t.id, o);
-  const info = await taskInfo(x.c, taskRef(t.id), o);
+  if (t.id.startsWith(GUEST_SHUTDOWN)) return guestShutdownStatus(x, t.id, o).catch((e: unknown) => gone(e));
+  let info;
+  try {
+    info = await taskInfo(x.c, taskRef(t.id), o);
+  } catch (e) {
+    // vCenter forgets finished tasks after a while (and on restart): one it no longer
+    // knows has ended, and Describe shows the outcome. Only ids of vCenter's shape count.
+    if (/^task-\d+$/.test(t.id)) return gone(e);
+    throw e;
+  }
   if (info.state === 'success') return { done: true };
   if (info.state === 'error') return { done: true, error: describeFault(info.error ?? { type: 'Unknown', message: '' }) };
   return { done: false };
 }
 
-/** Done once the guest is off; past the deadline the VM is powered off hard. */
+function gone(e: unknown): TaskStatus {
+  if (e instanceof ProviderError && e.category === 'NotFound') return { done: true };
+  throw e;
+}
+
+/** Done once the guest is off (or the VM is gone); past the deadline the VM is powered off hard. */
 async function guestShutdownStatus(x: Ctx, id: string, o?: CallOpts): Promise<TaskStatus> {
   const [vmId, deadline] = id.slice(GUEST_SHUTDOWN.length).split(':');
   const vm = await readVm(x.c, vmId ?? '', o);
