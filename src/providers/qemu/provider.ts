@@ -5,7 +5,7 @@
  * instance) finds its running VMs again. See docs/providers/qemu.md.
  */
 import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   ProviderError, type CallOptions, type Capabilities, type CloneRequest, type CreateRequest, type CreateResponse,
   type Description, type DiskInfo, type ExportDiskResponse, type ImagePrepareResponse, type ImportDiskResponse,
@@ -14,6 +14,7 @@ import {
 import { qemuImg, run } from '../hostutil';
 import { buildFullClone, buildLinkedClone, buildVm, cloneSize, whilePaused } from './build';
 import { collectBases, freezeDisks } from './linked';
+import { scanStateDir } from './recover';
 import { checkDisks, createDataDisk, GiB, nextDriveIndex } from './disks';
 import { Layout, type VmConfig } from './layout';
 import { locksFor, type Locks } from './locks';
@@ -59,19 +60,9 @@ export class QemuProvider implements Provider {
     this.ready.catch(() => undefined);
   }
 
-  /** Scans the state directory: drops half-built VMs, reconnects to running ones, resumes graceful-shutdown deadlines. */
   private async recover(): Promise<void> {
-    await fs.mkdir(this.layout.vmsDir, { recursive: true });
-    await fs.mkdir(this.layout.imagesDir, { recursive: true });
-    for (const n of await fs.readdir(this.layout.vmsDir)) {
-      if (n.startsWith('.tmp-')) await fs.rm(join(this.layout.vmsDir, n), { recursive: true, force: true });
-    }
-    for (const cfg of await this.layout.all()) {
-      const o = await observe(this.host, cfg.id);
-      this.recovered.set(cfg.id, o.pid ? `running (${o.status})` : 'stopped');
-      if (cfg.shutdownDeadline !== undefined) this.schedule(cfg.id, cfg.shutdownDeadline);
-    }
-    await collectBases(this.layout, await this.layout.all()).catch(() => undefined);
+    const found = await scanStateDir(this.host, this.locks, (id, deadline) => this.schedule(id, deadline));
+    for (const [id, state] of found) this.recovered.set(id, state);
   }
 
   /** Every operation: wait for the scan, honour cancellation, map stray errors to a category. */
