@@ -6,7 +6,10 @@
  */
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { registerLibvirtProvider } from '../providers/libvirt';
 import { registerMemoryProvider } from '../providers/memory';
+import { registerQemuProvider } from '../providers/qemu';
+import { registerVsphereProvider } from '../providers/vsphere';
 import { ProviderRegistry } from '../providers/registry';
 import { allInformers, createInformers, type OperatorInformers } from './informers';
 import { ProviderConnections } from './provider-connections';
@@ -31,7 +34,7 @@ export interface OperatorOptions {
   readonly healthProbeBindAddress?: string;
   /** @default ":8080"; "0" disables */
   readonly metricsBindAddress?: string;
-  /** In-process provider implementations. @default memory */
+  /** In-process provider implementations. @default memory, libvirt, qemu, vsphere */
   readonly registry?: ProviderRegistry;
   /** `namespace/name` → `host:port` for remote providers (instead of the in-cluster Service). */
   readonly providerAddresses?: ReadonlyMap<string, string>;
@@ -43,8 +46,11 @@ export interface OperatorOptions {
   readonly kubeApiBurst?: number;
 }
 
+/** The implementations `virtrigaud run` can serve in process (annotation `virtrigaud.io/in-process`). */
 export function defaultRegistry(): ProviderRegistry {
-  return registerMemoryProvider(new ProviderRegistry());
+  const registry = new ProviderRegistry();
+  for (const register of [registerMemoryProvider, registerLibvirtProvider, registerQemuProvider, registerVsphereProvider]) register(registry);
+  return registry;
 }
 
 export class Operator {

@@ -11,6 +11,7 @@ import type { OperatorInformers } from '../informers';
 import { Kinds, refKey } from '../kinds';
 import type { ProviderConnections } from '../provider-connections';
 import { addFinalizer, Controller, hasFinalizer, objectKey, removeFinalizer, rfc3339, setCondition, updateStatus, type Condition, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
+import { pollTask } from '../task';
 
 export const SNAPSHOT_FINALIZER = 'snapshot.infra.virtrigaud.io/finalizer';
 
@@ -78,6 +79,10 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
     try {
       const provider = await o.connections.get(providerObj);
       if (!status.snapshotID) {
+        // The cache may lag behind our own last write (e.g. the finalizer patch woke us): confirm on the server.
+        const fresh = await o.client.get<VMSnapshot>(Kinds.VMSnapshot, ns, snap.metadata!.name!);
+        if (!fresh || fresh.metadata?.uid !== snap.metadata?.uid) return;
+        if (fresh.status?.snapshotID) return { requeueAfterMs: pollMs };
         const cfg = snap.spec?.snapshotConfig;
         const res = await provider.snapshotCreate(
           { vmId: vm.status.id, nameHint: cfg?.name || snap.metadata!.name!, includeMemory: cfg?.includeMemory ?? false, description: cfg?.description ?? '' },
@@ -90,7 +95,7 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
         o.events.event(snap, 'Normal', 'Creating', `snapshot ${res.snapshotId} of VM ${vm.status.id} requested`);
       }
       if (status.taskRef) {
-        const st = await provider.taskStatus({ id: status.taskRef }, call);
+        const st = await pollTask(provider, status.taskRef, call);
         if (!st.done) {
           await write();
           return { requeueAfterMs: pollMs };

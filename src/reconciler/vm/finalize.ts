@@ -11,6 +11,7 @@ import { hasFinalizer, removeFinalizer, type Result } from '../runtime';
 import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
 import { runHook } from './hooks';
 import { StatusDraft } from './status-draft';
+import { pollTask } from '../task';
 
 export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, signal: AbortSignal): Promise<Result | void> {
   if (!hasFinalizer(vm, VM_FINALIZER)) return;
@@ -55,7 +56,7 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
       await ctx.writeStatus(vm, draft);
     }
     if (draft.status.lastTaskRef) {
-      const st = await provider.taskStatus({ id: draft.status.lastTaskRef }, call);
+      const st = await pollTask(provider, draft.status.lastTaskRef, call);
       if (!st.done) return { requeueAfterMs: ctx.timing.pollMs };
       draft.status.lastTaskRef = undefined;
       if (st.error) ctx.events.event(vm, 'Warning', 'TaskFailed', `provider task failed: ${st.error}`);

@@ -17,6 +17,7 @@ import { StatusDraft, durationMs, stringifyProviderRaw } from './status-draft';
 import { runHook } from './hooks';
 import { finalizeVM } from './finalize';
 import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
+import { pollTask } from '../task';
 
 export class VmReconciler {
   /** Graceful shutdowns issued by this process: key → when (escalated to Off after the timeout). */
@@ -70,7 +71,7 @@ export class VmReconciler {
 
     // Outstanding tasks first: nothing else may start while one runs.
     if (draft.status.lastTaskRef) {
-      const st = await provider.taskStatus({ id: draft.status.lastTaskRef }, call);
+      const st = await pollTask(provider, draft.status.lastTaskRef, call);
       // lastTaskRef tracks create and power tasks; only a create is "Provisioning".
       if (!st.done) return this.waitForTask(vm, draft, draft.status.phase === 'Provisioning' ? 'Provisioning' : 'Ready', `task ${draft.status.lastTaskRef} in progress`);
       draft.status.lastTaskRef = undefined;
@@ -82,7 +83,7 @@ export class VmReconciler {
       }
     }
     if (draft.status.reconfigureTaskRef) {
-      const st = await provider.taskStatus({ id: draft.status.reconfigureTaskRef }, call);
+      const st = await pollTask(provider, draft.status.reconfigureTaskRef, call);
       if (!st.done) return this.waitForTask(vm, draft, 'Reconfiguring', `reconfigure task ${draft.status.reconfigureTaskRef} in progress`);
       draft.status.reconfigureTaskRef = undefined;
       this.finishReconfigure(vm, draft, key, st.error);
@@ -102,6 +103,12 @@ export class VmReconciler {
 
     const reverted = await this.revertSnapshot(vm, draft, provider, signal);
     if (reverted) return reverted;
+
+    // A VM that is to be off is powered off before a resize: many hypervisors only resize a stopped VM.
+    if ((vm.spec?.powerState ?? 'On') !== 'On') {
+      const stopping = await this.convergePower(vm, draft, provider, desc.ips, signal);
+      if (stopping) return stopping;
+    }
 
     // Resize when the class or the per-VM resources changed (VM-8).
     const want = desiredResources(vm, deps.vmClass.spec!);
