@@ -1,4 +1,5 @@
 /** What the VirtualMachine reconciler works with, and the names it reads and writes on VMs. */
+import { isDeepStrictEqual } from 'node:util';
 import type { VirtualMachine, VirtualMachineStatus } from '../../generated/virtual-machine';
 import type { VMClass } from '../../generated/vm-class';
 import { Kinds } from '../kinds';
@@ -61,26 +62,40 @@ export interface VmReconcilerContext {
   readonly events: Pick<EventRecorder, 'event'>;
   readonly log: Logger;
   readonly timing: VmTiming;
-  /** Writes the draft when it differs from the stored status; updates `vm` in place. */
-  writeStatus(vm: VirtualMachine, draft: StatusDraft): Promise<void>;
+  /** Writes the draft when it differs from the stored status; updates `vm` in place. False: our view was stale, nothing written. */
+  writeStatus(vm: VirtualMachine, draft: StatusDraft, opts?: { force?: boolean }): Promise<boolean>;
   /** Sets (or with undefined removes) one annotation with a merge patch; updates `vm` in place. */
   setAnnotation(vm: VirtualMachine, key: string, value: string | undefined): Promise<void>;
 }
 
-/** Writes the draft; condition messages pass through `redact` first (a provider error may quote a credential). */
+/**
+ * Writes the draft; condition messages pass through `redact` first (a
+ * provider error may quote a credential). The draft was computed from
+ * `vm.status`; when the stored status turns out to be different (our cache
+ * lagged behind a write of ours), nothing is written and the result is
+ * false: the caller looks again with fresh data. `force` writes anyway (the
+ * provider id right after a create must never be dropped).
+ */
 export function statusWriter(client: KubeClient, redact: (s: string) => string = (s) => s) {
-  return async (vm: VirtualMachine, draft: StatusDraft): Promise<void> => {
+  return async (vm: VirtualMachine, draft: StatusDraft, opts: { force?: boolean } = {}): Promise<boolean> => {
     for (const c of draft.status.conditions ?? []) c.message = redact(c.message);
     // status.message: the one line a person reads first, the Ready condition's message.
     const ready = draft.status.conditions?.find((c) => c.type === 'Ready');
     if (ready) draft.status.message = ready.message;
-    if (!draft.changed()) return;
+    if (!draft.changed()) return true;
     const status = draft.normalized();
+    const base = vm.status ?? {};
+    let stale = false;
     const written = await updateStatus<VirtualMachine>(client, Kinds.VirtualMachine, vm, (fresh) => {
+      if (!opts.force && !isDeepStrictEqual(fresh.status ?? {}, base)) {
+        stale = true;
+        return false;
+      }
       fresh.status = structuredClone(status);
     });
     vm.status = written.status ?? status;
     if (written.metadata?.resourceVersion) vm.metadata = { ...vm.metadata, resourceVersion: written.metadata.resourceVersion };
+    return !stale;
   };
 }
 

@@ -164,8 +164,10 @@ export class VmReconciler {
       await this.write(vm, draft);
       return;
     }
-    // The cache may lag behind our own last write: confirm on the server that no id was recorded.
-    const fresh = await this.ctx.client.get<VirtualMachine>(Kinds.VirtualMachine, vm.metadata?.namespace, vm.metadata!.name!);
+    // After a failed attempt, the cache may lag behind our own last write: confirm on the server that no id was
+    // recorded. On a first attempt the intent write below does that check (it is refused on a stale view).
+    const retry = vm.status?.phase === 'Provisioning';
+    const fresh = retry ? await this.ctx.client.get<VirtualMachine>(Kinds.VirtualMachine, vm.metadata?.namespace, vm.metadata!.name!) : vm;
     if (!fresh || fresh.metadata?.uid !== vm.metadata?.uid) return;
     if (fresh.status?.id) return { requeue: true };
 
@@ -198,7 +200,8 @@ export class VmReconciler {
         draft.status.phase = 'Provisioning';
         draft.condition('Provisioning', true, 'Creating', `creating on Provider ${provKey}`);
         draft.condition('Ready', false, 'Creating', `creating on Provider ${provKey}`);
-        await this.write(vm, draft);
+        // Refused when the stored status moved on (e.g. an id we wrote that the cache has not seen yet).
+        if (!(await this.write(vm, draft))) return { requeue: true };
       }
       const res = await provider.create(req, { signal, timeoutMs: this.ctx.timing.longCallTimeoutMs });
       id = res.id;
@@ -210,7 +213,7 @@ export class VmReconciler {
     draft.status.lastTaskRef = task?.id || undefined;
     draft.status.currentResources = desiredResources(vm, deps.vmClass.spec!);
     draft.condition('Provisioning', true, task?.id ? 'TaskInProgress' : 'Creating', task?.id ? `create task ${task.id} in progress` : `created as ${id}`);
-    await this.write(vm, draft);
+    await this.ctx.writeStatus(vm, draft, { force: true });
     if (vm.spec?.lifecycle?.postStart) await this.ctx.setAnnotation(vm, ANNOTATIONS.postStartPending, 'true');
     return { requeueAfterMs: task?.id ? this.ctx.timing.pollMs : 1 };
   }
@@ -345,7 +348,7 @@ export class VmReconciler {
     return { requeue: true };
   }
 
-  private write(vm: VirtualMachine, draft: StatusDraft): Promise<void> {
+  private write(vm: VirtualMachine, draft: StatusDraft): Promise<boolean> {
     return this.ctx.writeStatus(vm, draft);
   }
 }
