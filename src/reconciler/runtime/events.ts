@@ -12,7 +12,9 @@ import { nopLogger, type Logger } from './logger';
 import { CoreResources } from './resources';
 
 const DEDUPE_WINDOW_MS = 10 * 60_000;
-const MAX_PENDING = 1000;
+// Events share the client's rate limit with reconciles, so a burst (1,000 VMs created at once: two
+// events each) queues up; past this many the oldest intent wins and newer events are dropped, logged.
+const MAX_PENDING = 10_000;
 const MAX_REMEMBERED = 4096;
 
 interface Pending {
