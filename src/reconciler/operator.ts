@@ -55,6 +55,8 @@ export function defaultRegistry(): ProviderRegistry {
 
 export class Operator {
   readonly client: KubeClient;
+  /** The client Events are sent with (its own rate limit). */
+  readonly eventsClient: KubeClient;
   readonly informers: OperatorInformers;
   readonly manager: Manager;
   readonly metrics = new Metrics();
@@ -66,7 +68,10 @@ export class Operator {
     this.client = new KubeClient(opts.kubeConfig, { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 100, userAgent: `${COMPONENT}/run`, metrics: this.metrics });
     const secrets = new SecretReader(this.client, opts.redactor ?? new SecretRedactor());
     this.connections = new ProviderConnections({ registry: opts.registry ?? defaultRegistry(), secrets, addressOverrides: opts.providerAddresses });
-    this.events = new EventRecorder(this.client, COMPONENT, { logger: log });
+    // Events get a client of their own, as client-go's broadcaster does: a burst of Events (two per VM
+    // when a fleet is applied) must neither starve reconciles nor be dropped behind them.
+    this.eventsClient = new KubeClient(opts.kubeConfig, { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 100, userAgent: `${COMPONENT}/events`, metrics: this.metrics });
+    this.events = new EventRecorder(this.eventsClient, COMPONENT, { logger: log });
     this.informers = createInformers(this.client, { namespace: opts.namespace, logger: log });
     const le = opts.leaderElection;
     this.manager = new Manager({

@@ -215,7 +215,9 @@ export class VmReconciler {
     draft.condition('Provisioning', true, task?.id ? 'TaskInProgress' : 'Creating', task?.id ? `create task ${task.id} in progress` : `created as ${id}`);
     await this.ctx.writeStatus(vm, draft, { force: true });
     if (vm.spec?.lifecycle?.postStart) await this.ctx.setAnnotation(vm, ANNOTATIONS.postStartPending, 'true');
-    return { requeueAfterMs: task?.id ? this.ctx.timing.pollMs : 1 };
+    if (task?.id) return { requeueAfterMs: this.ctx.timing.pollMs };
+    // Created synchronously: go on converging now rather than queueing behind every other VM's first reconcile.
+    return this.converge(vm, draft, deps, provider, signal);
   }
 
   /** Converges power; returns a result when it issued an operation and must look again later. */

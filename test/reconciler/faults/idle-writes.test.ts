@@ -17,7 +17,13 @@ t.test('idle means zero writes', async (t) => {
   await createFixtures(env, { endpoint: 'https://memory.invalid/lab' });
   const mem = memoryRegistry({ asyncTasks: { completeAfterMs: 200 } });
   const running = await env.start({ registry: mem.registry, vmTiming: { pollMs: 100, resyncMs: RESYNC_MS, dependencyRetryMs: 2_000, errorRetryMs: 500 } });
-  const stats = running.operator.client.stats;
+  // Reconcile requests and Events (sent with a client of their own) together.
+  const op = running.operator;
+  const stats = {
+    get writes() { return op.client.stats.writes + op.eventsClient.stats.writes; },
+    get requests() { return op.client.stats.requests + op.eventsClient.stats.requests; },
+    get byVerb() { return op.client.stats.byVerb; },
+  };
   for (let i = 0; i < 5; i++) await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, `idle-${i}`));
   await waitAllConverged(env, 5);
   // Let the last Events flush and the Provider status settle.
