@@ -22,6 +22,9 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	// vAPI REST (session, content library, VM-template library items) for the
+	// content library deploy tests.
+	_ "github.com/vmware/govmomi/vapi/simulator"
 )
 
 func main() {
@@ -46,6 +49,7 @@ func main() {
 		u.User = url.UserPassword(*username, *password)
 	}
 	model.Service.Listen = u
+	model.Service.RegisterEndpoints = true // serve the vAPI REST handlers imported above
 	model.Service.TLS = new(tls.Config)
 	if *tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)

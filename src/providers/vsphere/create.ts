@@ -1,18 +1,24 @@
 /**
- * Create (clone a template into the placement, configured from the class)
- * and Clone (full or linked copy of a VM). Both wait for CloneVM_Task:
- * the new VM's moref, which becomes `status.id`, exists only when the task
- * is done. A retried create finds its VM by name in the target folder.
+ * Create (clone a template into the placement, configured from the class,
+ * or deploy a content library item and configure it the same way) and
+ * Clone (full or linked copy of a VM). Both wait for the clone (deploy):
+ * the new VM's moref, which becomes `status.id`, exists only when it is
+ * done. A retried create finds its VM by name in the target folder.
  */
 import { ProviderError, type ClassPayload, type CloneRequest, type CreateRequest, type CreateResponse, type TaskRef } from '../provider';
 import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, classExtraConfig, configSpec, firmwareOf, guestinfo, requireSize } from './config';
-import { addDisk, addNic, growDisk, isDisk, isNic, removeDevice, scsiSlots, type NicBacking } from './devices';
-import type { Inventory, Placement } from './inventory';
+import { addDisk, addNic, growDisk, isDisk, isNic, removeDevice, scsiSlots, type Device, type NicBacking } from './devices';
+import type { DatastoreChoice, Inventory, Placement } from './inventory';
+import { deployLibraryItem, findLibraryItem } from './library';
+import { parseLibraryRef, type LibraryItemRef } from './library-ref';
 import { isFault, moRef, ref, retrieveOne, waitTask, type CallOpts, type MoRef, type VimClient, type XmlNode } from './soap';
+import type { VapiClient } from './vapi';
 import { readVm, type VmState } from './vm';
 
 export interface Ctx {
   readonly c: VimClient;
+  /** vAPI REST, for content library items. */
+  readonly vapi: VapiClient;
   readonly inv: Inventory;
   readonly defaults: Readonly<Record<string, string>>;
 }
@@ -38,41 +44,15 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
   requireSize('Create', req.class.CPU, req.class.MemoryMiB);
   const place = placementOf(req, x.defaults);
   const folder = await x.inv.folder(place.folder, o);
+  const lib = libraryRefOf(req.image.TemplateName);
   const existing = await x.inv.vmInFolder(folder, req.name, o);
-  if (existing) return { id: existing.value };
+  if (existing) return lib ? resumeDeploy(x, req, existing, place, o) : { id: existing.value };
+  if (lib) return createFromLibrary(x, req, lib, folder, place, o);
 
   const template = await findTemplate(x, req, o);
   const { pool, host } = await x.inv.compute(place, o);
   const ds = await x.inv.datastore(place, o);
-  const deviceChange: XmlNode[] = [];
-  const extra: Record<string, string> = { ...classExtraConfig(req.class, 'Create'), ...guestinfo(req.name, req.userData, req.metaData), [MANAGED_KEY]: 'true' };
-
-  // NICs: the VM's networks replace the template's.
-  const nets = req.networks.length ? req.networks.map((n) => ({ name: n.Portgroup || n.NetworkName, model: n.Model, mac: n.MacAddress }))
-    : x.defaults.network ? [{ name: x.defaults.network, model: '', mac: '' }] : [];
-  if (nets.length) {
-    for (const nic of template.devices.filter(isNic)) deviceChange.push(removeDevice(nic));
-    let key = -100;
-    for (const n of nets) {
-      if (!n.name) throw new ProviderError('InvalidSpec', 'Create: a network has neither a portgroup nor a network name', 'Create');
-      deviceChange.push(addNic(key--, n.model, await nicBacking(x, n.name, o), n.mac));
-    }
-  }
-  // Data disks are added and remembered by name (the boot disk grows after the clone, see below).
-  if (req.disks.length) {
-    const slots = scsiSlots(template.devices);
-    let key = -200;
-    for (const d of req.disks) {
-      if (!(d.SizeGiB > 0)) throw new ProviderError('InvalidSpec', `Create: disk ${JSON.stringify(d.Name)} needs a size`, 'Create');
-      const unit = slots.next();
-      deviceChange.push(addDisk(key--, slots.controllerKey, unit, d.SizeGiB, d.Type || req.class.DiskDefaults?.Type || 'thin', ds?.datastore));
-      extra[`${DISK_KEY_PREFIX}${d.Name || `disk${unit}`}`] = `${slots.controllerKey}:${unit}`;
-    }
-  }
-  const config = configSpec({
-    cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, cls: req.class, deviceChange, extraConfig: extra,
-    annotation: `Managed by virtrigaud${req.tags.length ? ` (tags: ${req.tags.join(', ')})` : ''}`,
-  });
+  const config = await vmConfig(x, req, template.devices, ds, o);
   const location: XmlNode = { ...(ds ? { datastore: ref(ds.datastore) } : {}), pool: ref(pool), ...(host ? { host: ref(host) } : {}) };
   const task = await cloneTask(x, template.ref, folder, req.name, { location, template: 'false', config, powerOn: 'false' }, o);
   try {
@@ -85,6 +65,94 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
     if (again) return { id: again.value };
     throw e;
   }
+}
+
+/**
+ * The VirtualMachineConfigSpec of a new VM from the class, networks, disks
+ * and cloud-init, against the devices of its source (the template for a
+ * clone, the deployed VM for a content library item).
+ */
+async function vmConfig(x: Ctx, req: CreateRequest, devices: readonly Device[], ds: DatastoreChoice | undefined, o?: CallOpts): Promise<XmlNode> {
+  const deviceChange: XmlNode[] = [];
+  const extra: Record<string, string> = { ...classExtraConfig(req.class, 'Create'), ...guestinfo(req.name, req.userData, req.metaData), [MANAGED_KEY]: 'true' };
+
+  // NICs: the VM's networks replace the template's.
+  const nets = req.networks.length ? req.networks.map((n) => ({ name: n.Portgroup || n.NetworkName, model: n.Model, mac: n.MacAddress }))
+    : x.defaults.network ? [{ name: x.defaults.network, model: '', mac: '' }] : [];
+  if (nets.length) {
+    for (const nic of devices.filter(isNic)) deviceChange.push(removeDevice(nic));
+    let key = -100;
+    for (const n of nets) {
+      if (!n.name) throw new ProviderError('InvalidSpec', 'Create: a network has neither a portgroup nor a network name', 'Create');
+      deviceChange.push(addNic(key--, n.model, await nicBacking(x, n.name, o), n.mac));
+    }
+  }
+  // Data disks are added and remembered by name (the boot disk grows after the clone, see below).
+  if (req.disks.length) {
+    const slots = scsiSlots(devices);
+    let key = -200;
+    for (const d of req.disks) {
+      if (!(d.SizeGiB > 0)) throw new ProviderError('InvalidSpec', `Create: disk ${JSON.stringify(d.Name)} needs a size`, 'Create');
+      const unit = slots.next();
+      deviceChange.push(addDisk(key--, slots.controllerKey, unit, d.SizeGiB, d.Type || req.class.DiskDefaults?.Type || 'thin', ds?.datastore));
+      extra[`${DISK_KEY_PREFIX}${d.Name || `disk${unit}`}`] = `${slots.controllerKey}:${unit}`;
+    }
+  }
+  return configSpec({
+    cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, cls: req.class, deviceChange, extraConfig: extra,
+    annotation: `Managed by virtrigaud${req.tags.length ? ` (tags: ${req.tags.join(', ')})` : ''}`,
+  });
+}
+
+function libraryRefOf(templateName: string): LibraryItemRef | undefined {
+  try {
+    return parseLibraryRef(templateName);
+  } catch (e) {
+    throw new ProviderError('InvalidSpec', `Create: image ${(e as Error).message}`, 'Create');
+  }
+}
+
+/** Content library item: deploy it powered off (vAPI REST), then configure it like a clone. */
+async function createFromLibrary(x: Ctx, req: CreateRequest, r: LibraryItemRef, folder: MoRef, place: Placement, o?: CallOpts): Promise<CreateResponse> {
+  const item = await findLibraryItem(x.vapi, r, o);
+  const { pool, host } = await x.inv.compute(place, o);
+  const ds = await x.inv.datastore(place, o);
+  let id: string;
+  try {
+    id = await deployLibraryItem(x.vapi, item, { name: req.name, folder, pool, host, datastore: ds?.datastore }, o);
+  } catch (e) {
+    // A concurrent attempt deployed it meanwhile (vCenter: duplicate name): continue with that VM.
+    const again = await x.inv.vmInFolder(folder, req.name, o).catch(() => undefined);
+    if (!again) throw e;
+    id = again.value;
+  }
+  return configureDeployed(x, req, { type: 'VirtualMachine', value: id }, pool, host, ds, o);
+}
+
+/**
+ * A VM of that name exists and the image is a library item: a deploy whose
+ * configure step did not happen (crash, error) lacks our marker in
+ * extraConfig, so it is configured now; a configured one is returned as is.
+ */
+async function resumeDeploy(x: Ctx, req: CreateRequest, vm: MoRef, place: Placement, o?: CallOpts): Promise<CreateResponse> {
+  const got = await readVm(x.c, vm.value, o);
+  if (got.extraConfig[MANAGED_KEY] === 'true' && !got.template) return { id: vm.value };
+  const { pool, host } = await x.inv.compute(place, o);
+  return configureDeployed(x, req, vm, pool, host, await x.inv.datastore(place, o), o);
+}
+
+async function configureDeployed(x: Ctx, req: CreateRequest, vm: MoRef, pool: MoRef, host: MoRef | undefined, ds: DatastoreChoice | undefined, o?: CallOpts): Promise<CreateResponse> {
+  let got = await readVm(x.c, vm.value, o);
+  if (got.template) {
+    // vcsim's VM-template deploy leaves a template (its clone sets template=true); vCenter never does.
+    await x.c.call('MarkAsVirtualMachine', vm, { pool: ref(pool), ...(host ? { host: ref(host) } : {}) }, o);
+    got = await readVm(x.c, vm.value, o);
+  }
+  const spec = await vmConfig(x, req, got.devices, ds, o);
+  const task = moRef(await x.c.call('ReconfigVM_Task', vm, { spec }, o));
+  if (task) await waitTask(x.c, task, 'Create', o);
+  const rest = await finishClone(x, vm, req.class, o);
+  return { id: vm.value, ...(rest ? { task: rest } : task ? { task: { id: task.value } } : {}) };
 }
 
 /**
@@ -116,8 +184,8 @@ async function finishClone(x: Ctx, vm: MoRef, cls: ClassPayload, o?: CallOpts): 
 async function findTemplate(x: Ctx, req: CreateRequest, o?: CallOpts): Promise<VmState> {
   const name = req.image.TemplateName;
   if (!name) {
-    if (req.image.URL) throw new ProviderError('Unimplemented', 'Create: deploying from an OVA/OVF URL or a content library item is not implemented; use a VM template (VMImage source.vsphere.templateName)', 'Create');
-    throw new ProviderError('InvalidSpec', 'Create: the image names no template (VMImage source.vsphere.templateName)', 'Create');
+    if (req.image.URL) throw new ProviderError('Unimplemented', 'Create: deploying from an OVA/OVF URL is not implemented; use a VM template (VMImage source.vsphere.templateName) or a content library item (source.vsphere.contentLibrary)', 'Create');
+    throw new ProviderError('InvalidSpec', 'Create: the image names no template or content library item (VMImage source.vsphere.templateName or contentLibrary)', 'Create');
   }
   const found = await x.inv.vmsNamed(name, o);
   if (!found.length) throw new ProviderError('InvalidSpec', `Create: template ${JSON.stringify(name)} not found`, 'Create');

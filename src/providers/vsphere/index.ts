@@ -11,6 +11,7 @@ import { VsphereProvider, type VsphereProviderOptions } from './provider';
 export { VSPHERE_CAPABILITIES, VsphereProvider, type VsphereProviderOptions } from './provider';
 export { Inventory, type DatastoreChoice, type Placement } from './inventory';
 export { placementOf } from './create';
+export { CONTENT_LIBRARY_SCHEME, formatLibraryRef, parseLibraryRef, type LibraryItemRef } from './library-ref';
 
 export const VSPHERE_IMPLEMENTATION = 'vsphere';
 

@@ -11,8 +11,11 @@ import {
 import { cloneVm, createVm, type Ctx } from './create';
 import { isDisk } from './devices';
 import { Inventory } from './inventory';
+import { findLibraryItem } from './library';
+import { formatLibraryRef } from './library-ref';
 import * as life from './lifecycle';
 import { retrieveView, VimClient, type CallOpts } from './soap';
+import { VapiClient } from './vapi';
 import { describeOf, readVm, VM_PATHS, vmInfoOf, vmState } from './vm';
 
 export interface VsphereProviderOptions {
@@ -42,6 +45,7 @@ export const VSPHERE_CAPABILITIES: Capabilities = {
 export class VsphereProvider implements Provider {
   readonly client: VimClient;
   readonly inventory: Inventory;
+  readonly vapi: VapiClient;
   private readonly x: Ctx;
   private readonly host: string;
 
@@ -59,7 +63,8 @@ export class VsphereProvider implements Provider {
       insecureSkipVerify: options.insecureSkipVerify, timeoutMs: options.requestTimeoutMs,
     });
     this.inventory = new Inventory(this.client, datacenter);
-    this.x = { c: this.client, inv: this.inventory, defaults: options.defaults ?? {} };
+    this.vapi = new VapiClient({ transport: this.client.transport, username: options.username, password: options.password });
+    this.x = { c: this.client, vapi: this.vapi, inv: this.inventory, defaults: options.defaults ?? {} };
   }
 
   async validate(o?: CallOptions) {
@@ -127,15 +132,23 @@ export class VsphereProvider implements Provider {
     return cloneVm(this.x, req, long(o));
   }
 
-  /** A template named by the image is "prepared" already; anything else is not implemented. */
+  /** A template or content library item named by the image is "prepared" already; anything else is not implemented. */
   async imagePrepare(req: ImagePrepareRequest, o?: CallOptions): Promise<ImagePrepareResponse> {
-    let name = '';
+    type Src = { templateName?: string; contentLibrary?: { library?: string; item?: string; version?: string } };
+    let src: Src = {};
     try {
-      name = (JSON.parse(req.imageJson) as { source?: { vsphere?: { templateName?: string } } }).source?.vsphere?.templateName ?? '';
+      src = (JSON.parse(req.imageJson) as { source?: { vsphere?: Src } }).source?.vsphere ?? {};
     } catch {
       throw new ProviderError('InvalidSpec', 'ImagePrepare: image JSON does not parse', 'ImagePrepare');
     }
-    if (!name) throw new ProviderError('Unimplemented', 'ImagePrepare: only vSphere templates are supported (OVA and content library imports are not implemented)', 'ImagePrepare');
+    const cl = src.contentLibrary;
+    if (cl?.library && cl.item) {
+      const r = { library: cl.library, item: cl.item, ...(cl.version ? { version: cl.version } : {}) };
+      const item = await findLibraryItem(this.vapi, r, o);
+      return { preparedImageId: item.id, preparedImagePath: formatLibraryRef(r) };
+    }
+    const name = src.templateName ?? '';
+    if (!name) throw new ProviderError('Unimplemented', 'ImagePrepare: only vSphere templates and content library items are supported (OVA imports are not implemented)', 'ImagePrepare');
     const [found] = await this.inventory.vmsNamed(name, o);
     if (!found) throw new ProviderError('NotFound', `ImagePrepare: template ${JSON.stringify(name)} not found`, 'ImagePrepare');
     return { preparedImageId: found.value, preparedImagePath: name };
@@ -173,6 +186,7 @@ export class VsphereProvider implements Provider {
   }
 
   async close(): Promise<void> {
+    await this.vapi.logout();
     await this.client.logout().catch(() => undefined);
     this.client.close();
   }

@@ -16,6 +16,7 @@ import type {
   PlacementPayload,
   VMPayload,
 } from '../../providers/provider';
+import { formatLibraryRef } from '../../providers/vsphere/library-ref';
 import { quantityToGiB, quantityToMiB } from './quantity';
 
 const INT32_MAX = 2147483647;
@@ -86,7 +87,9 @@ export function imagePayload(vm: VirtualMachine, image: VMImage | undefined): Im
   const out: ImagePayload = { TemplateName: '', Path: '', URL: '', Format: 'template', Checksum: '', ChecksumType: 'sha256' };
   if (!src) return out;
   if (src.vsphere) {
-    out.TemplateName = src.vsphere.templateName ?? '';
+    const cl = src.vsphere.contentLibrary;
+    // The wire format has no content-library field: it travels as TemplateName contentlib://<library>/<item>[?version=].
+    out.TemplateName = src.vsphere.templateName || (cl ? formatLibraryRef(cl) : '');
     out.URL = src.vsphere.ovaURL ?? '';
     out.Checksum = src.vsphere.checksum ?? '';
     out.ChecksumType = src.vsphere.checksumType ?? out.ChecksumType;

@@ -3,6 +3,7 @@ import t from 'tap';
 import { classPayload, createRequest, imagePayload, mergeUserData, networkPayloads, placementPayload, vmPayload } from '../../../src/reconciler/vm/payload';
 import { quantityToBytes, quantityToMiB } from '../../../src/reconciler/vm/quantity';
 import { durationMs, stringifyProviderRaw } from '../../../src/reconciler/vm/status-draft';
+import { parseLibraryRef } from '../../../src/providers/vsphere/library-ref';
 
 const vm = (spec: Record<string, unknown>): any => ({ apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VirtualMachine', metadata: { name: 'web', namespace: 'ns' }, spec: { providerRef: { name: 'p' }, classRef: { name: 'c' }, ...spec } });
 
@@ -38,6 +39,17 @@ t.test('image payload precedence (VM-5, VM-6, VM-10)', async (t) => {
   t.equal(imagePayload(vm({ imageRef: { name: 'i' } }), img({ proxmox: { templateID: 9000, templateName: 'ubuntu' } })).TemplateName, '9000', 'templateID wins, as a string');
   t.same(imagePayload(vm({ importedDisk: { diskID: 'd1' } }), undefined), { TemplateName: '', Path: '/var/lib/libvirt/images/d1.qcow2', URL: '', Format: 'qcow2', Checksum: '', ChecksumType: 'sha256' });
   t.equal(imagePayload(vm({ importedDisk: { diskID: 'd1', format: 'raw', path: '/data/d1.img' } }), undefined).Path, '/data/d1.img');
+});
+
+t.test('image payload: a vSphere content library item travels as TemplateName contentlib://', async (t) => {
+  const img = (source: unknown): any => ({ spec: { source } });
+  const p = imagePayload(vm({ imageRef: { name: 'i' } }), img({ vsphere: { contentLibrary: { library: 'Golden Images', item: 'ubuntu/22.04', version: '3' } } }));
+  t.same(p, { TemplateName: 'contentlib://Golden%20Images/ubuntu%2F22.04?version=3', Path: '', URL: '', Format: 'template', Checksum: '', ChecksumType: 'sha256' }, 'wire shape unchanged, names percent-encoded');
+  t.same(parseLibraryRef(p.TemplateName), { library: 'Golden Images', item: 'ubuntu/22.04', version: '3' }, 'the provider reads it back');
+  t.equal(imagePayload(vm({ imageRef: { name: 'i' } }), img({ vsphere: { contentLibrary: { library: 'lib', item: 'tmpl' } } })).TemplateName, 'contentlib://lib/tmpl', 'no version: no query');
+  t.equal(imagePayload(vm({ imageRef: { name: 'i' } }), img({ vsphere: { templateName: 't', contentLibrary: { library: 'lib', item: 'x' } } })).TemplateName, 't', 'templateName wins');
+  t.equal(parseLibraryRef('ubuntu-22.04'), undefined, 'a plain template name is not a library reference');
+  t.throws(() => parseLibraryRef('contentlib://only-library'), /not contentlib:\/\/<library>\/<item>/);
 });
 
 t.test('networks: VM addressing, attachment backing, later provider blocks win', async (t) => {

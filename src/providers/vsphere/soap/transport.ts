@@ -68,17 +68,28 @@ export class SoapTransport {
   }
 
   post(xml: string, o: PostOptions): Promise<HttpResponse> {
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/xml; charset=utf-8', soapaction: SOAP_ACTION };
+    if (this.cookie) headers.cookie = this.cookie;
+    return this.send('POST', this.target, headers, xml, o).then((res) => {
+      this.keepCookie(res.setCookie);
+      return { status: res.status, body: res.body };
+    });
+  }
+
+  /**
+   * One HTTP request to the same vCenter with the same TLS settings, for
+   * the vAPI REST client (content library): `path` replaces the `/sdk` path.
+   */
+  request(method: string, path: string, headers: http.OutgoingHttpHeaders, body: string | undefined, o: PostOptions): Promise<HttpResponse> {
+    return this.send(method, new URL(path, this.target), headers, body, o);
+  }
+
+  private send(method: string, url: URL, headers: http.OutgoingHttpHeaders, body: string | undefined, o: PostOptions): Promise<HttpResponse & { setCookie?: string[] }> {
     const timeoutMs = o.timeoutMs ?? this.opts.timeoutMs ?? 60_000;
-    const mod = this.target.protocol === 'https:' ? https : http;
-    return new Promise<HttpResponse>((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
       if (o.signal?.aborted) return reject(new ProviderError('Retryable', `${o.operation}: cancelled`, o.operation));
-      const headers: http.OutgoingHttpHeaders = {
-        'content-type': 'text/xml; charset=utf-8',
-        soapaction: SOAP_ACTION,
-        'content-length': Buffer.byteLength(xml),
-      };
-      if (this.cookie) headers.cookie = this.cookie;
-      const req = mod.request(this.target, { method: 'POST', agent: this.agent, headers });
+      const req = mod.request(url, { method, agent: this.agent, headers: { ...headers, 'content-length': body === undefined ? 0 : Buffer.byteLength(body) } });
       let settled = false;
       const fail = (e: ProviderError) => {
         if (settled) return;
@@ -106,13 +117,12 @@ export class SoapTransport {
         });
         res.on('end', () => {
           done();
-          this.keepCookie(res.headers['set-cookie']);
           if (settled) return;
           settled = true;
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), setCookie: res.headers['set-cookie'] });
         });
       });
-      req.end(xml);
+      req.end(body);
     });
   }
 
