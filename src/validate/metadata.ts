@@ -39,7 +39,10 @@ export function validateMetadata(meta: unknown, errors: FieldError[], unknown: s
   }
   const m = meta as Record<string, unknown>;
   for (const key of Object.keys(m)) if (!OBJECT_META_FIELDS.has(key)) unknown.push(`metadata.${key}`);
-  const { name, generateName, namespace } = m;
+  // Go decodes "" and an absent field alike: an empty name or generateName counts as not set.
+  const name = m.name === '' ? undefined : m.name;
+  const generateName = m.generateName === '' ? undefined : m.generateName;
+  const { namespace } = m;
   if (name === undefined && generateName === undefined) {
     errors.push({ field: 'metadata.name', type: 'FieldValueRequired', message: 'Required value: name or generateName is required', rule: 'metadata' });
   }

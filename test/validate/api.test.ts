@@ -71,3 +71,14 @@ t.test('metadata: name rules and label syntax', async (t) => {
   t.same(r.errors.map((e) => e.field).sort(), ['metadata.labels', 'metadata.name']);
   t.match(r.errors.find((e) => e.field === 'metadata.name')!.message, /a lowercase RFC 1123 subdomain/);
 });
+
+t.test('an empty metadata.name is a missing one, as Go decodes it (found by the fuzzer, seed 1709578087)', async (t) => {
+  const vmClass = (metadata: Record<string, unknown>) => ({ apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMClass', metadata, spec: { cpu: 1, memory: '1Gi' } });
+  const [empty] = validateObjects([vmClass({ name: '' })]);
+  t.notOk(empty.valid);
+  t.same(empty.errors.map((e) => [e.field, e.message]), [['metadata.name', 'Required value: name or generateName is required']]);
+  const [generated] = validateObjects([vmClass({ name: '', generateName: 'small-' })]);
+  t.ok(generated.valid, 'an empty name with a generateName is fine');
+  const [both] = validateObjects([vmClass({ name: '', generateName: '' })]);
+  t.equal(both.errors[0]?.type, 'FieldValueRequired');
+});
