@@ -4,6 +4,7 @@
  * the install's Deployment and people's habits carry over.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { durationMs } from '../reconciler/duration';
 import { Operator } from '../reconciler/operator';
 import { createLogger, LeaderElectionLostError, type LogLevel } from '../reconciler/runtime';
 import { SecretRedactor } from '../reconciler/secrets';
@@ -124,9 +125,9 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
 }
 
 function duration(flag: string, v: string): number {
-  const m = /^(\d+)(ms|s|m)$/.exec(v);
-  if (!m || Number(m[1]) === 0) throw new UsageError(`flag ${flag}: "${v}" is not a duration like 500ms, 30s or 5m`);
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+  const ms = durationMs(v, NaN);
+  if (!(ms > 0)) throw new UsageError(`flag ${flag}: "${v}" is not a duration like 500ms, 30s or 5m`);
+  return ms;
 }
 
 export async function runOperator(argv: readonly string[]): Promise<number> {

@@ -13,7 +13,7 @@ import { inProcessImplementation, providerKey, type ProviderConnections } from '
 import { PROVIDER_RUNTIME_FIELD_MANAGER, renderProviderRuntime, runtimeStatusFrom, type RuntimeRenderResult } from '../provider-runtime';
 import { Kinds } from '../kinds';
 import { CoreResources, getCondition, rfc3339, setCondition, updateStatus, type Condition, type EventRecorder, type KubeClient, type Logger, type Result } from '../runtime';
-import { durationMs } from '../vm/status-draft';
+import { durationMs } from '../duration';
 
 /** Annotation on rendered runtime objects: hash of what was applied, so an unchanged runtime is never re-applied. */
 export const RUNTIME_HASH_ANNOTATION = 'virtrigaud.io/runtime-hash';

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { CoreResources, KubeClient, type ResourceType } from '../../../src/reconciler/runtime';
+import { eventually as poll } from '../../support/eventually';
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 export const CRDS = join(ROOT, 'dist', 'crds.yaml');
@@ -28,19 +29,6 @@ export function configMap(namespace: string, name: string, data: Record<string, 
 }
 
 /** Polls until `fn` returns a truthy value; rejects after `timeoutMs`. */
-export async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+export const eventually = <T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 50): Promise<T> => poll(what, fn, timeoutMs, intervalMs);
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

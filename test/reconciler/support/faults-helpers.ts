@@ -4,25 +4,12 @@ import { ProviderRegistry } from '../../../src/providers/registry';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
 import { condition, type OperatorEnv } from './env';
+import { eventually as poll } from '../../support/eventually';
 
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls until `fn` returns a truthy value; the last error or value is in the failure message. */
-export async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await delay(intervalMs);
-  }
-}
+export const eventually = <T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 100): Promise<T> => poll(what, fn, timeoutMs, intervalMs);
 
 /** Converged as the reconciler defines it: Running, Ready, an id, no task, the current generation observed. */
 export function isConverged(vm: any): boolean {

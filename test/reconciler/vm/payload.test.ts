@@ -2,7 +2,8 @@
 import t from 'tap';
 import { classPayload, createRequest, imagePayload, mergeUserData, networkPayloads, placementPayload, vmPayload } from '../../../src/reconciler/vm/payload';
 import { quantityToBytes, quantityToMiB } from '../../../src/reconciler/vm/quantity';
-import { durationMs, stringifyProviderRaw } from '../../../src/reconciler/vm/status-draft';
+import { stringifyProviderRaw } from '../../../src/reconciler/vm/status-draft';
+import { durationMs } from '../../../src/reconciler/duration';
 import { parseLibraryRef } from '../../../src/providers/vsphere/library-ref';
 
 const vm = (spec: Record<string, unknown>): any => ({ apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VirtualMachine', metadata: { name: 'web', namespace: 'ns' }, spec: { providerRef: { name: 'p' }, classRef: { name: 'c' }, ...spec } });
