@@ -89,6 +89,14 @@ export interface VMPayload {
 
 export interface CreateRequest {
   readonly name: string;
+  /**
+   * The VirtualMachine's `metadata.uid`: the VM's identity. Every provider
+   * stores it with the hypervisor VM and reports it back in
+   * {@link Description.uid} and {@link VMInfo.uid}, so the reconciler finds
+   * a VM by uid (crash recovery, finalizer) and never adopts one with another
+   * uid. On the wire it travels as the tag {@link UID_TAG_PREFIX}`<uid>`.
+   */
+  readonly uid?: string;
   readonly class: ClassPayload;
   readonly image: ImagePayload;
   readonly networks: readonly NetworkPayload[];
@@ -121,6 +129,8 @@ export interface Description {
   /** Observed vCPUs and memory, when the provider knows them (not on the wire). */
   readonly cpu?: number;
   readonly memoryMiB?: number;
+  /** The uid the VM was created with ({@link CreateRequest.uid}); absent for VMs created without one. */
+  readonly uid?: string;
 }
 
 export interface TaskStatus {
@@ -218,7 +228,17 @@ export interface VMInfo {
   readonly disks: readonly { id: string; path: string; sizeGiB: number; format: string }[];
   readonly networks: readonly { name: string; mac: string; ipAddress: string }[];
   readonly providerRaw: Readonly<Record<string, string>>;
+  /** The uid the VM was created with ({@link CreateRequest.uid}); absent for VMs created without one. */
+  readonly uid?: string;
 }
+
+/**
+ * How the VM uid travels over the remote protocol, which has no field for
+ * it: as one more element of `CreateRequest.tags`, and back as the
+ * `provider_raw` key {@link UID_RAW_KEY} of Describe and VMInfo.
+ */
+export const UID_TAG_PREFIX = 'virtrigaud.io/uid=';
+export const UID_RAW_KEY = 'virtrigaud.io/uid';
 
 /** `GetCapabilitiesResponse`, in the key spelling of Provider `status.reportedCapabilities`. */
 export interface Capabilities {
