@@ -98,6 +98,13 @@ export function toJson_ProviderProps(obj: ProviderProps | undefined): Record<str
  */
 export interface ProviderSpec {
   /**
+   * Namespaces whose objects may reference this Provider. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.
+   *
+   * @schema ProviderSpec#allowedNamespaces
+   */
+  readonly allowedNamespaces?: ProviderSpecAllowedNamespaces;
+
+  /**
    * Hypervisor connection pool.
    *
    * @schema ProviderSpec#connectionPooling
@@ -168,6 +175,7 @@ export interface ProviderSpec {
 export function toJson_ProviderSpec(obj: ProviderSpec | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
+    'allowedNamespaces': toJson_ProviderSpecAllowedNamespaces(obj.allowedNamespaces),
     'connectionPooling': toJson_ProviderSpecConnectionPooling(obj.connectionPooling),
     'credentialSecretRef': toJson_ProviderSpecCredentialSecretRef(obj.credentialSecretRef),
     'defaults': toJson_ProviderSpecDefaults(obj.defaults),
@@ -177,6 +185,50 @@ export function toJson_ProviderSpec(obj: ProviderSpec | undefined): Record<strin
     'rateLimit': toJson_ProviderSpecRateLimit(obj.rateLimit),
     'runtime': toJson_ProviderSpecRuntime(obj.runtime),
     'type': obj.type,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Namespaces whose objects may reference this Provider. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.
+ *
+ * @schema ProviderSpecAllowedNamespaces
+ */
+export interface ProviderSpecAllowedNamespaces {
+  /**
+   * Same: only this Provider's namespace (plus `names`); All: every namespace; Selector: namespaces whose labels match `selector` (plus `names`).
+   *
+   * @schema ProviderSpecAllowedNamespaces#from
+   */
+  readonly from?: ProviderSpecAllowedNamespacesFrom;
+
+  /**
+   * Further namespaces allowed by name, whatever `from` says.
+   *
+   * @schema ProviderSpecAllowedNamespaces#names
+   */
+  readonly names?: string[];
+
+  /**
+   * Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.
+   *
+   * @schema ProviderSpecAllowedNamespaces#selector
+   */
+  readonly selector?: ProviderSpecAllowedNamespacesSelector;
+}
+
+/**
+ * Converts an object of type 'ProviderSpecAllowedNamespaces' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ProviderSpecAllowedNamespaces(obj: ProviderSpecAllowedNamespaces | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'names': obj.names?.map(y => y),
+    'selector': toJson_ProviderSpecAllowedNamespacesSelector(obj.selector),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -600,6 +652,56 @@ export enum ProviderSpecType {
   /** proxmox */
   PROXMOX = "proxmox",
 }
+
+/**
+ * Same: only this Provider's namespace (plus `names`); All: every namespace; Selector: namespaces whose labels match `selector` (plus `names`).
+ *
+ * @schema ProviderSpecAllowedNamespacesFrom
+ */
+export enum ProviderSpecAllowedNamespacesFrom {
+  /** Same */
+  SAME = "Same",
+  /** All */
+  ALL = "All",
+  /** Selector */
+  SELECTOR = "Selector",
+}
+
+/**
+ * Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.
+ *
+ * @schema ProviderSpecAllowedNamespacesSelector
+ */
+export interface ProviderSpecAllowedNamespacesSelector {
+  /**
+   * Set-based requirements (ANDed).
+   *
+   * @schema ProviderSpecAllowedNamespacesSelector#matchExpressions
+   */
+  readonly matchExpressions?: ProviderSpecAllowedNamespacesSelectorMatchExpressions[];
+
+  /**
+   * Exact label matches (ANDed).
+   *
+   * @schema ProviderSpecAllowedNamespacesSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+}
+
+/**
+ * Converts an object of type 'ProviderSpecAllowedNamespacesSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ProviderSpecAllowedNamespacesSelector(obj: ProviderSpecAllowedNamespacesSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchExpressions': obj.matchExpressions?.map(y => toJson_ProviderSpecAllowedNamespacesSelectorMatchExpressions(y)),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
  * Pod affinity.
@@ -1219,6 +1321,50 @@ export function toJson_ProviderSpecRuntimeTolerations(obj: ProviderSpecRuntimeTo
     'operator': obj.operator,
     'tolerationSeconds': obj.tolerationSeconds,
     'value': obj.value,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A set-based requirement (ANDed).
+ *
+ * @schema ProviderSpecAllowedNamespacesSelectorMatchExpressions
+ */
+export interface ProviderSpecAllowedNamespacesSelectorMatchExpressions {
+  /**
+   * Label key.
+   *
+   * @schema ProviderSpecAllowedNamespacesSelectorMatchExpressions#key
+   */
+  readonly key: string;
+
+  /**
+   * In, NotIn, Exists or DoesNotExist.
+   *
+   * @schema ProviderSpecAllowedNamespacesSelectorMatchExpressions#operator
+   */
+  readonly operator: ProviderSpecAllowedNamespacesSelectorMatchExpressionsOperator;
+
+  /**
+   * Values for In/NotIn; empty for Exists/DoesNotExist.
+   *
+   * @schema ProviderSpecAllowedNamespacesSelectorMatchExpressions#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'ProviderSpecAllowedNamespacesSelectorMatchExpressions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ProviderSpecAllowedNamespacesSelectorMatchExpressions(obj: ProviderSpecAllowedNamespacesSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -2028,6 +2174,22 @@ export function toJson_ProviderSpecRuntimeServiceTls(obj: ProviderSpecRuntimeSer
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
 }
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * In, NotIn, Exists or DoesNotExist.
+ *
+ * @schema ProviderSpecAllowedNamespacesSelectorMatchExpressionsOperator
+ */
+export enum ProviderSpecAllowedNamespacesSelectorMatchExpressionsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
+}
 
 /**
  * A weighted node preference.
@@ -5436,6 +5598,13 @@ export function toJson_VmClassProps(obj: VmClassProps | undefined): Record<strin
  */
 export interface VmClassSpec {
   /**
+   * Namespaces whose objects may reference this VMClass. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.
+   *
+   * @schema VmClassSpec#allowedNamespaces
+   */
+  readonly allowedNamespaces?: VmClassSpecAllowedNamespaces;
+
+  /**
    * Number of vCPUs.
    *
    * @schema VmClassSpec#cpu
@@ -5506,6 +5675,7 @@ export interface VmClassSpec {
 export function toJson_VmClassSpec(obj: VmClassSpec | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
+    'allowedNamespaces': toJson_VmClassSpecAllowedNamespaces(obj.allowedNamespaces),
     'cpu': obj.cpu,
     'diskDefaults': toJson_VmClassSpecDiskDefaults(obj.diskDefaults),
     'extraConfig': ((obj.extraConfig) === undefined) ? undefined : (Object.entries(obj.extraConfig).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
@@ -5515,6 +5685,50 @@ export function toJson_VmClassSpec(obj: VmClassSpec | undefined): Record<string,
     'performanceProfile': toJson_VmClassSpecPerformanceProfile(obj.performanceProfile),
     'resourceLimits': toJson_VmClassSpecResourceLimits(obj.resourceLimits),
     'securityProfile': toJson_VmClassSpecSecurityProfile(obj.securityProfile),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Namespaces whose objects may reference this VMClass. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.
+ *
+ * @schema VmClassSpecAllowedNamespaces
+ */
+export interface VmClassSpecAllowedNamespaces {
+  /**
+   * Same: only this VMClass's namespace (plus `names`); All: every namespace; Selector: namespaces whose labels match `selector` (plus `names`).
+   *
+   * @schema VmClassSpecAllowedNamespaces#from
+   */
+  readonly from?: VmClassSpecAllowedNamespacesFrom;
+
+  /**
+   * Further namespaces allowed by name, whatever `from` says.
+   *
+   * @schema VmClassSpecAllowedNamespaces#names
+   */
+  readonly names?: string[];
+
+  /**
+   * Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.
+   *
+   * @schema VmClassSpecAllowedNamespaces#selector
+   */
+  readonly selector?: VmClassSpecAllowedNamespacesSelector;
+}
+
+/**
+ * Converts an object of type 'VmClassSpecAllowedNamespaces' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_VmClassSpecAllowedNamespaces(obj: VmClassSpecAllowedNamespaces | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'names': obj.names?.map(y => y),
+    'selector': toJson_VmClassSpecAllowedNamespacesSelector(obj.selector),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -5808,6 +6022,56 @@ export function toJson_VmClassSpecSecurityProfile(obj: VmClassSpecSecurityProfil
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * Same: only this VMClass's namespace (plus `names`); All: every namespace; Selector: namespaces whose labels match `selector` (plus `names`).
+ *
+ * @schema VmClassSpecAllowedNamespacesFrom
+ */
+export enum VmClassSpecAllowedNamespacesFrom {
+  /** Same */
+  SAME = "Same",
+  /** All */
+  ALL = "All",
+  /** Selector */
+  SELECTOR = "Selector",
+}
+
+/**
+ * Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.
+ *
+ * @schema VmClassSpecAllowedNamespacesSelector
+ */
+export interface VmClassSpecAllowedNamespacesSelector {
+  /**
+   * Set-based requirements (ANDed).
+   *
+   * @schema VmClassSpecAllowedNamespacesSelector#matchExpressions
+   */
+  readonly matchExpressions?: VmClassSpecAllowedNamespacesSelectorMatchExpressions[];
+
+  /**
+   * Exact label matches (ANDed).
+   *
+   * @schema VmClassSpecAllowedNamespacesSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+}
+
+/**
+ * Converts an object of type 'VmClassSpecAllowedNamespacesSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_VmClassSpecAllowedNamespacesSelector(obj: VmClassSpecAllowedNamespacesSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchExpressions': obj.matchExpressions?.map(y => toJson_VmClassSpecAllowedNamespacesSelectorMatchExpressions(y)),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Root-disk size (converted to whole GiB, floor)
  *
  * @schema VmClassSpecDiskDefaultsSize
@@ -5962,6 +6226,50 @@ export enum VmClassSpecSecurityProfileTpmVersion {
 }
 
 /**
+ * A set-based requirement (ANDed).
+ *
+ * @schema VmClassSpecAllowedNamespacesSelectorMatchExpressions
+ */
+export interface VmClassSpecAllowedNamespacesSelectorMatchExpressions {
+  /**
+   * Label key.
+   *
+   * @schema VmClassSpecAllowedNamespacesSelectorMatchExpressions#key
+   */
+  readonly key: string;
+
+  /**
+   * In, NotIn, Exists or DoesNotExist.
+   *
+   * @schema VmClassSpecAllowedNamespacesSelectorMatchExpressions#operator
+   */
+  readonly operator: VmClassSpecAllowedNamespacesSelectorMatchExpressionsOperator;
+
+  /**
+   * Values for In/NotIn; empty for Exists/DoesNotExist.
+   *
+   * @schema VmClassSpecAllowedNamespacesSelectorMatchExpressions#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'VmClassSpecAllowedNamespacesSelectorMatchExpressions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_VmClassSpecAllowedNamespacesSelectorMatchExpressions(obj: VmClassSpecAllowedNamespacesSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Source of encryption keys.
  *
  * @schema VmClassSpecSecurityProfileEncryptionPolicyKeyProvider
@@ -5973,6 +6281,22 @@ export enum VmClassSpecSecurityProfileEncryptionPolicyKeyProvider {
   HARDWARE = "hardware",
   /** external */
   EXTERNAL = "external",
+}
+
+/**
+ * In, NotIn, Exists or DoesNotExist.
+ *
+ * @schema VmClassSpecAllowedNamespacesSelectorMatchExpressionsOperator
+ */
+export enum VmClassSpecAllowedNamespacesSelectorMatchExpressionsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
 }
 
 
@@ -8054,6 +8378,13 @@ export function toJson_VmImageProps(obj: VmImageProps | undefined): Record<strin
  */
 export interface VmImageSpec {
   /**
+   * Namespaces whose objects may reference this VMImage. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.
+   *
+   * @schema VmImageSpec#allowedNamespaces
+   */
+  readonly allowedNamespaces?: VmImageSpecAllowedNamespaces;
+
+  /**
    * Guest OS information.
    *
    * @schema VmImageSpec#distribution
@@ -8089,10 +8420,55 @@ export interface VmImageSpec {
 export function toJson_VmImageSpec(obj: VmImageSpec | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
+    'allowedNamespaces': toJson_VmImageSpecAllowedNamespaces(obj.allowedNamespaces),
     'distribution': toJson_VmImageSpecDistribution(obj.distribution),
     'metadata': toJson_VmImageSpecMetadata(obj.metadata),
     'prepare': toJson_VmImageSpecPrepare(obj.prepare),
     'source': toJson_VmImageSpecSource(obj.source),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Namespaces whose objects may reference this VMImage. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.
+ *
+ * @schema VmImageSpecAllowedNamespaces
+ */
+export interface VmImageSpecAllowedNamespaces {
+  /**
+   * Same: only this VMImage's namespace (plus `names`); All: every namespace; Selector: namespaces whose labels match `selector` (plus `names`).
+   *
+   * @schema VmImageSpecAllowedNamespaces#from
+   */
+  readonly from?: VmImageSpecAllowedNamespacesFrom;
+
+  /**
+   * Further namespaces allowed by name, whatever `from` says.
+   *
+   * @schema VmImageSpecAllowedNamespaces#names
+   */
+  readonly names?: string[];
+
+  /**
+   * Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.
+   *
+   * @schema VmImageSpecAllowedNamespaces#selector
+   */
+  readonly selector?: VmImageSpecAllowedNamespacesSelector;
+}
+
+/**
+ * Converts an object of type 'VmImageSpecAllowedNamespaces' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_VmImageSpecAllowedNamespaces(obj: VmImageSpecAllowedNamespaces | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'names': obj.names?.map(y => y),
+    'selector': toJson_VmImageSpecAllowedNamespacesSelector(obj.selector),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -8365,6 +8741,56 @@ export function toJson_VmImageSpecSource(obj: VmImageSpecSource | undefined): Re
     'proxmox': toJson_VmImageSpecSourceProxmox(obj.proxmox),
     'registry': toJson_VmImageSpecSourceRegistry(obj.registry),
     'vsphere': toJson_VmImageSpecSourceVsphere(obj.vsphere),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Same: only this VMImage's namespace (plus `names`); All: every namespace; Selector: namespaces whose labels match `selector` (plus `names`).
+ *
+ * @schema VmImageSpecAllowedNamespacesFrom
+ */
+export enum VmImageSpecAllowedNamespacesFrom {
+  /** Same */
+  SAME = "Same",
+  /** All */
+  ALL = "All",
+  /** Selector */
+  SELECTOR = "Selector",
+}
+
+/**
+ * Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.
+ *
+ * @schema VmImageSpecAllowedNamespacesSelector
+ */
+export interface VmImageSpecAllowedNamespacesSelector {
+  /**
+   * Set-based requirements (ANDed).
+   *
+   * @schema VmImageSpecAllowedNamespacesSelector#matchExpressions
+   */
+  readonly matchExpressions?: VmImageSpecAllowedNamespacesSelectorMatchExpressions[];
+
+  /**
+   * Exact label matches (ANDed).
+   *
+   * @schema VmImageSpecAllowedNamespacesSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+}
+
+/**
+ * Converts an object of type 'VmImageSpecAllowedNamespacesSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_VmImageSpecAllowedNamespacesSelector(obj: VmImageSpecAllowedNamespacesSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchExpressions': obj.matchExpressions?.map(y => toJson_VmImageSpecAllowedNamespacesSelectorMatchExpressions(y)),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -8938,6 +9364,50 @@ export function toJson_VmImageSpecSourceVsphere(obj: VmImageSpecSourceVsphere | 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * A set-based requirement (ANDed).
+ *
+ * @schema VmImageSpecAllowedNamespacesSelectorMatchExpressions
+ */
+export interface VmImageSpecAllowedNamespacesSelectorMatchExpressions {
+  /**
+   * Label key.
+   *
+   * @schema VmImageSpecAllowedNamespacesSelectorMatchExpressions#key
+   */
+  readonly key: string;
+
+  /**
+   * In, NotIn, Exists or DoesNotExist.
+   *
+   * @schema VmImageSpecAllowedNamespacesSelectorMatchExpressions#operator
+   */
+  readonly operator: VmImageSpecAllowedNamespacesSelectorMatchExpressionsOperator;
+
+  /**
+   * Values for In/NotIn; empty for Exists/DoesNotExist.
+   *
+   * @schema VmImageSpecAllowedNamespacesSelectorMatchExpressions#values
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Converts an object of type 'VmImageSpecAllowedNamespacesSelectorMatchExpressions' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_VmImageSpecAllowedNamespacesSelectorMatchExpressions(obj: VmImageSpecAllowedNamespacesSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'operator': obj.operator,
+    'values': obj.values?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * Kernel type.
  *
  * @schema VmImageSpecDistributionKernelType
@@ -9350,6 +9820,22 @@ export function toJson_VmImageSpecSourceVsphereProviderRef(obj: VmImageSpecSourc
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
 }
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * In, NotIn, Exists or DoesNotExist.
+ *
+ * @schema VmImageSpecAllowedNamespacesSelectorMatchExpressionsOperator
+ */
+export enum VmImageSpecAllowedNamespacesSelectorMatchExpressionsOperator {
+  /** In */
+  IN = "In",
+  /** NotIn */
+  NOT_IN = "NotIn",
+  /** Exists */
+  EXISTS = "Exists",
+  /** DoesNotExist */
+  DOES_NOT_EXIST = "DoesNotExist",
+}
 
 /**
  * Eager or lazy allocation.

@@ -22,6 +22,62 @@ export interface VMClass {
  */
 export interface VMClassSpec {
   /**
+   * Namespaces whose objects may reference this VMClass. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.
+   */
+  allowedNamespaces?: {
+    /**
+     * Same: only this VMClass's namespace (plus `names`); All: every namespace; Selector: namespaces whose labels match `selector` (plus `names`).
+     */
+    from?: 'Same' | 'All' | 'Selector';
+    /**
+     * Further namespaces allowed by name, whatever `from` says.
+     *
+     * @maxItems 256
+     *
+     * Items: A namespace allowed to reference this object.
+     */
+    names?: string[];
+    /**
+     * Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.
+     */
+    selector?: {
+      /**
+       * Set-based requirements (ANDed).
+       *
+       * @maxItems 16
+       *
+       * Items: A set-based requirement (ANDed).
+       */
+      matchExpressions?: {
+        /**
+         * Label key.
+         */
+        key: string;
+        /**
+         * In, NotIn, Exists or DoesNotExist.
+         */
+        operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+        /**
+         * Values for In/NotIn; empty for Exists/DoesNotExist.
+         *
+         * @maxItems 64
+         *
+         * Items: A value for In/NotIn.
+         */
+        values?: string[];
+      }[];
+      /**
+       * Exact label matches (ANDed).
+       */
+      matchLabels?: {
+        /**
+         * A label value.
+         */
+        [k: string]: string;
+      };
+    };
+  };
+  /**
    * Number of vCPUs.
    */
   cpu: number;

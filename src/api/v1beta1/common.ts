@@ -71,3 +71,48 @@ export const conditions = () =>
     listType: 'map',
     listMapKeys: ['type'],
   });
+
+/**
+ * Consent of a referenced object (Provider, VMClass, VMImage) to be used from
+ * other namespaces, in the spirit of Gateway API's allowedRoutes: without it
+ * only objects in the same namespace may reference it, so no tenant can use
+ * another team's Provider (and its credentials) by naming its namespace.
+ */
+export const allowedNamespaces = (kind: string) =>
+  s.object({
+    description: `Namespaces whose objects may reference this ${kind}. Default: only its own namespace. A VirtualMachine in a namespace not allowed here gets Ready=False with reason ReferenceNotPermitted.`,
+    properties: {
+      from: s.enumOf(['Same', 'All', 'Selector'], {
+        description: `Same: only this ${kind}'s namespace (plus \`names\`); All: every namespace; Selector: namespaces whose labels match \`selector\` (plus \`names\`).`,
+        default: 'Same',
+      }),
+      names: s.array(s.string({ description: 'A namespace allowed to reference this object.', maxLength: 63, pattern: DNS_LABEL }), {
+        description: 'Further namespaces allowed by name, whatever `from` says.',
+        maxItems: 256,
+        listType: 'set',
+      }),
+      selector: s.object({
+        description: 'Namespaces allowed by label (with from: Selector), a meta/v1 LabelSelector.',
+        mapType: 'atomic',
+        properties: {
+          matchExpressions: s.array(
+            s.object({
+              description: 'A set-based requirement (ANDed).',
+              required: ['key', 'operator'],
+              properties: {
+                key: s.string({ description: 'Label key.', maxLength: 317 }),
+                operator: s.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'], { description: 'In, NotIn, Exists or DoesNotExist.' }),
+                values: s.array(s.string({ description: 'A value for In/NotIn.', maxLength: 63 }), { description: 'Values for In/NotIn; empty for Exists/DoesNotExist.', maxItems: 64 }),
+              },
+            }),
+            { description: 'Set-based requirements (ANDed).', maxItems: 16 },
+          ),
+          matchLabels: s.map(s.string({ description: 'A label value.', maxLength: 63 }), { description: 'Exact label matches (ANDed).', maxProperties: 32 }),
+        },
+      }),
+    },
+    rules: [
+      { rule: "self.from != 'Selector' || has(self.selector)", message: 'from: Selector needs a selector' },
+      { rule: "!has(self.selector) || self.from == 'Selector'", message: 'selector is only used with from: Selector' },
+    ],
+  });

@@ -1,5 +1,5 @@
 import { s, defineKind, cel } from '../../schema';
-import { GROUP, VERSION, CATEGORY, PROVIDER_IMAGE, PROVIDER_ENDPOINT, objectRef, conditions } from './common';
+import { GROUP, VERSION, CATEGORY, PROVIDER_IMAGE, PROVIDER_ENDPOINT, objectRef, conditions, allowedNamespaces } from './common';
 import * as k8s from './k8s';
 
 const capacity = (description: string) => s.object({
@@ -16,6 +16,7 @@ export const providerSpec = s.object({
   description: 'Connection to one hypervisor endpoint plus the provider pod that serves it.',
   required: ['credentialSecretRef', 'endpoint', 'runtime', 'type'],
   properties: {
+    allowedNamespaces: allowedNamespaces('Provider'),
     connectionPooling: s.object({
       description: 'Hypervisor connection pool.',
       properties: {

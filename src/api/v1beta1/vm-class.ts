@@ -1,10 +1,11 @@
 import { s, defineKind } from '../../schema';
-import { GROUP, VERSION, CATEGORY, conditions } from './common';
+import { GROUP, VERSION, CATEGORY, conditions, allowedNamespaces } from './common';
 
 export const vmClassSpec = s.object({
   description: 'Hardware profile shared by VMs.',
   required: ['cpu', 'memory'],
   properties: {
+    allowedNamespaces: allowedNamespaces('VMClass'),
     cpu: s.int32({ description: 'Number of vCPUs.', minimum: 1, maximum: 128 }),
     diskDefaults: s.object({
       description: 'Root-disk defaults.',

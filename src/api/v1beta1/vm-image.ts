@@ -1,10 +1,11 @@
 import { s, defineKind } from '../../schema';
-import { GROUP, VERSION, CATEGORY, objectRef, localObjectRef, conditions } from './common';
+import { GROUP, VERSION, CATEGORY, objectRef, localObjectRef, conditions, allowedNamespaces } from './common';
 
 export const vmImageSpec = s.object({
   description: 'Image definition; the whole spec is JSON-encoded and sent to providers on ImagePrepare.',
   required: ['source'],
   properties: {
+    allowedNamespaces: allowedNamespaces('VMImage'),
     distribution: s.object({
       description: 'Guest OS information.',
       properties: {
