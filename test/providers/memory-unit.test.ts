@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryProvider, MemoryStore, ipFor, memoryOptionsFromContext, registerMemoryProvider } from '../../src/providers/memory';
 import { awaitTask, createRequest, desiredPayload, outcome } from '../../src/providers/conformance';
-import { ProviderError } from '../../src/providers/provider';
+import { ProviderError, UID_TAG_PREFIX } from '../../src/providers/provider';
 import { ProviderRegistry, type ProviderContext } from '../../src/providers/registry';
 
 const tempDir = (t: Test) => {
@@ -131,10 +131,10 @@ t.test('two instances on one state file see the same VMs', async (t) => {
   t.same((await b.taskStatus(r.task!)).done, false, 'and its task');
   await b.reconfigure(r.id, desiredPayload(createRequest('shared'), 6, 8192));
   t.equal((await a.describe(r.id)).cpu, 6, 'a sees b\'s change');
-  const again = await b.create(createRequest('shared'));
-  t.equal(again.id, r.id, 'create by name is idempotent across instances');
+  await t.rejects(b.create(createRequest('shared')), { category: 'InvalidSpec', message: `Create: a VM named "shared" already exists (id ${r.id})` },
+    'a create of the name through another instance is refused');
   const c = new MemoryProvider({ stateFile: file });
-  t.equal((await c.create(createRequest('third'))).id, 'mem-third-3', 'the id counter is shared (1: VM, 2: its task)');
+  t.equal((await c.create(createRequest('third'))).id, 'mem-third-3', 'the id counter is shared (1: VM, 2: its task; the refused create takes none)');
   t.equal(JSON.parse(readFileSync(file, 'utf8')).version, 1);
   t.same(readdirSync(join(file, '..')), ['p.json'], 'no temp files left');
   const store = new MemoryStore();
@@ -163,6 +163,42 @@ t.test('registry factory: endpoint options, credentials, state dir', async (t) =
   const v = await noUser.validate();
   t.equal(v.ok, false);
   t.match(v.message, /username/);
+});
+
+t.test('uid: stored with the VM, in the state file, reported; create is not idempotent by name', async (t) => {
+  const file = join(tempDir(t), 'p.json');
+  const p = new MemoryProvider({ stateFile: file });
+  const uid = '6f1c1a52-8f3e-4c1e-9d5e-0d6c1f7a2b10';
+  const { id } = await p.create(createRequest('web', { uid }));
+  t.equal(JSON.parse(readFileSync(file, 'utf8')).vms[id].uid, uid, 'the uid is in the state file');
+  const fresh = new MemoryProvider({ stateFile: file });
+  t.equal((await fresh.describe(id)).uid, uid, 'describe reports it (another instance, from the file)');
+  t.same((await fresh.listVMs()).map((v) => [v.name, v.uid]), [['web', uid]], 'listVMs reports it');
+
+  const err = await p.create(createRequest('web', { uid: 'another-uid' })).then(() => undefined, (e: unknown) => e);
+  t.ok(err instanceof ProviderError, 'a ProviderError');
+  t.equal((err as ProviderError).category, 'InvalidSpec');
+  t.equal((err as ProviderError).operation, 'Create');
+  t.equal((err as ProviderError).message, `Create: a VM named "web" already exists (id ${id})`);
+  t.same(Object.keys(p.vms()), [id], 'no second VM');
+  t.equal(p.vms()[id]!.uid, uid, 'the first keeps its uid');
+
+  // The wire form (a uid tag among the tags, as an in-process provider may see it) is understood and not kept as a tag.
+  const tagged = await p.create(createRequest('tagged', { tags: ['conformance', `${UID_TAG_PREFIX}uid-2`] }));
+  t.equal((await p.describe(tagged.id)).uid, 'uid-2', 'uid from the tag');
+  t.same(p.vms()[tagged.id]!.tags, ['conformance'], 'the uid tag is not stored as a tag');
+  const plain = await p.create(createRequest('plain'));
+  t.equal((await p.describe(plain.id)).uid, undefined, 'no uid given, none reported');
+  t.notOk('uid' in p.vms()[plain.id]!, 'and none stored');
+  t.equal(await outcome(p.create(createRequest('bad', { uid: 'a b</uid>' }))), 'InvalidSpec', 'a uid with markup is refused');
+
+  const clone = await p.clone({ sourceVmId: id, targetName: 'web-copy', linked: false, classJson: '', placementJson: '', customizeJson: '' });
+  t.equal((await p.describe(clone.targetVmId)).uid, undefined, 'a clone does not inherit the source uid');
+  const named = await p.clone({
+    sourceVmId: id, targetName: 'web-named', linked: true, classJson: '', placementJson: '',
+    customizeJson: JSON.stringify({ hostname: 'x', tags: ['a', `${UID_TAG_PREFIX}clone-uid`] }),
+  });
+  t.equal((await p.describe(named.targetVmId)).uid, 'clone-uid', 'a clone gets the uid customize_json names');
 });
 
 t.test('state survives a SIGKILLed process', async (t) => {

@@ -2,6 +2,7 @@
  * Request payloads for provider tests, shaped exactly like the manager's
  * (§15.5): every key present, nulls where the Go structs hold nil.
  */
+import { randomUUID } from 'node:crypto';
 import type { ClassPayload, CreateRequest, ImagePayload, VMPayload } from '../provider';
 
 export function classPayload(cpu = 2, memoryMiB = 2048): ClassPayload {
@@ -35,6 +36,11 @@ export function createRequest(name: string, over: Partial<CreateRequest> = {}): 
     tags: ['conformance'],
     ...over,
   };
+}
+
+/** A fresh VM uid, as the API server issues them (a UUID). */
+export function fixtureUid(): string {
+  return randomUUID();
 }
 
 /** The reconfigure payload (`desired_json`) for a create request, resized. */

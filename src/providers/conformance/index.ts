@@ -1,4 +1,4 @@
 /** The provider conformance suite and its helpers. */
 export { runProviderConformance, type ConformanceOptions, type ProviderUnderTest } from './suite';
 export { awaitTask, outcome, rejectsWith, type ConformanceTest } from './helpers';
-export { classPayload, createRequest, desiredPayload, imagePayload } from './fixtures';
+export { classPayload, createRequest, desiredPayload, fixtureUid, imagePayload } from './fixtures';

@@ -5,7 +5,8 @@
  * InvalidSpec, and the suite asserts that instead.
  */
 import type { Capabilities, CreateRequest, Provider, VMInfo } from '../provider';
-import { createRequest, desiredPayload } from './fixtures';
+import { uidTag } from '../uid';
+import { classPayload, createRequest, desiredPayload, fixtureUid } from './fixtures';
 import { awaitTask, outcome, rejectsWith, type ConformanceTest } from './helpers';
 
 export interface ConformanceOptions {
@@ -70,12 +71,36 @@ export async function runProviderConformance(
     await wait(await p.delete(id));
   });
 
-  await t.test('create is idempotent by name', async (t: ConformanceTest) => {
-    const first = await make('twice');
-    const again = await p.create(first.req);
-    await wait(again.task);
-    t.equal(again.id, first.id, 'second create returns the same id');
-    t.equal((await named(first.req.name)).length, 1, 'one VM with that name');
+  await t.test('create with a uid: describe and listVMs report it', async (t: ConformanceTest) => {
+    const uid = fixtureUid();
+    const { id, req } = await make('uid', { uid });
+    const d = await p.describe(id);
+    t.equal(d.uid, uid, 'describe reports the uid of the create');
+    const listed = await named(req.name);
+    t.equal(listed.length, 1, 'listVMs shows the VM once');
+    t.equal(listed[0]?.uid, uid, 'listVMs reports the uid of the create');
+    const plain = await make('no-uid');
+    t.equal((await p.describe(plain.id)).uid, undefined, 'a VM created without a uid reports none (describe)');
+    t.equal((await named(plain.req.name))[0]?.uid, undefined, 'a VM created without a uid reports none (listVMs)');
+    for (const x of [id, plain.id]) await wait(await p.delete(x));
+  });
+
+  await t.test('create of a name that exists fails and leaves that VM alone', async (t: ConformanceTest) => {
+    const uid = fixtureUid();
+    const first = await make('twice', { uid });
+    const before = await p.describe(first.id);
+    // Another tenant's VirtualMachine of the same name: it must not be handed the first one's VM.
+    const other = fixtureUid();
+    await rejectsWith(t, p.create({ ...first.req, uid: other, class: classPayload(3, 3072) }).then((r) => wait(r.task)), ['InvalidSpec'], 'second create of the name');
+    const listed = await named(first.req.name);
+    t.equal(listed.length, 1, 'still one VM with that name');
+    t.equal(listed[0]?.id, first.id, 'and it is the first one');
+    t.equal(listed[0]?.uid, uid, 'with the first uid');
+    const after = await p.describe(first.id);
+    t.equal(after.exists, true, 'the first VM still exists');
+    t.equal(after.uid, uid, 'describe: the first uid');
+    t.equal(after.powerState, before.powerState, 'power state untouched');
+    t.same(await size(first.id), { cpu: first.req.class.CPU, memoryMiB: first.req.class.MemoryMiB }, 'size untouched');
     await wait(await p.delete(first.id));
   });
 
@@ -124,20 +149,32 @@ export async function runProviderConformance(
   });
 
   await t.test('clone', async (t: ConformanceTest) => {
-    const { id } = await make('src');
+    const { id } = await make('src', { uid: fixtureUid() });
     const base = { sourceVmId: id, classJson: '', placementJson: '', customizeJson: '' };
     const full = await p.clone({ ...base, targetName: `${prefix}-full`, linked: false });
     await wait(full.task);
     t.equal((await p.describe(full.targetVmId)).exists, true, 'full clone exists');
     t.equal((await named(`${prefix}-full`)).length, 1, 'full clone listed');
+    // A clone is another VM: it must not pass for its source (CloneRequest carries no uid).
+    t.equal((await p.describe(full.targetVmId)).uid, undefined, 'full clone: no uid (not the source\'s)');
+    t.equal((await named(`${prefix}-full`))[0]?.uid, undefined, 'full clone listed without a uid');
     const ids = [full.targetVmId];
     if (caps.supportsLinkedClones) {
-      const linked = await p.clone({ ...base, targetName: `${prefix}-linked`, linked: true });
+      const cloneUid = fixtureUid();
+      const linked = await p.clone({ ...base, targetName: `${prefix}-linked`, linked: true, customizeJson: JSON.stringify({ tags: [uidTag(cloneUid)] }) });
       await wait(linked.task);
       t.equal((await p.describe(linked.targetVmId)).exists, true, 'linked clone exists');
+      t.equal((await p.describe(linked.targetVmId)).uid, cloneUid, 'linked clone: the uid customize_json names');
+      t.equal((await named(`${prefix}-linked`))[0]?.uid, cloneUid, 'linked clone listed with that uid');
       ids.push(linked.targetVmId);
     } else {
       await rejectsWith(t, p.clone({ ...base, targetName: `${prefix}-linked`, linked: true }), REFUSED, 'linked clone unsupported');
+      const cloneUid = fixtureUid();
+      const second = await p.clone({ ...base, targetName: `${prefix}-full2`, linked: false, customizeJson: JSON.stringify({ tags: [uidTag(cloneUid)] }) });
+      await wait(second.task);
+      t.equal((await p.describe(second.targetVmId)).uid, cloneUid, 'full clone: the uid customize_json names');
+      t.equal((await named(`${prefix}-full2`))[0]?.uid, cloneUid, 'full clone listed with that uid');
+      ids.push(second.targetVmId);
     }
     await rejectsWith(t, p.clone({ ...base, sourceVmId: 'no-such-vm', targetName: `${prefix}-x`, linked: false }), ['NotFound'], 'clone of an unknown VM');
     for (const x of [...ids, id]) await wait(await p.delete(x));

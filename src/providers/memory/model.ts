@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ProviderError, type CreateRequest, type Description, type VMInfo } from '../provider';
+import { plainTags, requestUid } from '../uid';
 import type { DiskRecord, VMRecord } from './store';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -40,16 +41,18 @@ export function newVm(id: string, req: CreateRequest, powerState: 'On' | 'Off'):
     disk(id, 0, 'root', bootSize, req.class.DiskDefaults?.Type || 'thin', ''),
     ...req.disks.map((d, i) => disk(id, i + 1, d.Name || `disk${i + 1}`, d.SizeGiB, d.Type || 'thin', '')),
   ];
+  const uid = requestUid(req);
   return {
     id,
     name: req.name,
+    ...(uid ? { uid } : {}),
     cpu: req.class.CPU,
     memoryMiB: req.class.MemoryMiB,
     powerState,
     bootCount: powerState === 'On' ? 1 : 0,
     hardwareVersion: 19,
     image,
-    tags: [...req.tags],
+    tags: plainTags(req.tags),
     networks: req.networks.map((n, i) => ({ name: n.Name || n.NetworkName || `nic${i}`, mac: n.MacAddress || macFor(req.name, i) })),
     disks,
     snapshots: [],
@@ -81,6 +84,7 @@ export function describeVm(vm: VMRecord): Description {
     },
     cpu: vm.cpu,
     memoryMiB: vm.memoryMiB,
+    ...(vm.uid ? { uid: vm.uid } : {}),
   };
 }
 
@@ -96,6 +100,7 @@ export function vmInfo(vm: VMRecord): VMInfo {
     disks: vm.disks.map((d) => ({ id: d.id, path: d.path, sizeGiB: d.sizeGiB, format: d.format })),
     networks: vm.networks.map((n, i) => ({ name: n.name, mac: n.mac, ipAddress: i === 0 ? (ips[0] ?? '') : '' })),
     providerRaw: { hardwareVersion: String(vm.hardwareVersion), image: vm.image },
+    ...(vm.uid ? { uid: vm.uid } : {}),
   };
 }
 

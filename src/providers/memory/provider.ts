@@ -9,6 +9,7 @@ import {
   type ImagePrepareRequest, type ImagePrepareResponse, type ImportDiskRequest, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
+import { cloneUid } from '../uid';
 import { Faults, MEMORY_OPS, type MemoryOp } from './faults';
 import { cloneClass, describeVm, disk, newVm, requireSize, vmInfo } from './model';
 import { checkAbort, MEMORY_CAPABILITIES, sleep, type MemoryEvent, type MemoryProviderOptions } from './options';
@@ -50,8 +51,12 @@ export class MemoryProvider implements Provider {
     return this.mutating('Create', o, req.name, (s, failed) => {
       if (!req.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
       requireSize('Create', req.class.CPU, req.class.MemoryMiB);
+      // Not idempotent by name, like real hypervisors: a second VM of that name is refused, and the
+      // reconciler finds an earlier attempt's VM itself (by uid, through ListVMs).
       const existing = Object.values(s.vms).find((v) => v.name === req.name);
-      if (existing) return { id: existing.id };
+      if (existing) {
+        throw new ProviderError('InvalidSpec', `Create: a VM named ${JSON.stringify(req.name)} already exists (id ${existing.id})`, 'Create');
+      }
       const id = `mem-${req.name}-${MemoryStore.next(s)}`;
       if (!failed) s.vms[id] = newVm(id, req, this.options.initialPowerState ?? 'On');
       return { id };
@@ -185,10 +190,13 @@ export class MemoryProvider implements Provider {
       const cpu = size.cpu ?? src.cpu;
       const memoryMiB = size.memoryMiB ?? src.memoryMiB;
       requireSize('Clone', cpu, memoryMiB);
+      // A clone is a VM of its own: never the source's uid, only one customize_json names.
+      const { uid: _sourceUid, ...rest } = structuredClone(src);
+      const uid = cloneUid(req.customizeJson);
       const id = `mem-${req.targetName}-${MemoryStore.next(s)}`;
       if (!failed) {
         s.vms[id] = {
-          ...structuredClone(src), id, name: req.targetName, cpu, memoryMiB, powerState: 'Off', bootCount: 0,
+          ...rest, ...(uid ? { uid } : {}), id, name: req.targetName, cpu, memoryMiB, powerState: 'Off', bootCount: 0,
           snapshots: [], execLog: [], clonedFrom: src.id, cloneType: req.linked ? 'linked' : 'full',
           disks: src.disks.map((d, i) => disk(id, i, d.name, d.sizeGiB, d.type, req.linked ? d.path : '')),
         };

@@ -29,6 +29,8 @@ export interface DiskRecord {
 export interface VMRecord {
   id: string;
   name: string;
+  /** The VirtualMachine's metadata.uid given at create (or through a clone's customize_json); absent without one. */
+  uid?: string;
   cpu: number;
   memoryMiB: number;
   powerState: 'On' | 'Off';
