@@ -25,6 +25,7 @@ Flags:
   --log-format FORMAT                  text or json (default text)
   --provider-address NS/NAME=HOST:PORT dial this address for a remote Provider instead of its Service (repeatable)
   --vm-workers N                       VirtualMachines reconciled in parallel (default 10)
+  --per-provider-workers N             of those, VirtualMachines of one Provider at most (default 4)
   --resync-period DURATION             re-check of converged VMs, e.g. 60s (default 60s)
   --task-poll-interval DURATION        poll of outstanding provider tasks (default 2s)
   --kube-api-qps N, --kube-api-burst N client-side API rate limit (default 50, 100)`;
@@ -41,6 +42,7 @@ interface RunFlags {
   logFormat: 'text' | 'json';
   providerAddresses: Map<string, string>;
   vmWorkers: number;
+  perProviderWorkers: number;
   resyncMs: number;
   pollMs: number;
   qps: number;
@@ -60,6 +62,7 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
     logFormat: 'text',
     providerAddresses: new Map(),
     vmWorkers: 10,
+    perProviderWorkers: 4,
     resyncMs: 60_000,
     pollMs: 2_000,
     qps: 50,
@@ -109,6 +112,7 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
         break;
       }
       case '--vm-workers': f.vmWorkers = int(1); break;
+      case '--per-provider-workers': f.perProviderWorkers = int(1); break;
       case '--resync-period':
         f.resyncMs = duration(name, value());
         break;
@@ -164,6 +168,7 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
     healthProbeBindAddress: flags.healthProbeBindAddress,
     providerAddresses: flags.providerAddresses,
     vmWorkers: flags.vmWorkers,
+    perProviderConcurrency: flags.perProviderWorkers,
     vmTiming: { resyncMs: flags.resyncMs, pollMs: flags.pollMs },
     kubeApiQps: flags.qps,
     kubeApiBurst: flags.burst,

@@ -41,6 +41,8 @@ export interface OperatorOptions {
   readonly vmTiming?: Partial<VmTiming>;
   /** @default 10 */
   readonly vmWorkers?: number;
+  /** VirtualMachines of one Provider reconciled at once at most (of vmWorkers). @default 4 */
+  readonly perProviderConcurrency?: number;
   /** Client-side limit of API requests. @default qps 50, burst 100 */
   readonly kubeApiQps?: number;
   readonly kubeApiBurst?: number;
@@ -96,7 +98,7 @@ export class Operator {
     const common = { client: this.client, informers: this.informers, connections: this.connections, events: this.events, logger: log, metrics: this.metrics };
     const provider = createProviderController({ ...common, namespace: opts.namespace });
     for (const informer of [...allInformers(this.informers), provider.deployments]) this.manager.addInformer(informer);
-    this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers }));
+    this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency }));
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
     this.manager.add(provider.controller);
     // Flush queued events and close provider connections after the controllers stopped.

@@ -4,7 +4,7 @@ import type { Informer } from './informer';
 import { nopLogger, type Logger } from './logger';
 import type { Metrics } from './metrics';
 import { objectKey } from './resources';
-import { WorkQueue, type RateLimiter } from './workqueue';
+import { DEFAULT_PER_SHARD_CONCURRENCY, WorkQueue, type RateLimiter } from './workqueue';
 
 export interface Result {
   requeueAfterMs?: number;
@@ -17,6 +17,10 @@ export interface ControllerOptions {
   workers?: number;
   reconcile: (key: string, signal: AbortSignal) => Promise<Result | void>;
   rateLimiter?: RateLimiter;
+  /** Fair queueing: the shard of a key (see WorkQueueOptions.shardOf). @default one shard */
+  shardOf?: (key: string) => string;
+  /** Keys of one shard reconciled at once at most; `workers` still bounds the total. */
+  perShardConcurrency?: number;
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -68,7 +72,13 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     this.name = opts.name;
-    this.queue = new WorkQueue({ rateLimiter: opts.rateLimiter, name: opts.name, metrics: opts.metrics });
+    this.queue = new WorkQueue({
+      rateLimiter: opts.rateLimiter,
+      name: opts.name,
+      metrics: opts.metrics,
+      shardOf: opts.shardOf,
+      perShardConcurrency: opts.perShardConcurrency,
+    });
     this.log = (opts.logger ?? nopLogger).child({ controller: opts.name });
     const mx = opts.metrics;
     if (mx) {
@@ -108,7 +118,7 @@ export class Controller {
     }
     const onAbort = () => this.queue.shutDown();
     signal.addEventListener('abort', onAbort, { once: true });
-    this.log.info('starting workers', { workers: this.opts.workers ?? 4 });
+    this.log.info('starting workers', { workers: this.opts.workers ?? 4, ...(this.opts.shardOf ? { perShardConcurrency: this.opts.perShardConcurrency ?? DEFAULT_PER_SHARD_CONCURRENCY } : {}) });
     try {
       await Promise.all(Array.from({ length: Math.max(1, this.opts.workers ?? 4) }, () => this.worker(signal)));
     } finally {

@@ -51,6 +51,10 @@ export class Gauge extends Metric {
   dec(labels?: Labels, value = 1): void {
     this.inc(labels, -value);
   }
+  /** Drops the series of these labels (it is no longer exported). */
+  remove(labels?: Labels): void {
+    this.values.delete(labelKey(labels));
+  }
   get(labels?: Labels): number {
     return this.values.get(labelKey(labels)) ?? 0;
   }

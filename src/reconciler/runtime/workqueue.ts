@@ -2,6 +2,12 @@
  * Work queue with client-go semantics: a key is queued at most once, never
  * handed to two workers at a time, and re-queued after done() when it was
  * added while being processed.
+ *
+ * Fairness: with `shardOf`, every key belongs to a shard (for the VM
+ * controller, the VM's Provider). Workers take the next ready key
+ * round-robin across shards, and a shard never has more than
+ * `perShardConcurrency` keys in flight, so one slow shard cannot hold
+ * every worker while the others wait.
  */
 import type { Metrics } from './metrics';
 import { TokenBucket } from './ratelimit';
@@ -74,29 +80,62 @@ export interface WorkQueueOptions {
   rateLimiter?: RateLimiter;
   name?: string;
   metrics?: Metrics;
+  /**
+   * The shard of a key, evaluated when the key is queued. Its range must be
+   * bounded (it labels metrics). @default every key in one shard
+   */
+  shardOf?: (key: string) => string;
+  /**
+   * Keys of one shard in flight at most. @default {@link DEFAULT_PER_SHARD_CONCURRENCY}
+   * with `shardOf`, unlimited without
+   */
+  perShardConcurrency?: number;
+}
+
+export const DEFAULT_PER_SHARD_CONCURRENCY = 4;
+
+interface Shard {
+  readonly name: string;
+  /** Queued keys, oldest first. */
+  readonly keys: string[];
+  inFlight: number;
 }
 
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  /** Shards with queued or in-flight keys, in round-robin order. */
+  private readonly shards = new Map<string, Shard>();
+  private ring: Shard[] = [];
+  /** Index in `ring` of the shard served last. */
+  private cursor = -1;
+  private queued = 0;
   private readonly dirty = new Set<string>();
-  private readonly processing = new Map<string, number>(); // key -> start time
+  private readonly processing = new Map<string, { started: number; shard: Shard }>();
   private readonly addedAt = new Map<string, number>();
   private readonly waiting = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private waiters: ((key: string | undefined) => void)[] = [];
   private shutdown = false;
   private readonly rateLimiter: RateLimiter;
   private readonly name: string;
+  private readonly shardOf: (key: string) => string;
+  private readonly perShard: number;
   private readonly m?: {
     depth: ReturnType<Metrics['gauge']>;
     adds: ReturnType<Metrics['counter']>;
     retries: ReturnType<Metrics['counter']>;
     work: ReturnType<Metrics['histogram']>;
     latency: ReturnType<Metrics['histogram']>;
+    shardDepth?: ReturnType<Metrics['gauge']>;
+    shardInFlight?: ReturnType<Metrics['gauge']>;
   };
 
   constructor(opts: WorkQueueOptions = {}) {
     this.rateLimiter = opts.rateLimiter ?? defaultControllerRateLimiter();
     this.name = opts.name ?? 'queue';
+    const sharded = opts.shardOf !== undefined;
+    this.shardOf = opts.shardOf ?? (() => '');
+    const cap = opts.perShardConcurrency ?? (sharded ? DEFAULT_PER_SHARD_CONCURRENCY : Infinity);
+    if (!(cap >= 1)) throw new RangeError(`perShardConcurrency must be at least 1, not ${cap}`);
+    this.perShard = cap;
     const mx = opts.metrics;
     if (mx) {
       this.m = {
@@ -105,6 +144,12 @@ export class WorkQueue {
         retries: mx.counter('workqueue_retries_total', 'Total number of retries handled by workqueue', ['name']),
         work: mx.histogram('workqueue_work_duration_seconds', 'How long in seconds processing an item from workqueue takes.'),
         latency: mx.histogram('workqueue_queue_duration_seconds', 'How long in seconds an item stays in workqueue before being requested'),
+        ...(sharded
+          ? {
+              shardDepth: mx.gauge('workqueue_shard_depth', 'Current depth of a workqueue shard (a shard with nothing queued or in flight has no series)', ['name', 'shard']),
+              shardInFlight: mx.gauge('workqueue_shard_in_flight', 'Items of a workqueue shard being processed right now', ['name', 'shard']),
+            }
+          : {}),
       };
       this.m.depth.set(0, { name: this.name });
     }
@@ -145,23 +190,31 @@ export class WorkQueue {
     return this.rateLimiter.retries(key);
   }
 
-  /** Next key to process; undefined once shut down and drained. */
+  /**
+   * Next key to process; waits while nothing is queued or every shard with
+   * queued keys is at its in-flight limit. Undefined once shut down and drained.
+   */
   get(): Promise<string | undefined> {
-    if (this.queue.length) return Promise.resolve(this.take());
-    if (this.shutdown) return Promise.resolve(undefined);
+    const key = this.take();
+    if (key !== undefined) return Promise.resolve(key);
+    if (this.shutdown && this.queued === 0) return Promise.resolve(undefined);
     return new Promise((res) => this.waiters.push(res));
   }
 
   done(key: string): void {
-    const started = this.processing.get(key);
-    if (started === undefined) return;
+    const p = this.processing.get(key);
+    if (p === undefined) return;
     this.processing.delete(key);
-    this.m?.work.observe((Date.now() - started) / 1000, { name: this.name });
+    p.shard.inFlight--;
+    this.m?.work.observe((Date.now() - p.started) / 1000, { name: this.name });
+    this.m?.shardInFlight?.dec({ name: this.name, shard: p.shard.name });
     if (this.dirty.has(key)) this.push(key);
+    this.release(p.shard);
+    this.dispatch(); // the shard may take another key now
   }
 
   len(): number {
-    return this.queue.length;
+    return this.queued;
   }
 
   /** Keys being processed right now. */
@@ -169,11 +222,16 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** Queued and in-flight keys per shard with either. */
+  shardStats(): Map<string, { depth: number; inFlight: number }> {
+    return new Map(this.ring.map((s) => [s.name, { depth: s.keys.length, inFlight: s.inFlight }]));
+  }
+
   shutDown(): void {
     this.shutdown = true;
     for (const w of this.waiting.values()) clearTimeout(w.timer);
     this.waiting.clear();
-    for (const w of this.waiters.splice(0)) w(undefined);
+    this.dispatch();
   }
 
   shuttingDown(): boolean {
@@ -182,28 +240,71 @@ export class WorkQueue {
 
   private push(key: string): void {
     this.addedAt.set(key, Date.now());
-    const w = this.waiters.shift();
-    if (w) {
-      this.queue.push(key);
-      w(this.take());
-    } else {
-      this.queue.push(key);
-      this.setDepth();
+    const name = this.shardOf(key);
+    let shard = this.shards.get(name);
+    if (!shard) {
+      shard = { name, keys: [], inFlight: 0 };
+      this.shards.set(name, shard);
+      // A new shard joins the round last: just before the shard served last (or at the end before any was).
+      if (this.cursor < 0) this.ring.push(shard);
+      else this.ring.splice(this.cursor++, 0, shard);
+      this.m?.shardInFlight?.set(0, { name: this.name, shard: name });
     }
+    shard.keys.push(key);
+    this.queued++;
+    this.m?.shardDepth?.set(shard.keys.length, { name: this.name, shard: name });
+    this.setDepth();
+    this.dispatch();
   }
 
-  private take(): string {
-    const key = this.queue.shift()!;
-    this.dirty.delete(key);
-    this.processing.set(key, Date.now());
-    const at = this.addedAt.get(key);
-    this.addedAt.delete(key);
-    if (at !== undefined) this.m?.latency.observe((Date.now() - at) / 1000, { name: this.name });
-    this.setDepth();
-    return key;
+  /** Hands keys to waiting workers while some shard can take one; releases them all once shut down and drained. */
+  private dispatch(): void {
+    while (this.waiters.length) {
+      const key = this.take();
+      if (key === undefined) break;
+      this.waiters.shift()!(key);
+    }
+    if (this.shutdown && this.queued === 0) for (const w of this.waiters.splice(0)) w(undefined);
+  }
+
+  /** The next key round-robin across shards under their limit, now being processed. */
+  private take(): string | undefined {
+    const n = this.ring.length;
+    for (let i = 1; i <= n; i++) {
+      const at = (this.cursor + i) % n;
+      const shard = this.ring[at]!;
+      if (!shard.keys.length || shard.inFlight >= this.perShard) continue;
+      this.cursor = at;
+      const key = shard.keys.shift()!;
+      this.queued--;
+      shard.inFlight++;
+      this.dirty.delete(key);
+      this.processing.set(key, { started: Date.now(), shard });
+      const added = this.addedAt.get(key);
+      this.addedAt.delete(key);
+      if (added !== undefined) this.m?.latency.observe((Date.now() - added) / 1000, { name: this.name });
+      const labels = { name: this.name, shard: shard.name };
+      this.m?.shardDepth?.set(shard.keys.length, labels);
+      this.m?.shardInFlight?.inc(labels);
+      this.setDepth();
+      return key;
+    }
+    return undefined;
+  }
+
+  /** Forgets a shard with nothing queued or in flight, and its metric series. */
+  private release(shard: Shard): void {
+    if (shard.keys.length || shard.inFlight || this.shards.get(shard.name) !== shard) return;
+    this.shards.delete(shard.name);
+    const at = this.ring.indexOf(shard);
+    this.ring.splice(at, 1);
+    if (at <= this.cursor) this.cursor--;
+    const labels = { name: this.name, shard: shard.name };
+    this.m?.shardDepth?.remove(labels);
+    this.m?.shardInFlight?.remove(labels);
   }
 
   private setDepth(): void {
-    this.m?.depth.set(this.queue.length, { name: this.name });
+    this.m?.depth.set(this.queued, { name: this.name });
   }
 }

@@ -3,6 +3,7 @@ import type { VirtualMachine } from '../../generated/virtual-machine';
 import { Validator } from '../../validate';
 import type { OperatorInformers } from '../informers';
 import { VM_INDEX } from '../informers';
+import { refKey } from '../kinds';
 import type { ProviderConnections } from '../provider-connections';
 import { Controller, objectKey, redactSecrets, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
 import type { SecretReader } from '../secrets';
@@ -21,6 +22,23 @@ export interface VmControllerOptions {
   readonly timing?: Partial<VmTiming>;
   /** @default 10 */
   readonly workers?: number;
+  /** VMs of one Provider reconciled at once at most (fair share of `workers`). @default 4 */
+  readonly perProviderConcurrency?: number;
+}
+
+/** The work-queue shard of VMs whose Provider is not in the cache (or that are gone themselves). */
+export const UNKNOWN_PROVIDER_SHARD = '<unknown>';
+
+/** The shard of a VM key: its Provider's `namespace/name` when that Provider is known. */
+export function providerShard(i: Pick<OperatorInformers, 'vms' | 'providers'>): (key: string) => string {
+  return (key) => {
+    const vm = i.vms.get(key);
+    const ref = vm?.spec?.providerRef;
+    if (!ref?.name) return UNKNOWN_PROVIDER_SHARD;
+    const provider = refKey(ref, vm!.metadata?.namespace ?? '');
+    // Only existing Providers name a shard, so the shards (and their metric series) stay as few as the Providers.
+    return i.providers.get(provider) ? provider : UNKNOWN_PROVIDER_SHARD;
+  };
 }
 
 export function lookupsFrom(i: OperatorInformers): VmLookups {
@@ -68,6 +86,9 @@ export function createVmController(o: VmControllerOptions): Controller {
   const controller = new Controller({
     name: 'virtualmachine',
     workers: o.workers ?? 10,
+    // Fair share per Provider: one slow or failing hypervisor holds at most perProviderConcurrency workers.
+    shardOf: providerShard(o.informers),
+    perShardConcurrency: o.perProviderConcurrency ?? 4,
     logger: o.logger,
     metrics: o.metrics,
     reconcile: async (key, signal): Promise<Result | void> => {
