@@ -19,6 +19,9 @@ Flags:
   --leader-elect                       elect a leader among replicas with a Lease
   --leader-election-namespace NS       namespace of the Lease (default: $POD_NAMESPACE or virtrigaud-system)
   --leader-election-id NAME            name of the Lease (default: virtrigaud-leader)
+  --leader-elect-lease-duration D      how long others wait for an unrenewed Lease (default 15s)
+  --leader-elect-renew-deadline D      the leader stops when it has not renewed for this long; < lease duration (default 10s)
+  --leader-elect-retry-period D        between attempts to acquire or renew the Lease (default 2s)
   --metrics-bind-address ADDR          Prometheus /metrics (default :8080; 0 disables)
   --health-probe-bind-address ADDR     /healthz and /readyz (default :8081)
   --log-level LEVEL                    debug, info, warn or error (default info)
@@ -36,6 +39,9 @@ interface RunFlags {
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: LogLevel;
@@ -90,6 +96,9 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
       case '--leader-elect': f.leaderElect = eq > 0 ? arg.slice(eq + 1) !== 'false' : true; break;
       case '--leader-election-namespace': f.leaderElectionNamespace = value(); break;
       case '--leader-election-id': f.leaderElectionId = value(); break;
+      case '--leader-elect-lease-duration': f.leaseDurationMs = duration(name, value()); break;
+      case '--leader-elect-renew-deadline': f.renewDeadlineMs = duration(name, value()); break;
+      case '--leader-elect-retry-period': f.retryPeriodMs = duration(name, value()); break;
       case '--metrics-bind-address': f.metricsBindAddress = value(); break;
       case '--health-probe-bind-address': f.healthProbeBindAddress = value(); break;
       case '--log-level': {
@@ -163,7 +172,7 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
     logger,
     redactor,
     namespace: flags.namespace,
-    ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: flags.leaderElectionId, identity: process.env.POD_NAME || undefined } } : {}),
+    ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: flags.leaderElectionId, identity: process.env.POD_NAME || undefined, leaseDurationMs: flags.leaseDurationMs, renewDeadlineMs: flags.renewDeadlineMs, retryPeriodMs: flags.retryPeriodMs } } : {}),
     metricsBindAddress: flags.metricsBindAddress,
     healthProbeBindAddress: flags.healthProbeBindAddress,
     providerAddresses: flags.providerAddresses,

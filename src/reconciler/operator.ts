@@ -15,7 +15,7 @@ import { allInformers, createInformers, type OperatorInformers } from './informe
 import { ProviderConnections } from './provider-connections';
 import { createProviderController } from './provider/controller';
 import { EventRecorder, KubeClient, Manager, Metrics, type Logger } from './runtime';
-import { SecretReader, SecretRedactor } from './secrets';
+import { scopedRedaction, SecretReader, SecretRedactor } from './secrets';
 import { createSnapshotController } from './snapshot/controller';
 import { createVmController } from './vm/controller';
 import type { VmTiming } from './vm/context';
@@ -73,13 +73,15 @@ export class Operator {
     // Events get a client of their own, as client-go's broadcaster does: a burst of Events (two per VM
     // when a fleet is applied) must neither starve reconciles nor be dropped behind them.
     this.eventsClient = new KubeClient(opts.kubeConfig, { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 100, userAgent: `${COMPONENT}/events`, metrics: this.metrics });
-    this.events = new EventRecorder(this.eventsClient, COMPONENT, { logger: log });
     this.informers = createInformers(this.client, { namespace: opts.namespace, logger: log });
+    // Every Event and condition message is redacted with the scope of the Provider its object uses.
+    this.events = new EventRecorder(this.eventsClient, COMPONENT, { logger: log, redact: scopedRedaction(secrets.redactor, this.informers) });
     const le = opts.leaderElection;
     this.manager = new Manager({
       client: this.client,
       logger: log,
       metrics: this.metrics,
+      fencedClients: [this.eventsClient],
       healthProbeBindAddress: opts.healthProbeBindAddress,
       metricsBindAddress: opts.metricsBindAddress,
       ...(le

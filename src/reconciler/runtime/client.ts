@@ -21,6 +21,30 @@ export interface KubeClientOptions {
   metrics?: Metrics;
   /** Per-request timeout (not for watches). @default 30000 */
   timeoutMs?: number;
+  /**
+   * Write fence: asked right before each create, update, patch or delete is
+   * sent; a returned reason refuses the request with a {@link WriteRefusedError}
+   * (e.g. a leader whose lease may have passed to another replica). Reads pass.
+   */
+  writeGuard?: () => string | undefined;
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Aborts the request, including its wait for a rate-limit token. */
+  signal?: AbortSignal;
+}
+
+/** A mutating request that the client's write guard refused; it was never sent. */
+export class WriteRefusedError extends Error {
+  override readonly name = 'WriteRefusedError';
+  constructor(
+    readonly verb: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`refusing to ${verb} ${path}: ${reason}`);
+  }
 }
 
 export interface ListOptions {
@@ -61,6 +85,7 @@ interface Req {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  signal?: AbortSignal;
 }
 
 function withQuery(path: string, query?: Req['query']): string {
@@ -72,9 +97,13 @@ function withQuery(path: string, query?: Req['query']): string {
 
 export class KubeClient {
   readonly stats = { requests: 0, byVerb: {} as Record<string, number>, writes: 0 };
+  /** Writes refused by the write guard (not counted in `stats`: they were never sent). */
+  refusedWrites = 0;
+  /** See {@link KubeClientOptions.writeGuard}; settable so that whoever owns the lease can fence a client it was given. */
+  writeGuard: (() => string | undefined) | undefined;
   private readonly transport: Transport;
   private readonly bucket: TokenBucket;
-  private readonly userAgent: string;
+  readonly userAgent: string;
   private readonly timeoutMs: number;
 
   constructor(
@@ -85,11 +114,12 @@ export class KubeClient {
     this.bucket = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
     this.userAgent = opts.userAgent ?? 'virtrigaud-controller';
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.writeGuard = opts.writeGuard;
   }
 
-  async get<T = any>(rt: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<T = any>(rt: ResourceType, namespace: string | undefined, name: string, opts: RequestOptions = {}): Promise<T | undefined> {
     try {
-      return await this.call<T>({ verb: 'get', method: 'GET', rt, namespace, path: resourcePath(rt, namespace, name) });
+      return await this.call<T>({ verb: 'get', method: 'GET', rt, namespace, path: resourcePath(rt, namespace, name), signal: opts.signal });
     } catch (e) {
       if (e instanceof ApiError && e.code === 404) return undefined;
       throw e;
@@ -144,14 +174,14 @@ export class KubeClient {
       (code, text) => this.errorFor({ verb: 'watch', method: 'GET', rt, namespace, path }, path, code, text));
   }
 
-  create<T = any>(rt: ResourceType, obj: T, opts: { fieldManager?: string } = {}): Promise<T> {
+  create<T = any>(rt: ResourceType, obj: T, opts: { fieldManager?: string } & RequestOptions = {}): Promise<T> {
     const ns = (obj as any)?.metadata?.namespace;
-    return this.call<T>({ verb: 'create', method: 'POST', rt, namespace: ns, path: resourcePath(rt, ns), query: { fieldManager: opts.fieldManager }, body: obj });
+    return this.call<T>({ verb: 'create', method: 'POST', rt, namespace: ns, path: resourcePath(rt, ns), query: { fieldManager: opts.fieldManager }, body: obj, signal: opts.signal });
   }
 
-  update<T = any>(rt: ResourceType, obj: T): Promise<T> {
+  update<T = any>(rt: ResourceType, obj: T, opts: RequestOptions = {}): Promise<T> {
     const md = (obj as any)?.metadata ?? {};
-    return this.call<T>({ verb: 'update', method: 'PUT', rt, namespace: md.namespace, path: resourcePath(rt, md.namespace, md.name), body: obj });
+    return this.call<T>({ verb: 'update', method: 'PUT', rt, namespace: md.namespace, path: resourcePath(rt, md.namespace, md.name), body: obj, signal: opts.signal });
   }
 
   updateStatus<T = any>(rt: ResourceType, obj: T): Promise<T> {
@@ -206,13 +236,20 @@ export class KubeClient {
     const path = withQuery(r.path, r.query);
     const body = r.body === undefined ? undefined : JSON.stringify(r.body);
     for (let attempt = 0; ; attempt++) {
-      await this.bucket.take();
+      await this.bucket.take(r.signal);
+      r.signal?.throwIfAborted();
+      // Checked after the wait for a token, right before sending: the guard's answer may have changed meanwhile.
+      const refused = WRITE_VERBS.has(r.verb) ? this.writeGuard?.() : undefined;
+      if (refused) {
+        this.refusedWrites++;
+        throw new WriteRefusedError(r.verb, path, refused);
+      }
       this.count(r.verb);
       const started = process.hrtime.bigint();
       let status: number;
       let text: string;
       try {
-        const res = await this.transport.send({ method: r.method, path, body, contentType: r.contentType ?? (body ? 'application/json' : undefined), userAgent: this.userAgent, timeoutMs: this.timeoutMs });
+        const res = await this.transport.send({ method: r.method, path, body, contentType: r.contentType ?? (body ? 'application/json' : undefined), userAgent: this.userAgent, timeoutMs: this.timeoutMs, signal: r.signal });
         status = res.statusCode ?? 0;
         text = await readBody(res);
       } catch (e) {

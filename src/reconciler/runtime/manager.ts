@@ -3,11 +3,16 @@
  * probe servers first, then, once leadership is won (when configured),
  * every runnable. Losing leadership stops everything and rejects start() so
  * the process exits; aborting the signal shuts down gracefully.
+ *
+ * With leader election, the Lease is renewed through a client of its own
+ * (its own rate limiter: reconcile traffic cannot delay a renewal), and
+ * `client` (with `fencedClients`) refuses writes whenever this replica is not
+ * a leader within its renew deadline, and keeps refusing after start() ends.
  */
 import { setMaxListeners } from 'node:events';
-import type { KubeClient } from './client';
+import { KubeClient } from './client';
 import type { Informer } from './informer';
-import { LeaderElector } from './leader';
+import { leaderElectionTimings, LeaderElector, type LeaderElectionTimings } from './leader';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { startProbeServers } from './probes';
@@ -20,7 +25,9 @@ export interface ManagerOptions {
   client: KubeClient;
   logger: Logger;
   metrics?: Metrics;
-  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: { namespace: string; name: string; identity: string } & LeaderElectionTimings;
+  /** Other clients the runnables write with (e.g. for Events), fenced like `client` under leader election. */
+  fencedClients?: readonly KubeClient[];
   /** @default ":8081" */
   healthProbeBindAddress?: string;
   /** @default ":8080"; "0" disables */
@@ -48,6 +55,7 @@ export class Manager {
 
   constructor(private readonly opts: ManagerOptions) {
     this.metrics = opts.metrics ?? new Metrics();
+    if (opts.leaderElection) leaderElectionTimings(opts.leaderElection); // a bad configuration fails here, not at start()
   }
 
   get healthPort(): number {
@@ -118,17 +126,39 @@ export class Manager {
       if (signal.aborted) runCtl.abort();
       if (this.opts.leaderElection && !runCtl.signal.aborted) {
         const elCtl = new AbortController();
-        const elector = new LeaderElector(this.opts.client, { ...this.opts.leaderElection, logger: this.opts.logger, onStartedLeading: runAll });
-        const campaign = elector.run(elCtl.signal);
-        const lost = await Promise.race([stopped.then(() => false), campaign.then(() => true)]);
-        if (lost) {
+        const le = this.opts.leaderElection;
+        const leaseClient = new KubeClient(this.opts.client.kubeConfig, {
+          qps: 20, burst: 20, metrics: this.metrics,
+          userAgent: `${this.opts.client.userAgent.split('/')[0]}/leader-election`,
+          timeoutMs: leaderElectionTimings(le).renewDeadlineMs,
+        });
+        let releasing = false;
+        const lost = () => {
+          if (releasing || runCtl.signal.aborted) return;
           failure ??= new LeaderElectionLostError();
           log.error('leader election lost; stopping');
           runCtl.abort();
+        };
+        const elector = new LeaderElector(leaseClient, {
+          ...le, logger: this.opts.logger,
+          onStartedLeading: (leaderSignal) => {
+            // Aborted synchronously by the step-down: in-flight reconciles are cancelled at once.
+            leaderSignal.addEventListener('abort', lost, { once: true });
+            runAll();
+          },
+        });
+        for (const c of [this.opts.client, ...(this.opts.fencedClients ?? [])]) {
+          const prev = c.writeGuard;
+          c.writeGuard = () => elector.writeFence() ?? prev?.();
         }
+        const campaign = elector.run(elCtl.signal);
+        await Promise.race([stopped, campaign]);
+        lost(); // the campaign ended by itself
         await this.drain(running, log);
+        releasing = true;
         elCtl.abort(); // releases the lease now that nothing runs any more
         await campaign;
+        leaseClient.close();
       } else if (!runCtl.signal.aborted) {
         runAll();
         await stopped;

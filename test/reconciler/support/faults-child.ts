@@ -17,7 +17,7 @@ export interface ChildOperator {
   kill(): Promise<void>;
 }
 
-export function startChildOperator(opts: { kubeconfig: string; namespace: string; stateDir: string; extraArgs?: string[] }): ChildOperator {
+export function startChildOperator(opts: { kubeconfig: string; namespace: string; stateDir: string; extraArgs?: string[]; env?: Record<string, string> }): ChildOperator {
   const args = [
     path.join(REPO_ROOT, 'bin', 'virtrigaud.js'), 'run',
     '--kubeconfig', opts.kubeconfig,
@@ -31,7 +31,7 @@ export function startChildOperator(opts: { kubeconfig: string; namespace: string
   ];
   const proc = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, VIRTRIGAUD_MEMORY_PROVIDER_STATE_DIR: opts.stateDir },
+    env: { ...process.env, VIRTRIGAUD_MEMORY_PROVIDER_STATE_DIR: opts.stateDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
