@@ -13,7 +13,7 @@
  *   `spec.customization`, JSON) lists the same tag in its `tags` array:
  *   `{"tags":["virtrigaud.io/uid=<uid>"]}` ({@link cloneUid}).
  */
-import { ProviderError, UID_TAG_PREFIX, type CreateRequest } from './provider';
+import { ProviderError, UID_RAW_KEY, UID_TAG_PREFIX, type CreateRequest } from './provider';
 
 /** A uid providers accept: what Kubernetes issues (a UUID) and anything of the same plain alphabet. */
 const UID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -43,14 +43,18 @@ export function splitUidTag(tags: readonly string[]): { uid?: string; tags: stri
   return uid === undefined ? { tags: rest } : { uid, tags: rest };
 }
 
-/** The uid a create request carries: `req.uid`, else a uid tag among its tags; checked. */
-export function requestUid(req: Pick<CreateRequest, 'uid' | 'tags'>, op = 'Create'): string | undefined {
-  const uid = req.uid || splitUidTag(req.tags).uid;
-  checkUid(uid, op);
-  return uid || undefined;
+/**
+ * The uid of an in-process create: `req.uid` only, checked. A uid tag
+ * among the tags never counts: tags come from the VM spec, and a tenant
+ * must not claim another VM's uid by writing one (the remote server turns
+ * the tag its client added into `req.uid` before a provider sees it).
+ */
+export function requestUid(req: Pick<CreateRequest, 'uid'>, op = 'Create'): string | undefined {
+  checkUid(req.uid, op);
+  return req.uid || undefined;
 }
 
-/** Tags without any uid tag (what a provider stores as the VM's tags). */
+/** Tags without any uid tag (what a provider stores as the VM's tags: the prefix is reserved). */
 export function plainTags(tags: readonly string[]): string[] {
   return splitUidTag(tags).tags;
 }
@@ -73,4 +77,16 @@ export function cloneUid(customizeJson: string, op = 'Clone'): string | undefine
   const uid = splitUidTag(tags.filter((x): x is string => typeof x === 'string')).uid;
   checkUid(uid, op);
   return uid;
+}
+
+/** `raw` with {@link UID_RAW_KEY} set to `uid`, or without that key when there is no uid. */
+export function withRawUid<T>(raw: Readonly<Record<string, T>>, uid: string | undefined): Record<string, T | string> {
+  const { [UID_RAW_KEY]: _drop, ...rest } = raw;
+  return uid ? { ...rest, [UID_RAW_KEY]: uid } : rest;
+}
+
+/** Client side: the uid a wire provider_raw holds, and the rest of the map. */
+export function liftRawUid<T>(raw: Readonly<Record<string, T>>): { uid?: string; raw: Record<string, T> } {
+  const { [UID_RAW_KEY]: value, ...rest } = raw;
+  return typeof value === 'string' && value ? { uid: value, raw: rest } : { raw: rest };
 }

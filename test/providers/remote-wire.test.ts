@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequest, desiredPayload, outcome } from '../../src/providers/conformance';
-import { ProviderError, type ProviderErrorCategory } from '../../src/providers/provider';
+import { ProviderError, UID_RAW_KEY, UID_TAG_PREFIX, type ProviderErrorCategory } from '../../src/providers/provider';
 import {
   CircuitBreaker, PROTO_DIR, RPC_NAMES, loadProtos, tlsFromSecret, type RpcName,
 } from '../../src/providers/remote';
@@ -65,6 +65,61 @@ t.test('provider_raw_json: parsed, or {parseError} when it is not a JSON object'
   const d = await s.remote.describe('x');
   t.same(d.providerRaw, {}, 'empty -> {}');
   t.same([d.exists, d.powerState, d.ips, d.consoleURL], [true, 'On', ['198.51.100.7'], 'vnc://x']);
+});
+
+t.test('the VM uid on the wire: one more tag out, a provider_raw key back', async (t) => {
+  const seen: { rpc: RpcName; req: Wire }[] = [];
+  const s = await served({ server: { onRequest: (rpc, req) => seen.push({ rpc, req }) } });
+  t.teardown(() => s.cleanup());
+  const uid = '3d0f4c1e-2b7a-4e55-8a61-9f0b6c2d7e48';
+  // A tenant's own tag with the reserved prefix must not travel as (or beside) the real uid.
+  const { id } = await s.remote.create(createRequest('uid', { uid, tags: ['team-a', `${UID_TAG_PREFIX}forged`] }));
+  const create = seen.find((x) => x.rpc === 'Create')!.req;
+  t.same(create.tags, ['team-a', `${UID_TAG_PREFIX}${uid}`], 'the client sends the uid as the last tag, and only its own');
+  t.equal(s.memory.vms()[id]!.uid, uid, 'the server hands the provider req.uid');
+  t.same(s.memory.vms()[id]!.tags, ['team-a'], 'and strips the uid tag from the tags');
+  const { id: plain } = await s.remote.create(createRequest('plain', { tags: [`${UID_TAG_PREFIX}forged`] }));
+  t.same(seen.filter((x) => x.rpc === 'Create')[1]!.req.tags, [], 'no uid: no uid tag (a forged one is dropped)');
+  t.equal(s.memory.vms()[plain]!.uid, undefined, 'no uid stored');
+
+  // What the server answers, read with a bare gRPC client (no lifting).
+  const { providerService } = loadProtos();
+  const raw = new providerService(`127.0.0.1:${s.port}`, grpc.credentials.createInsecure()) as unknown as Record<string, Function>;
+  t.teardown(() => (raw as unknown as grpc.Client).close());
+  const call = (rpc: string, req: Wire) => new Promise<Wire>((resolve, reject) => raw[rpc]!.call(raw, req, (e: Error | null, r: Wire) => (e ? reject(e) : resolve(r))));
+  const wireDescribe = await call('Describe', { id });
+  t.equal(JSON.parse(wireDescribe.provider_raw_json)[UID_RAW_KEY], uid, `Describe: provider_raw_json carries ${UID_RAW_KEY}`);
+  t.notOk(UID_RAW_KEY in JSON.parse((await call('Describe', { id: plain })).provider_raw_json), 'and none for a VM without a uid');
+  const wireList = (await call('ListVMs', {})).vms as Wire[];
+  t.same(wireList.map((v) => [v.name, v.provider_raw[UID_RAW_KEY]]), [['plain', undefined], ['uid', uid]], `ListVMs: provider_raw carries ${UID_RAW_KEY}`);
+
+  // The client lifts it into .uid and out of providerRaw.
+  const d = await s.remote.describe(id);
+  t.equal(d.uid, uid, 'describe().uid');
+  t.notOk(UID_RAW_KEY in d.providerRaw, 'not left in providerRaw');
+  t.equal((await s.remote.describe(plain)).uid, undefined, 'no uid for the other VM');
+  const listed = await s.remote.listVMs();
+  t.same(listed.map((v) => [v.name, v.uid]), [['plain', undefined], ['uid', uid]], 'listVMs().uid (in id order)');
+  t.notOk(listed.some((v) => UID_RAW_KEY in v.providerRaw), 'not left in providerRaw');
+});
+
+t.test('a provider that ignores the uid tag reports no uid', async (t) => {
+  // Like a Go provider of today: it keeps the tag as a tag and answers without the provider_raw key.
+  const s = await served({
+    server: {
+      rawHandlers: {
+        Describe: () => ({ exists: true, power_state: 'On', ips: [], console_url: '', provider_raw_json: '{"tags":"x"}' }),
+        ListVMs: () => ({ vms: [{ id: 'go-1', name: 'web', power_state: 'On', ips: [], cpu: 2, memory_mib: 2048, disks: [], networks: [], provider_raw: { host: 'h1' } }] }),
+      },
+    },
+  });
+  t.teardown(() => s.cleanup());
+  const d = await s.remote.describe('go-1');
+  t.equal(d.uid, undefined, 'describe: no uid');
+  t.same(d.providerRaw, { tags: 'x' }, 'providerRaw as sent');
+  const [v] = await s.remote.listVMs();
+  t.equal(v?.uid, undefined, 'listVMs: no uid');
+  t.same(v?.providerRaw, { host: 'h1' }, 'providerRaw as sent');
 });
 
 t.test('circuit breaker: 10 Retryable failures open it; calls then fail fast', async (t) => {

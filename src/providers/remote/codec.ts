@@ -8,6 +8,7 @@ import {
   POWER_OP_WIRE, ProviderError, type Capabilities, type CreateRequest, type Description, type DiskInfo,
   type ExportDiskRequest, type ImportDiskRequest, type PowerOp, type TaskRef, type VMInfo,
 } from '../provider';
+import { liftRawUid, plainTags, splitUidTag, uidTag, withRawUid } from '../uid';
 import { createJson, parseField, parseProviderRaw } from './payload';
 
 /** A message as proto-loader hands it over. */
@@ -23,7 +24,8 @@ export function createToWire(req: CreateRequest): Wire {
     user_data: req.userData ? Buffer.from(req.userData, 'utf8') : Buffer.alloc(0),
     meta_data: req.metaData ? Buffer.from(req.metaData, 'utf8') : Buffer.alloc(0),
     ...createJson(req),
-    tags: [...req.tags],
+    // The uid has no field: it is one more tag (UID_TAG_PREFIX). Only ours: a uid tag among the VM's own tags is dropped.
+    tags: [...plainTags(req.tags), ...(req.uid ? [uidTag(req.uid)] : [])],
   };
 }
 
@@ -35,13 +37,15 @@ export function createFromWire(w: Wire): CreateRequest {
   const placement = parseField(rpc, 'placement_json', w.placement_json, undefined);
   const cls = parseField(rpc, 'class_json', w.class_json, undefined);
   if (!cls) throw new ProviderError('InvalidSpec', 'Create: class_json is required', rpc);
+  const { uid, tags } = splitUidTag(w.tags ?? []);
   return {
     name: w.name,
+    ...(uid ? { uid } : {}),
     class: cls,
     image: parseField(rpc, 'image_json', w.image_json, { TemplateName: '', Path: '', URL: '', Format: '', Checksum: '', ChecksumType: '' }),
     networks: parseField(rpc, 'networks_json', w.networks_json, []),
     disks: parseField(rpc, 'disks_json', w.disks_json, []),
-    tags: w.tags ?? [],
+    tags,
     ...(placement ? { placement } : {}),
     ...(userData !== undefined ? { userData } : {}),
     ...(metaData !== undefined ? { metaData } : {}),
@@ -62,12 +66,15 @@ export function powerOpFromWire(name: string): PowerOp {
 }
 
 export function describeFromWire(w: Wire): Description {
+  // The uid comes back as the provider_raw key UID_RAW_KEY; lifted out into .uid.
+  const { uid, raw } = liftRawUid(parseProviderRaw(w.provider_raw_json ?? ''));
   return {
     exists: !!w.exists,
     powerState: w.power_state ?? '',
     ips: w.ips ?? [],
     consoleURL: w.console_url ?? '',
-    providerRaw: parseProviderRaw(w.provider_raw_json ?? ''),
+    providerRaw: raw,
+    ...(uid ? { uid } : {}),
   };
 }
 
@@ -77,7 +84,7 @@ export function describeToWire(d: Description): Wire {
     power_state: d.powerState,
     ips: [...d.ips],
     console_url: d.consoleURL,
-    provider_raw_json: d.exists || Object.keys(d.providerRaw).length ? JSON.stringify(d.providerRaw) : '',
+    provider_raw_json: d.exists || Object.keys(d.providerRaw).length ? JSON.stringify(withRawUid(d.providerRaw, d.uid)) : '',
   };
 }
 
@@ -147,11 +154,13 @@ export function diskInfoToWire(d: DiskInfo): Wire {
 }
 
 export function vmInfoFromWire(w: Wire): VMInfo {
+  const { uid, raw } = liftRawUid<string>(w.provider_raw ?? {});
   return {
     id: w.id, name: w.name, powerState: w.power_state, ips: w.ips ?? [], cpu: w.cpu, memoryMiB: Number(w.memory_mib),
     disks: (w.disks ?? []).map((d: Wire) => ({ id: d.id, path: d.path, sizeGiB: d.size_gib, format: d.format })),
     networks: (w.networks ?? []).map((n: Wire) => ({ name: n.name, mac: n.mac, ipAddress: n.ip_address })),
-    providerRaw: w.provider_raw ?? {},
+    providerRaw: raw,
+    ...(uid ? { uid } : {}),
   };
 }
 
@@ -160,6 +169,6 @@ export function vmInfoToWire(v: VMInfo): Wire {
     id: v.id, name: v.name, power_state: v.powerState, ips: [...v.ips], cpu: v.cpu, memory_mib: v.memoryMiB,
     disks: v.disks.map((d) => ({ id: d.id, path: d.path, size_gib: d.sizeGiB, format: d.format })),
     networks: v.networks.map((n) => ({ name: n.name, mac: n.mac, ip_address: n.ipAddress })),
-    provider_raw: Object.fromEntries(Object.entries(v.providerRaw).map(([k, x]) => [k, String(x)])),
+    provider_raw: withRawUid(Object.fromEntries(Object.entries(v.providerRaw).map(([k, x]) => [k, String(x)])), v.uid),
   };
 }
