@@ -87,9 +87,9 @@ export class ProviderConnections {
   private async secretVersions(p: ProviderObject): Promise<string> {
     const ns = p.metadata?.namespace ?? '';
     const versions = [];
-    if (p.spec?.credentialSecretRef?.name) versions.push((await this.opts.secrets.read(ns, p.spec.credentialSecretRef.name)).resourceVersion);
+    if (p.spec?.credentialSecretRef?.name) versions.push((await this.opts.secrets.read(ns, p.spec.credentialSecretRef.name, providerKey(p))).resourceVersion);
     const tls = p.spec?.runtime?.service?.tls;
-    if (!inProcessImplementation(p) && tls?.enabled !== false && tls?.secretRef?.name) versions.push((await this.opts.secrets.read(ns, tls.secretRef.name)).resourceVersion);
+    if (!inProcessImplementation(p) && tls?.enabled !== false && tls?.secretRef?.name) versions.push((await this.opts.secrets.read(ns, tls.secretRef.name, providerKey(p))).resourceVersion);
     return versions.join(',');
   }
 
@@ -98,7 +98,7 @@ export class ProviderConnections {
     const name = p.metadata?.name ?? '';
     const spec = p.spec;
     if (!spec) throw new ProviderUnavailable(`Provider "${ns}/${name}" has no spec`);
-    const credentials = spec.credentialSecretRef?.name ? (await this.opts.secrets.read(ns, spec.credentialSecretRef.name)).data : {};
+    const credentials = spec.credentialSecretRef?.name ? (await this.opts.secrets.read(ns, spec.credentialSecretRef.name, providerKey(p))).data : {};
     let provider: Provider;
     const implementation = inProcessImplementation(p);
     if (implementation) {
@@ -133,7 +133,7 @@ export class ProviderConnections {
     if (tls.enabled === false) return new RemoteProvider({ address, tls: { mode: 'plaintext' } });
     if (!tls.secretRef?.name) throw new ProviderUnavailable(`Provider "${key}" enables TLS but names no spec.runtime.service.tls.secretRef`);
     const serverName = (endpoint ?? `virtrigaud-provider-${ns}-${p.metadata?.name}.${ns}.svc.cluster.local:0`).replace(/:\d+$/, '');
-    const material = tlsFromSecret((await this.opts.secrets.read(ns, tls.secretRef.name)).data, { serverName, insecureSkipVerify: tls.insecureSkipVerify ?? false });
+    const material = tlsFromSecret((await this.opts.secrets.read(ns, tls.secretRef.name, key)).data, { serverName, insecureSkipVerify: tls.insecureSkipVerify ?? false });
     return new RemoteProvider({ address, tls: material });
   }
 }

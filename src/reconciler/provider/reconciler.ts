@@ -52,7 +52,9 @@ export class ProviderReconciler {
     }
     const p = structuredClone(cached);
     const status: ProviderStatus = structuredClone(p.status ?? {});
-    const cond = (type: string, ok: boolean, reason: string, message: string) => {
+    const cond = (type: string, ok: boolean, reason: string, raw: string) => {
+      // A Validate or connection error may quote the Provider's credentials: redacted with its own scope.
+      const message = this.ctx.events.redact(p, raw);
       const before = getCondition(status.conditions as Condition[] | undefined, type);
       if (before && (before.status === 'True') !== ok && !ok) this.ctx.events.event(p, 'Warning', reason, message);
       status.conditions = setCondition(status.conditions as Condition[] | undefined, { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: p.metadata?.generation });

@@ -2,7 +2,9 @@
  * core/v1 Event recorder. Fire-and-forget: events go through an internal
  * queue and failures are only logged. Like client-go's correlator, an event
  * repeated within 10 minutes bumps count/lastTimestamp of the existing
- * Event instead of creating another.
+ * Event instead of creating another. Every message passes through the
+ * recorder's redaction first (keyed by the involved object), so a message
+ * quoting a secret is neither sent nor queued.
  */
 import { hostname } from 'node:os';
 import type { KubeClient } from './client';
@@ -33,9 +35,20 @@ interface Seen {
   lastSeen: number;
 }
 
+/** Redacts a message of an object (an Event's involved object, a condition's owner). */
+export type MessageRedaction = (obj: any, message: string) => string;
+
+export interface EventRecorderOptions {
+  readonly logger?: Logger;
+  readonly host?: string;
+  /** Applied to every message before it is queued. @default no redaction */
+  readonly redact?: MessageRedaction;
+}
+
 export class EventRecorder {
   private readonly log: Logger;
   private readonly host: string;
+  private readonly redactor: MessageRedaction;
   private readonly pending: Pending[] = [];
   private readonly seen = new Map<string, Seen>();
   private draining: Promise<void> | undefined;
@@ -43,15 +56,25 @@ export class EventRecorder {
   constructor(
     private readonly client: KubeClient,
     private readonly component: string,
-    opts: { logger?: Logger; host?: string } = {},
+    opts: EventRecorderOptions = {},
   ) {
     this.log = (opts.logger ?? nopLogger).child({ component: 'events' });
     this.host = opts.host ?? hostname();
+    this.redactor = opts.redact ?? ((_obj, message) => message);
   }
 
-  event(obj: any, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  /**
+   * `message` as an Event of `obj` would carry it. Controllers pass their
+   * condition messages of `obj` through it too: same object, same redaction.
+   */
+  redact(obj: any, message: string): string {
+    return this.redactor(obj, message);
+  }
+
+  event(obj: any, type: 'Normal' | 'Warning', reason: string, raw: string): void {
     try {
       if (!obj?.metadata?.name) throw new Error('object has no metadata.name');
+      const message = this.redactor(obj, raw);
       if (this.pending.length >= MAX_PENDING) {
         this.log.warn('event queue full; dropping event', { reason, object: obj.metadata.name });
         return;

@@ -1,4 +1,7 @@
 /** Structured logger: text or JSON lines, level filter, secret redaction. */
+import { matcherFor, REDACTED } from './redact';
+
+export { REDACTED } from './redact';
 
 export interface Logger {
   debug(msg: string, kv?: Record<string, unknown>): void;
@@ -15,12 +18,14 @@ export interface LoggerOptions {
   format?: 'text' | 'json';
   /** @default process.stderr */
   stream?: NodeJS.WritableStream;
-  /** Secret strings (credentials) that must never appear in a line. */
+  /**
+   * Secret strings (credentials) that must never appear in a line. Return the
+   * same array while the secrets do not change: it is compiled once.
+   */
   redact?: () => Iterable<string>;
 }
 
 const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-export const REDACTED = '[REDACTED]';
 // Keys whose values are secrets whatever they hold. Plain "key" is not one:
 // reconcilers log the work-queue key under it.
 const SECRET_KEY = /pass(word|wd|phrase)?$|token|secret|credential|private.?key|api.?key|access.?key|^authorization$/i;
@@ -79,17 +84,13 @@ class StreamLogger implements Logger {
   }
 }
 
-/** Replaces every occurrence of each secret (and its JSON-escaped form) with [REDACTED]. */
+/**
+ * Replaces every occurrence of each secret (and its JSON-escaped form) with
+ * [REDACTED]; a secret containing another one is replaced whole.
+ */
 export function redactSecrets(line: string, redact?: () => Iterable<string>): string {
   if (!redact) return line;
-  // Longest first, so a secret containing another one is replaced whole.
-  const secrets = [...redact()].filter((s) => typeof s === 'string' && s.length >= 3).sort((a, b) => b.length - a.length);
-  for (const s of secrets) {
-    line = line.split(s).join(REDACTED);
-    const escaped = JSON.stringify(s).slice(1, -1);
-    if (escaped !== s) line = line.split(escaped).join(REDACTED);
-  }
-  return line;
+  return matcherFor(redact()).redact(line);
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {

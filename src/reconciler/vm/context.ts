@@ -70,15 +70,15 @@ export interface VmReconcilerContext {
 
 /**
  * Writes the draft; condition messages pass through `redact` first (a
- * provider error may quote a credential). The draft was computed from
+ * provider error may quote a credential; the VM's Provider scope). The draft was computed from
  * `vm.status`; when the stored status turns out to be different (our cache
  * lagged behind a write of ours), nothing is written and the result is
  * false: the caller looks again with fresh data. `force` writes anyway (the
  * provider id right after a create must never be dropped).
  */
-export function statusWriter(client: KubeClient, redact: (s: string) => string = (s) => s) {
+export function statusWriter(client: KubeClient, redact: (s: string, vm: VirtualMachine) => string = (s) => s) {
   return async (vm: VirtualMachine, draft: StatusDraft, opts: { force?: boolean } = {}): Promise<boolean> => {
-    for (const c of draft.status.conditions ?? []) c.message = redact(c.message);
+    for (const c of draft.status.conditions ?? []) c.message = redact(c.message, vm);
     // status.message: the one line a person reads first, the Ready condition's message.
     const ready = draft.status.conditions?.find((c) => c.type === 'Ready');
     if (ready) draft.status.message = ready.message;

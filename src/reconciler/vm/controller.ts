@@ -5,7 +5,7 @@ import type { OperatorInformers } from '../informers';
 import { VM_INDEX } from '../informers';
 import { refKey } from '../kinds';
 import type { ProviderConnections } from '../provider-connections';
-import { Controller, objectKey, redactSecrets, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
+import { Controller, objectKey, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
 import type { SecretReader } from '../secrets';
 import { annotationSetter, DEFAULT_VM_TIMING, statusWriter, type VmLookups, type VmTiming } from './context';
 import { VmReconciler } from './reconciler';
@@ -70,7 +70,8 @@ export function lookupsFrom(i: OperatorInformers): VmLookups {
 export function createVmController(o: VmControllerOptions): Controller {
   const log = o.logger.child({ controller: 'virtualmachine' });
   const validator = new Validator();
-  const redact = (text: string) => redactSecrets(text, () => o.secrets.redactor.secrets());
+  // The recorder's redaction: the VM's Provider scope (src/reconciler/secrets.ts), for its Events and conditions alike.
+  const redact = (text: string, vm: VirtualMachine) => o.events.redact(vm, text);
   const reconciler = new VmReconciler({
     client: o.client,
     vms: o.informers.vms,
@@ -122,10 +123,10 @@ export function createVmController(o: VmControllerOptions): Controller {
 }
 
 /** Every Event is also a log line, so the log tells the same story as `kubectl get events`. */
-export function loggedEvents(recorder: Pick<EventRecorder, 'event'>, log: Logger, redact: (s: string) => string): Pick<EventRecorder, 'event'> {
+export function loggedEvents(recorder: Pick<EventRecorder, 'event'>, log: Logger, redact: (s: string, obj: any) => string): Pick<EventRecorder, 'event'> {
   return {
     event(obj: any, type: 'Normal' | 'Warning', reason: string, raw: string) {
-      const message = redact(raw);
+      const message = redact(raw, obj);
       recorder.event(obj, type, reason, message);
       const fields = { object: `${obj?.metadata?.namespace}/${obj?.metadata?.name}`, reason };
       if (type === 'Warning') log.warn(message, fields);

@@ -70,7 +70,9 @@ export async function readCloudInit(vm: VirtualMachine, secrets: SecretReader): 
   const ns = vm.metadata?.namespace ?? '';
   const ud = vm.spec?.userData?.cloudInit;
   const md = vm.spec?.metaData?.cloudInit;
-  const fromSecret = async (name: string | undefined, keys: string[]) => (name ? secrets.readFirstKey(ns, name, keys) : undefined);
+  // Remembered for redaction under the VM's Provider: its errors may quote the user data.
+  const scope = vm.spec?.providerRef?.name ? refKey(vm.spec.providerRef, ns) : '';
+  const fromSecret = async (name: string | undefined, keys: string[]) => (name ? secrets.readFirstKey(ns, name, keys, scope) : undefined);
   const userData = mergeUserData(ud?.inline, await fromSecret(ud?.secretRef?.name, USER_DATA_KEYS));
   const mdSecret = await fromSecret(md?.secretRef?.name, META_DATA_KEYS);
   const metaData = md?.inline !== undefined && mdSecret !== undefined ? `${md.inline}\n${mdSecret}` : (md?.inline ?? mdSecret);
