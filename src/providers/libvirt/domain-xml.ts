@@ -1,7 +1,7 @@
 /**
  * Domain XML: built from a {@link DomainSpec} (pure, unit-tested) and read
  * back from `virsh dumpxml` into a {@link DomainInfo}. What we must remember
- * about a domain (its volumes, tags, changes pending a power cycle) lives
+ * about a domain (its uid, volumes, tags, changes pending a power cycle) lives
  * in its `<metadata>` under our namespace, so nothing is kept in this process.
  */
 import { child, children, escapeXml as x, parseXml, textAt, type XmlNode } from './xml';
@@ -28,6 +28,8 @@ export interface NicSpec {
 
 /** Our bookkeeping, stored in the domain's `<metadata>`. */
 export interface VmMetadata {
+  /** The VirtualMachine's metadata.uid (CreateRequest.uid): the VM's identity. Absent for domains created without one. */
+  readonly uid?: string;
   /** Pool volumes this VM owns (deleted with it). */
   readonly volumes: readonly string[];
   readonly tags: readonly string[];
@@ -57,6 +59,7 @@ export interface DomainSpec {
 export function metadataXml(m: VmMetadata): string {
   const list = (tag: string, items: readonly string[]) => items.map((v) => `<vr:${tag}>${x(v)}</vr:${tag}>`).join('');
   return `<vr:vm xmlns:vr="${METADATA_NS}">`
+    + (m.uid ? `<vr:uid>${x(m.uid)}</vr:uid>` : '')
     + `<vr:volumes>${list('volume', m.volumes)}</vr:volumes>`
     + `<vr:tags>${list('tag', m.tags)}</vr:tags>`
     + (m.pending ? `<vr:pending>${x(m.pending)}</vr:pending>` : '')
@@ -150,6 +153,7 @@ export function readMetadata(dom: XmlNode): VmMetadata {
   const one = (name: string) => items(name)[0] || undefined;
   const ignored = items('ignoredExtraConfig/key');
   return {
+    ...(one('uid') ? { uid: one('uid') } : {}),
     volumes: items('volumes/volume'), tags: items('tags/tag'),
     ...(one('pending') ? { pending: one('pending') } : {}),
     ...(one('image') ? { image: one('image') } : {}),

@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderError, type CloneRequest, type SnapshotCreateRequest } from '../provider';
+import { cloneUid } from '../uid';
 import { buildDomainXml, type DiskSpec } from './domain-xml';
 import type { Host } from './host';
 import { checkName, checkSize } from './spec';
@@ -56,6 +57,7 @@ export async function cloneDomain(host: Host, req: CloneRequest, domainType: 'kv
   checkName(req.targetName, op);
   const src = await host.mustExist(req.sourceVmId, { ...o, operation: op });
   if (await host.uuid(req.targetName, o)) throw new ProviderError('InvalidSpec', `clone: a domain named ${req.targetName} already exists`, op);
+  const uid = cloneUid(req.customizeJson, op);
   const cls = req.classJson ? (JSON.parse(req.classJson) as { CPU?: number; MemoryMiB?: number }) : {};
   const info = await host.info(src, { ...o, inactive: true });
   const cpu = cls.CPU || info.vcpus;
@@ -98,7 +100,8 @@ export async function cloneDomain(host: Host, req: CloneRequest, domainType: 'kv
       disks,
       // Same networks, fresh MACs (libvirt assigns them).
       nics: info.nics.map((n) => ({ ...(n.bridge ? { bridge: n.bridge } : { network: n.network }), model: n.model || 'virtio' })),
-      metadata: { volumes: owned, tags: [...info.metadata.tags], ...(info.metadata.image ? { image: info.metadata.image } : {}) },
+      // Never the source's uid (a clone is another VM): only one customize_json names (../uid.ts cloneUid).
+      metadata: { ...(uid ? { uid } : {}), volumes: owned, tags: [...info.metadata.tags], ...(info.metadata.image ? { image: info.metadata.image } : {}) },
     });
     await host.virsh.runWithFile(['define', '@file'], xml, { ...o, operation: op });
     return await host.mustExist(req.targetName, o);

@@ -67,6 +67,22 @@ t.test('libvirt-written XML parses (units, metadata prefix, vnc port)', async (t
   t.same(d.metadata.volumes, ['x-root.qcow2']);
 });
 
+t.test('the VM uid in our metadata: written, escaped, read back (also as libvirt rewrites it)', async (t) => {
+  const uid = '9b2e7c4a-51d3-4f08-b6aa-0c7e12f3d945';
+  const xml = buildDomainXml({ ...base, metadata: { ...base.metadata, uid } });
+  t.match(xml, `<metadata><vr:vm xmlns:vr="https://virtrigaud.io/xmlns/libvirt/1"><vr:uid>${uid}</vr:uid>`, 'uid element in our namespace');
+  t.equal(parseDomainXml(xml).metadata.uid, uid, 'read back');
+  t.same(parseDomainXml(xml).metadata, { ...base.metadata, uid }, 'the rest of the metadata unchanged');
+  t.notOk('uid' in parseDomainXml(buildDomainXml(base)).metadata, 'no uid: no element, none read');
+  t.notMatch(buildDomainXml(base), /uid>/);
+  t.match(buildDomainXml({ ...base, metadata: { ...base.metadata, uid: 'a<b' } }), '<vr:uid>a&lt;b</vr:uid>', 'escaped');
+  // `virsh metadata --key virtrigaud` and dumpxml spell the prefix after the key.
+  const dumped = `<domain type='kvm'><name>x</name><uuid>u-2</uuid>
+  <metadata><virtrigaud:vm xmlns:virtrigaud="https://virtrigaud.io/xmlns/libvirt/1"><virtrigaud:uid>${uid}</virtrigaud:uid><virtrigaud:volumes/><virtrigaud:tags><virtrigaud:tag>t1</virtrigaud:tag></virtrigaud:tags></virtrigaud:vm></metadata>
+  <memory unit='KiB'>131072</memory><vcpu>1</vcpu><os><type>hvm</type></os><devices/></domain>`;
+  t.same(parseDomainXml(dumped).metadata, { uid, volumes: [], tags: ['t1'] }, 'libvirt-written metadata with the uid');
+});
+
 const nic = (over: Partial<NetworkPayload>): NetworkPayload => ({
   Name: 'eth0', Portgroup: '', NetworkName: '', Bridge: '', VLAN: 0, Model: '', MacAddress: '',
   IPPolicy: '', StaticIP: '', Prefix: 0, Gateway: '', DNS: '', PCISlotNumber: null, ...over,
