@@ -20,46 +20,56 @@ export interface RbacRule {
   readonly why: string;
 }
 
-/** Read and update, not create or delete: for objects users create and the reconciler only tends (finalizers, labels, annotations). */
-const READ_UPDATE = ['get', 'list', 'watch', 'update', 'patch'] as const;
-/** Full management of objects the reconciler renders itself, without deletecollection. */
-const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
+/**
+ * The kinds the reconciler reads, by the controllers that use them: the
+ * VirtualMachine, VMSnapshot and Provider controllers and the caches of what
+ * a VM references. VMClone, VMSet and VMMigration have no controller yet, so
+ * the reconciler gets no access to them at all.
+ */
+const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNetworkAttachment', 'VMPlacementPolicy', 'VMSnapshot'] as const;
+/** Kinds whose status the reconciler writes (PUT of the status subresource). */
+const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
+/** Kinds it reads fresh from the server where the cache may lag (before a create on the provider, on a 409). */
+const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
+/** Kinds whose finalizers and annotations it sets (merge patch; never PUT). */
+const PATCHED_KINDS = ['VirtualMachine', 'VMSnapshot'] as const;
+/** Owners of objects the reconciler creates with `blockOwnerDeletion` (the Provider owns its runtime). */
+const OWNER_KINDS = ['Provider'] as const;
 
 /**
  * The cluster-wide permissions of the reconciler (its ClusterRole). VMs and
  * the other kinds live in any namespace, so these cannot be namespaced.
+ * Every verb here is used by the reconciler; test/security/rbac-minimal.test.ts
+ * takes each one away in turn and shows what then stops working.
  */
 export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
   const group = kinds[0]?.group ?? 'infra.virtrigaud.io';
-  const plurals = kinds.map((k) => k.plural);
-  const vm = kinds.find((k) => k.kind === 'VirtualMachine');
-  return [
-    // Every kind: the reconciler watches them all and updates their metadata (finalizers, labels).
-    {
-      apiGroup: group,
-      resources: plurals,
-      verbs: [...READ_UPDATE],
-      why: 'watch every virtrigaud object and update it (finalizers, labels, annotations)',
-    },
-    // VirtualMachines also get create and delete: VMClone, VMMigration and VMSet create VMs, VMSet scales them down.
-    ...(vm
-      ? [{ apiGroup: group, resources: [vm.plural], verbs: ['create', 'delete'], why: 'VMClone, VMMigration and VMSet create VirtualMachines; VMSet deletes them when scaling down' }]
-      : []),
-    // The status subresource: the reconciler reports observed state, conditions and phases there.
-    { apiGroup: group, resources: plurals.map((p) => `${p}/status`), verbs: ['get', 'update', 'patch'], why: 'write status (phase, conditions, observed state) of every object' },
-    // The finalizers subresource: needed to set blockOwnerDeletion owner references on objects it creates
-    // (the OwnerReferencesPermissionEnforcement admission plugin checks update on <owner>/finalizers).
-    { apiGroup: group, resources: plurals.map((p) => `${p}/finalizers`), verbs: ['update'], why: 'set owner references with blockOwnerDeletion on the objects it creates' },
-    // Secrets: Provider credentials and cloud-init/ignition user data referenced by VMs, in any namespace. Read only.
-    { apiGroup: '', resources: ['secrets'], verbs: ['get', 'list', 'watch'], why: 'read Provider credentials and VM user data (cloud-init, ignition) referenced by name' },
-    // Events about VMs and the other kinds, recorded in the object's namespace (any namespace).
-    { apiGroup: '', resources: ['events'], verbs: ['create', 'patch'], why: 'record events on objects in their namespaces (core/v1 recorder)' },
-    { apiGroup: 'events.k8s.io', resources: ['events'], verbs: ['create', 'patch'], why: 'record events on objects in their namespaces (events.k8s.io/v1 recorder)' },
-    // Provider runtimes: the Provider controller renders a Deployment, Service and ServiceAccount per Provider.
-    { apiGroup: 'apps', resources: ['deployments'], verbs: [...MANAGE], why: 'run each Provider\'s runtime as a Deployment in the Provider\'s namespace' },
-    { apiGroup: '', resources: ['services'], verbs: [...MANAGE], why: 'expose each Provider runtime (gRPC) as a Service' },
-    { apiGroup: '', resources: ['serviceaccounts'], verbs: [...MANAGE], why: 'give each Provider runtime its own ServiceAccount' },
+  const plurals = (wanted: readonly string[], suffix = '') => kinds.filter((k) => wanted.includes(k.kind)).map((k) => `${k.plural}${suffix}`);
+  const rules: RbacRule[] = [
+    // Informers: one list+watch per kind the controllers cache.
+    { apiGroup: group, resources: plurals(CACHED_KINDS), verbs: ['list', 'watch'], why: 'cache the objects the controllers read (one informer per kind)' },
+    { apiGroup: group, resources: plurals(FRESH_READ_KINDS), verbs: ['get'], why: 'read an object fresh where the cache may lag (before creating on the provider, after a write conflict)' },
+    { apiGroup: group, resources: plurals(PATCHED_KINDS), verbs: ['patch'], why: 'add and remove its finalizer and set annotations (merge patch)' },
+    { apiGroup: group, resources: plurals(STATUS_KINDS, '/status'), verbs: ['update'], why: 'write status (phase, conditions, observed state)' },
+    // The OwnerReferencesPermissionEnforcement admission plugin (where enabled) checks update on <owner>/finalizers.
+    { apiGroup: group, resources: plurals(OWNER_KINDS, '/finalizers'), verbs: ['update'], why: 'own the runtime objects of a Provider with blockOwnerDeletion (OwnerReferencesPermissionEnforcement)' },
+    // Read by name only: Provider credentials and TLS material, cloud-init user data.
+    { apiGroup: '', resources: ['secrets'], verbs: ['get'], why: 'read the Secrets Providers and VMs name (credentials, TLS material, cloud-init user data)' },
+    // core/v1 Events: create, and patch to bump the count of a repeated one (runtime/events.ts).
+    { apiGroup: '', resources: ['events'], verbs: ['create', 'patch'], why: 'record events on objects in their namespaces (core/v1; a repeated event is patched)' },
+    // Cross-namespace consent: a Provider's allowedNamespaces may select namespaces by label.
+    { apiGroup: '', resources: ['namespaces'], verbs: ['get', 'list', 'watch'], why: 'read namespace labels for allowedNamespaces selectors (cross-namespace consent)' },
   ];
+  if (plurals(['Provider']).length) {
+    // Provider runtimes: server-side apply (patch; create when the object is new) of a ServiceAccount, a Service
+    // and a Deployment per Provider. Nothing deletes them: owner references let the garbage collector do it.
+    rules.push(
+      { apiGroup: 'apps', resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch'], why: 'apply each Provider\'s runtime Deployment (server-side apply) and follow its readiness' },
+      { apiGroup: '', resources: ['services'], verbs: ['create', 'patch'], why: 'apply the Service of each Provider runtime (server-side apply)' },
+      { apiGroup: '', resources: ['serviceaccounts'], verbs: ['create', 'patch'], why: 'apply the ServiceAccount of each Provider runtime (server-side apply)' },
+    );
+  }
+  return rules.filter((r) => r.resources.length > 0);
 }
 
 /**
@@ -68,11 +78,8 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
  */
 export function leaderElectionRules(): RbacRule[] {
   return [
-    // Leader election: one Lease, read, created by the first replica, renewed (update) by the leader.
+    // Leader election: one Lease, read, created by the first replica, renewed (update) by the leader. It records no Events.
     { apiGroup: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'leader election between the replicas (one Lease in the install namespace)' },
-    // Leader election records "became leader" events in the install namespace. The ClusterRole also grants this;
-    // it is repeated so that the Role is complete on its own.
-    { apiGroup: '', resources: ['events'], verbs: ['create', 'patch'], why: 'leader-election events in the install namespace' },
   ];
 }
 

@@ -20,6 +20,7 @@ import {
   expectedRoleGrants,
   GROUP,
   NAMESPACE,
+  CACHED,
   PLURALS,
   readYamlDocs,
   ROOT,
@@ -110,15 +111,17 @@ t.test('as the reconciler ServiceAccount', async (t) => {
   t.same(JSON.parse(list.text).items.map((i: any) => `${i.metadata.namespace}/${i.metadata.name}`), [`${TENANT}/web`]);
   await can('watch VirtualMachines in all namespaces', 'GET', `${V}/virtualmachines?watch=true&timeoutSeconds=1`);
   await can('watch VirtualMachines in one namespace', 'GET', `${V}/namespaces/${TENANT}/virtualmachines?watch=true&timeoutSeconds=1`);
-  for (const p of PLURALS) await can(`list ${p}`, 'GET', `${V}/${p}`);
-  await can('update VirtualMachine status', 'PATCH', `${V}/namespaces/${TENANT}/virtualmachines/web/status`, { status: { phase: 'Provisioning', message: 'cloning' } }, 'application/merge-patch+json');
-  const got = JSON.parse((await can('get VirtualMachine status', 'GET', `${V}/namespaces/${TENANT}/virtualmachines/web/status`)).text);
-  t.equal(got.status.phase, 'Provisioning');
-  await can('PUT VirtualMachine status', 'PUT', `${V}/namespaces/${TENANT}/virtualmachines/web/status`, { ...got, status: { ...got.status, phase: 'Running' } });
+  for (const p of CACHED) await can(`list ${p}`, 'GET', `${V}/${p}`);
+  for (const p of PLURALS.filter((p) => !(CACHED as readonly string[]).includes(p))) await cannot(`list ${p} (no controller)`, 'GET', `${V}/${p}`);
+  const got = JSON.parse((await can('get a VirtualMachine', 'GET', `${V}/namespaces/${TENANT}/virtualmachines/web`)).text);
+  await can('PUT VirtualMachine status', 'PUT', `${V}/namespaces/${TENANT}/virtualmachines/web/status`, { ...got, status: { phase: 'Running' } });
+  await cannot('PATCH VirtualMachine status (the reconciler PUTs it)', 'PATCH', `${V}/namespaces/${TENANT}/virtualmachines/web/status`, { status: { phase: 'Failed' } });
   await can('add a finalizer to a VirtualMachine', 'PATCH', `${V}/namespaces/${TENANT}/virtualmachines/web`, { metadata: { finalizers: ['infra.virtrigaud.io/finalizer'] } }, 'application/merge-patch+json');
-  await can('create a VirtualMachine (VMSet, VMClone)', 'POST', `${V}/namespaces/${TENANT}/virtualmachines`, { ...vm, metadata: { name: 'web-1', namespace: TENANT } });
-  await can('delete a VirtualMachine', 'DELETE', `${V}/namespaces/${TENANT}/virtualmachines/web-1`);
-  await can('update a VMClass', 'PATCH', `${V}/namespaces/${TENANT}/vmclasses/small`, { metadata: { labels: { seen: 'yes' } } }, 'application/merge-patch+json');
+  await cannot('PUT a VirtualMachine (the reconciler patches it)', 'PUT', `${V}/namespaces/${TENANT}/virtualmachines/web`, got);
+  await cannot('create a VirtualMachine', 'POST', `${V}/namespaces/${TENANT}/virtualmachines`, { ...vm, metadata: { name: 'web-1', namespace: TENANT } });
+  await cannot('delete a VirtualMachine', 'DELETE', `${V}/namespaces/${TENANT}/virtualmachines/web`);
+  await cannot('update a VMClass', 'PATCH', `${V}/namespaces/${TENANT}/vmclasses/small`, { metadata: { labels: { seen: 'yes' } } });
+  await cannot('get a VMClass (read from the cache)', 'GET', `${V}/namespaces/${TENANT}/vmclasses/small`);
   await can('create a core Event', 'POST', `/api/v1/namespaces/${TENANT}/events`, {
     metadata: { generateName: 'web.' },
     involvedObject: { apiVersion: `${GROUP}/v1beta1`, kind: 'VirtualMachine', name: 'web', namespace: TENANT },
@@ -126,7 +129,7 @@ t.test('as the reconciler ServiceAccount', async (t) => {
     message: 'cloning from template',
     type: 'Normal',
   });
-  await can('create an events.k8s.io Event', 'POST', `/apis/events.k8s.io/v1/namespaces/${TENANT}/events`, {
+  await cannot('create an events.k8s.io Event', 'POST', `/apis/events.k8s.io/v1/namespaces/${TENANT}/events`, {
     metadata: { generateName: 'web-' },
     eventTime: new Date().toISOString().replace(/\.\d+Z$/, '.000000Z'),
     reportingController: 'virtrigaud.io/reconciler',
@@ -137,7 +140,9 @@ t.test('as the reconciler ServiceAccount', async (t) => {
     type: 'Normal',
   });
   await can('get a Secret (provider credentials)', 'GET', `/api/v1/namespaces/${TENANT}/secrets/vsphere-creds`);
-  await can('watch Secrets in all namespaces', 'GET', `/api/v1/secrets?watch=true&timeoutSeconds=1`);
+  await cannot('watch Secrets in all namespaces', 'GET', `/api/v1/secrets?watch=true&timeoutSeconds=1`);
+  await cannot('list Secrets in a namespace', 'GET', `/api/v1/namespaces/${TENANT}/secrets`);
+  await can('list Namespaces (allowedNamespaces selectors)', 'GET', '/api/v1/namespaces');
   await can('create a Lease in its namespace (leader election)', 'POST', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`, { metadata: { name: 'virtrigaud-reconciler' }, spec: { holderIdentity: 'a' } });
   const lease = JSON.parse((await can('get its Lease', 'GET', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/virtrigaud-reconciler`)).text);
   await can('renew its Lease', 'PUT', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/virtrigaud-reconciler`, { ...lease, spec: { ...lease.spec, holderIdentity: 'b' } });
@@ -147,7 +152,7 @@ t.test('as the reconciler ServiceAccount', async (t) => {
   });
   await can('create a provider runtime Service', 'POST', `/api/v1/namespaces/${TENANT}/services`, { metadata: { name: 'provider-vsphere' }, spec: { ports: [{ port: 9443 }], selector: { app: 'p' } } });
   await can('create a provider runtime ServiceAccount', 'POST', `/api/v1/namespaces/${TENANT}/serviceaccounts`, { metadata: { name: 'provider-vsphere' } });
-  await can('delete a provider runtime Deployment', 'DELETE', `/apis/apps/v1/namespaces/${TENANT}/deployments/provider-vsphere`);
+  await cannot('delete a provider runtime Deployment (garbage collection does)', 'DELETE', `/apis/apps/v1/namespaces/${TENANT}/deployments/provider-vsphere`);
 
   await cannot('delete a namespace', 'DELETE', `/api/v1/namespaces/${TENANT}`);
   await cannot('list nodes', 'GET', '/api/v1/nodes');
@@ -175,7 +180,6 @@ const UNGRANTED = [
   '/pods',
   '/pods/exec',
   '/configmaps',
-  '/namespaces',
   '/nodes',
   '/persistentvolumeclaims',
   '/serviceaccounts/token',
@@ -191,6 +195,14 @@ const UNGRANTED = [
   'apiextensions.k8s.io/customresourcedefinitions',
   'admissionregistration.k8s.io/validatingwebhookconfigurations',
   `${GROUP}/vmsets/scale`,
+  `${GROUP}/vmclones`,
+  `${GROUP}/vmsets`,
+  `${GROUP}/vmmigrations`,
+  `${GROUP}/vmclasses/status`,
+  `${GROUP}/vmclasses/finalizers`,
+  `${GROUP}/virtualmachines/finalizers`,
+  'events.k8s.io/events',
+  '/services/status',
 ];
 
 t.test('SelfSubjectAccessReview: every verb on every resource is allowed exactly as granted', async (t) => {

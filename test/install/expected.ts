@@ -27,31 +27,37 @@ export const PLURALS = [
 /** Every verb the API server knows for resources (for "everything else is denied"). */
 export const ALL_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 
-const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+/** The kinds the reconciler caches (list, watch); VMClone, VMSet and VMMigration have no controller and get nothing. */
+export const CACHED = ['virtualmachines', 'vmclasses', 'vmimages', 'vmnetworkattachments', 'providers', 'vmplacementpolicies', 'vmsnapshots'] as const;
 
 /** `group/resource` -> verbs the ClusterRole grants. */
 export function expectedClusterGrants(): Map<string, string[]> {
-  const m = new Map<string, string[]>();
-  for (const p of PLURALS) {
-    m.set(`${GROUP}/${p}`, p === 'virtualmachines' ? MANAGE : ['get', 'list', 'watch', 'update', 'patch']);
-    m.set(`${GROUP}/${p}/status`, ['get', 'update', 'patch']);
-    m.set(`${GROUP}/${p}/finalizers`, ['update']);
-  }
-  m.set('/secrets', ['get', 'list', 'watch']);
-  m.set('/events', ['create', 'patch']);
-  m.set('events.k8s.io/events', ['create', 'patch']);
-  m.set('apps/deployments', MANAGE);
-  m.set('/services', MANAGE);
-  m.set('/serviceaccounts', MANAGE);
-  return m;
+  return new Map([
+    // VirtualMachine, VMSnapshot and Provider have controllers: cached, read fresh, finalizers/annotations, status.
+    [`${GROUP}/virtualmachines`, ['list', 'watch', 'get', 'patch']],
+    [`${GROUP}/virtualmachines/status`, ['update']],
+    [`${GROUP}/vmsnapshots`, ['list', 'watch', 'get', 'patch']],
+    [`${GROUP}/vmsnapshots/status`, ['update']],
+    [`${GROUP}/providers`, ['list', 'watch', 'get']],
+    [`${GROUP}/providers/status`, ['update']],
+    [`${GROUP}/providers/finalizers`, ['update']],
+    // What VMs reference: cached only.
+    [`${GROUP}/vmclasses`, ['list', 'watch']],
+    [`${GROUP}/vmimages`, ['list', 'watch']],
+    [`${GROUP}/vmnetworkattachments`, ['list', 'watch']],
+    [`${GROUP}/vmplacementpolicies`, ['list', 'watch']],
+    ['/secrets', ['get']],
+    ['/events', ['create', 'patch']],
+    ['/namespaces', ['get', 'list', 'watch']],
+    ['apps/deployments', ['get', 'list', 'watch', 'create', 'patch']],
+    ['/services', ['create', 'patch']],
+    ['/serviceaccounts', ['create', 'patch']],
+  ]);
 }
 
 /** `group/resource` -> verbs the leader-election Role grants in the install namespace. */
 export function expectedRoleGrants(): Map<string, string[]> {
-  return new Map([
-    ['coordination.k8s.io/leases', ['get', 'create', 'update']],
-    ['/events', ['create', 'patch']],
-  ]);
+  return new Map([['coordination.k8s.io/leases', ['get', 'create', 'update']]]);
 }
 
 export interface PolicyRule {

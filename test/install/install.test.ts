@@ -85,7 +85,7 @@ t.test('ClusterRole: exactly the listed permissions', async (t) => {
   }
 });
 
-t.test('leader-election Role: leases get/create/update and events, in the install namespace', async (t) => {
+t.test('leader-election Role: leases get/create/update, in the install namespace, nothing else', async (t) => {
   const role = find('Role');
   t.equal(role.metadata.namespace, NAMESPACE);
   t.same(sortedGrants(grantsOf(role.rules)), sortedGrants(expectedRoleGrants()));
@@ -215,11 +215,12 @@ t.test('InstallChart props reach every object', async (t) => {
 
   const fewer = installManifests({ kinds: ALL_KINDS.filter((k) => k.kind === 'VMClass') }).objects;
   t.same(fewer.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name), ['vmclasses.infra.virtrigaud.io']);
-  t.same(
-    [...grantsOf(find('ClusterRole', fewer).rules).keys()].filter((k) => k.startsWith('infra.')),
-    ['infra.virtrigaud.io/vmclasses', 'infra.virtrigaud.io/vmclasses/status', 'infra.virtrigaud.io/vmclasses/finalizers'],
-    'RBAC follows the kinds',
-  );
+  const fewerGrants = grantsOf(find('ClusterRole', fewer).rules);
+  t.same([...fewerGrants.keys()].filter((k) => k.startsWith('infra.')), ['infra.virtrigaud.io/vmclasses'], 'RBAC follows the kinds');
+  t.same(fewerGrants.get('infra.virtrigaud.io/vmclasses'), ['list', 'watch'], 'a referenced kind is only cached');
+  t.notOk(fewerGrants.has('apps/deployments'), 'no Provider kind: no provider runtimes to deploy');
+  const noVMs = grantsOf(find('ClusterRole', installManifests({ kinds: ALL_KINDS.filter((k) => ['VMClone', 'VMSet', 'VMMigration'].includes(k.kind)) }).objects).rules);
+  t.same([...noVMs.keys()].filter((k) => k.startsWith('infra.')), [], 'kinds without a controller get no access');
 });
 
 t.test('dist/install.yaml is what InstallChart synthesizes by default', async (t) => {
