@@ -158,6 +158,7 @@ export class LibvirtProvider implements Provider {
         // Size as configured (what the next boot gets); the live size is in providerRaw.
         cpu: next.vcpus,
         memoryMiB: next.memoryMiB,
+        ...(next.metadata.uid ? { uid: next.metadata.uid } : {}),
         providerRaw: {
           uuid, name: live.name, state, reason, firmware: next.firmware, pool: host.pool.name,
           liveCpu: live.vcpus, liveMemoryMiB: live.memoryMiB,
@@ -259,6 +260,7 @@ export class LibvirtProvider implements Provider {
         disks: info.disks.filter((x) => x.device === 'disk').map((x) => ({ id: x.target, path: x.path, sizeGiB: 0, format: x.format })),
         networks: info.nics.map((n) => ({ name: n.network || n.bridge, mac: n.mac, ipAddress: '' })),
         providerRaw: { managed: String(info.metadata.volumes.length > 0 || info.metadata.tags.length > 0), state: String(d.providerRaw.state ?? '') },
+        ...(info.metadata.uid ? { uid: info.metadata.uid } : {}),
       });
     }
     return out;

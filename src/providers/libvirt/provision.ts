@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderError, type CreateRequest } from '../provider';
 import { buildSeedIso } from '../hostutil';
+import { plainTags, requestUid } from '../uid';
 import { buildDomainXml, type DiskSpec } from './domain-xml';
 import type { Host } from './host';
 import { prepareImage } from './image';
@@ -30,7 +31,12 @@ export const volumeNames = {
   seed: (vm: string) => `${vm}-seed.iso`,
 };
 
-/** Defines (and starts) the domain; returns its UUID. Idempotent by name. */
+/**
+ * Defines (and starts) the domain; returns its UUID. Not idempotent by name:
+ * a domain of that name already there (another VM's, or an earlier
+ * attempt's) is refused with InvalidSpec and left alone; the caller finds
+ * its own VM by uid (ListVMs).
+ */
 export async function createDomain(host: Host, req: CreateRequest, opts: ProvisionOptions, o: VirshOptions): Promise<string> {
   const op = 'Create';
   checkName(req.name, op);
@@ -40,8 +46,9 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
   const nics = nicsOf(req.networks, opts.defaultNetwork, op);
   for (const d of req.disks) checkName(`${req.name}-disk-${d.Name}`, op);
 
+  const uid = requestUid(req, op);
   const existing = await host.uuid(req.name, o);
-  if (existing) return existing;
+  if (existing) throw new ProviderError('InvalidSpec', `Create: a VM named ${JSON.stringify(req.name)} already exists (id ${existing})`, op);
   const { pool } = host;
   await pool.ensure(o);
 
@@ -114,7 +121,7 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
       ...(extras.cpuMode ? { cpuMode: extras.cpuMode } : {}),
       graphics: extras.graphics ?? true,
       disks, nics,
-      metadata: { volumes: owned, tags: [...req.tags], ...(image ? { image: image.volume } : {}), ...(ignored.length ? { ignoredExtraConfig: ignored } : {}) },
+      metadata: { ...(uid ? { uid } : {}), volumes: owned, tags: plainTags(req.tags), ...(image ? { image: image.volume } : {}), ...(ignored.length ? { ignoredExtraConfig: ignored } : {}) },
     });
     await host.virsh.runWithFile(['define', '@file'], xml, { ...o, operation: op });
     defined = true;
