@@ -5,6 +5,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { durationMs } from '../reconciler/duration';
+import { ConfigError, DEFAULT_CONFIG, loadConfigFile, type ReconcilerConfig } from '../reconciler/config';
 import { Operator } from '../reconciler/operator';
 import { createLogger, LeaderElectionLostError, type LogLevel } from '../reconciler/runtime';
 import { SecretRedactor } from '../reconciler/secrets';
@@ -15,6 +16,9 @@ Runs the reconciler against the cluster of the current kubeconfig (or in-cluster
 
 Flags:
   --kubeconfig PATH                    kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)
+  --config FILE                        the operator's ReconcilerConfiguration: in-process providers, image roots,
+                                       download and hook limits, provider pod policy (default: deny all; see docs/security.md)
+  --enable-test-providers              serve the in-memory test driver (tests and demos only)
   --namespace NS                       watch one namespace only (default: all)
   --leader-elect                       elect a leader among replicas with a Lease
   --leader-election-namespace NS       namespace of the Lease (default: $POD_NAMESPACE or virtrigaud-system)
@@ -35,6 +39,8 @@ Flags:
 
 interface RunFlags {
   kubeconfig?: string;
+  config?: string;
+  enableTestProviders: boolean;
   namespace?: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
@@ -59,6 +65,7 @@ export class UsageError extends Error {}
 
 export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): RunFlags {
   const f: RunFlags = {
+    enableTestProviders: false,
     leaderElect: false,
     leaderElectionNamespace: env.POD_NAMESPACE || 'virtrigaud-system',
     leaderElectionId: 'virtrigaud-leader',
@@ -92,6 +99,8 @@ export function parseRunFlags(argv: readonly string[], env: NodeJS.ProcessEnv = 
     };
     switch (name) {
       case '--kubeconfig': f.kubeconfig = value(); break;
+      case '--config': f.config = value(); break;
+      case '--enable-test-providers': f.enableTestProviders = eq > 0 ? arg.slice(eq + 1) !== 'false' : true; break;
       case '--namespace': f.namespace = value(); break;
       case '--leader-elect': f.leaderElect = eq > 0 ? arg.slice(eq + 1) !== 'false' : true; break;
       case '--leader-election-namespace': f.leaderElectionNamespace = value(); break;
@@ -158,6 +167,15 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
   }
   const redactor = new SecretRedactor();
   const logger = createLogger({ level: flags.logLevel, format: flags.logFormat, redact: () => redactor.secrets() });
+  let config: ReconcilerConfig = DEFAULT_CONFIG;
+  try {
+    if (flags.config) config = loadConfigFile(flags.config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    return 2;
+  }
+  if (flags.enableTestProviders) config = { ...config, testProviders: true };
   const kc = new KubeConfig();
   try {
     if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
@@ -169,6 +187,7 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
   }
   const operator = new Operator({
     kubeConfig: kc,
+    config,
     logger,
     redactor,
     namespace: flags.namespace,
@@ -189,7 +208,13 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
-  logger.info('starting', { server: kc.getCurrentCluster()?.server, namespace: flags.namespace ?? '(all)', leaderElect: flags.leaderElect });
+  logger.info('starting', {
+    server: kc.getCurrentCluster()?.server,
+    namespace: flags.namespace ?? '(all)',
+    leaderElect: flags.leaderElect,
+    inProcessProviders: config.inProcessProviders.map((i) => `${i.name} (${i.driver})`).join(', ') || '(none)',
+    testProviders: config.testProviders,
+  });
   try {
     await operator.start(stop.signal);
     return 0;

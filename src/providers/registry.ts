@@ -1,12 +1,15 @@
 /**
- * In-process providers, registered by implementation name. A Provider
- * object selects one with the annotation {@link IN_PROCESS_ANNOTATION}
- * (e.g. `memory`, `libvirt`, `qemu`); without it the reconciler reaches the
- * provider pod over gRPC.
+ * In-process provider drivers, registered by driver name (`libvirt`,
+ * `qemu`, `vsphere`, `memory`). A Provider object does not pick a driver:
+ * its annotation {@link IN_PROCESS_ANNOTATION} names an instance the
+ * operator configured (src/reconciler/config), and the instance says
+ * which driver serves it and with which host settings. Without the
+ * annotation the reconciler reaches the provider pod over gRPC.
  */
+import type { InProcessInstance } from '../reconciler/config/types';
 import type { Provider } from './provider';
 
-/** Annotation on a Provider naming the in-process implementation to use instead of a provider pod. */
+/** Annotation on a Provider naming the operator-configured in-process instance that serves it instead of a provider pod. */
 export const IN_PROCESS_ANNOTATION = 'virtrigaud.io/in-process';
 
 /** What an in-process provider is built from: the Provider object, resolved. */
@@ -22,6 +25,10 @@ export interface ProviderContext {
   /** `spec.defaults`. */
   readonly defaults: Readonly<Record<string, string>>;
   readonly insecureSkipVerify: boolean;
+  /** The operator's instance serving this Provider: driver settings (state directory, binary, ...). */
+  readonly instance: InProcessInstance;
+  /** The operator's limits on images, downloads and host paths (src/providers/hostutil/policy.ts). */
+  readonly hostPolicy?: unknown;
 }
 
 export type ProviderFactory = (ctx: ProviderContext) => Provider | Promise<Provider>;
@@ -42,12 +49,12 @@ export class ProviderRegistry {
     return [...this.factories.keys()].sort();
   }
 
-  /** Throws when nothing is registered under that name, listing what is. */
-  async build(implementation: string, ctx: ProviderContext): Promise<Provider> {
-    const factory = this.factories.get(implementation);
+  /** Throws when no driver is registered under that name, listing what is. */
+  async build(driver: string, ctx: ProviderContext): Promise<Provider> {
+    const factory = this.factories.get(driver);
     if (!factory) {
       const known = this.names();
-      throw new Error(`no in-process provider "${implementation}" (registered: ${known.length ? known.join(', ') : 'none'})`);
+      throw new Error(`no in-process driver "${driver}" in this reconciler (registered: ${known.length ? known.join(', ') : 'none'})`);
     }
     return factory(ctx);
   }

@@ -11,7 +11,12 @@ import type { VMNetworkAttachment } from '../generated/vm-network-attachment';
 import type { VMPlacementPolicy } from '../generated/vm-placement-policy';
 import type { VMSnapshot } from '../generated/vm-snapshot';
 import { Kinds, refKey } from './kinds';
-import { Informer, type KubeClient, type Logger } from './runtime';
+import { CoreResources, Informer, type KubeClient, type Logger } from './runtime';
+
+/** What the consent checks read of a Namespace: its labels. */
+export interface NamespaceObject {
+  readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
+}
 
 export interface OperatorInformers {
   readonly vms: Informer<VirtualMachine>;
@@ -21,6 +26,8 @@ export interface OperatorInformers {
   readonly networks: Informer<VMNetworkAttachment>;
   readonly placements: Informer<VMPlacementPolicy>;
   readonly snapshots: Informer<VMSnapshot>;
+  /** Namespaces, for `allowedNamespaces.from: Selector`; absent when the operator watches one namespace (nothing crosses it). */
+  readonly namespaces?: Informer<NamespaceObject>;
 }
 
 /** Index names on the VM informer: the `namespace/name` keys of what each VM references. */
@@ -46,9 +53,10 @@ export function createInformers(client: KubeClient, opts: { namespace?: string; 
     networks: new Informer<VMNetworkAttachment>(client, Kinds.VMNetworkAttachment, o),
     placements: new Informer<VMPlacementPolicy>(client, Kinds.VMPlacementPolicy, o),
     snapshots,
+    ...(opts.namespace ? {} : { namespaces: new Informer<NamespaceObject>(client, CoreResources.namespaces, { logger: opts.logger }) }),
   };
 }
 
 export function allInformers(i: OperatorInformers): Informer<any>[] {
-  return [i.vms, i.providers, i.classes, i.images, i.networks, i.placements, i.snapshots];
+  return [i.vms, i.providers, i.classes, i.images, i.networks, i.placements, i.snapshots, ...(i.namespaces ? [i.namespaces] : [])];
 }

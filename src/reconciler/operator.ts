@@ -13,6 +13,7 @@ import { registerVsphereProvider } from '../providers/vsphere';
 import { ProviderRegistry } from '../providers/registry';
 import { allInformers, createInformers, type OperatorInformers } from './informers';
 import { ProviderConnections } from './provider-connections';
+import { DEFAULT_CONFIG, hostPolicyFrom, type ReconcilerConfig } from './config';
 import { createProviderController } from './provider/controller';
 import { EventRecorder, KubeClient, Manager, Metrics, type Logger } from './runtime';
 import { scopedRedaction, SecretReader, SecretRedactor } from './secrets';
@@ -34,7 +35,12 @@ export interface OperatorOptions {
   readonly healthProbeBindAddress?: string;
   /** @default ":8080"; "0" disables */
   readonly metricsBindAddress?: string;
-  /** In-process provider implementations. @default memory, libvirt, qemu, vsphere */
+  /**
+   * The operator's configuration (`--config`): in-process instances, image and hook limits, provider pod
+   * policy. @default {@link DEFAULT_CONFIG}, which denies every in-process provider and host access
+   */
+  readonly config?: ReconcilerConfig;
+  /** In-process drivers. @default libvirt, qemu, vsphere (and memory when `config.testProviders`) */
   readonly registry?: ProviderRegistry;
   /** `namespace/name` → `host:port` for remote providers (instead of the in-cluster Service). */
   readonly providerAddresses?: ReadonlyMap<string, string>;
@@ -48,10 +54,11 @@ export interface OperatorOptions {
   readonly kubeApiBurst?: number;
 }
 
-/** The implementations `virtrigaud run` can serve in process (annotation `virtrigaud.io/in-process`). */
-export function defaultRegistry(): ProviderRegistry {
+/** The drivers `virtrigaud run` can serve in process; the in-memory test double only when asked for. */
+export function defaultRegistry(opts: { testProviders?: boolean } = {}): ProviderRegistry {
   const registry = new ProviderRegistry();
-  for (const register of [registerMemoryProvider, registerLibvirtProvider, registerQemuProvider, registerVsphereProvider]) register(registry);
+  for (const register of [registerLibvirtProvider, registerQemuProvider, registerVsphereProvider]) register(registry);
+  if (opts.testProviders) registerMemoryProvider(registry);
   return registry;
 }
 
@@ -69,7 +76,14 @@ export class Operator {
     const log = opts.logger;
     this.client = new KubeClient(opts.kubeConfig, { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 100, userAgent: `${COMPONENT}/run`, metrics: this.metrics });
     const secrets = new SecretReader(this.client, opts.redactor ?? new SecretRedactor());
-    this.connections = new ProviderConnections({ registry: opts.registry ?? defaultRegistry(), secrets, addressOverrides: opts.providerAddresses });
+    const config = opts.config ?? DEFAULT_CONFIG;
+    this.connections = new ProviderConnections({
+      registry: opts.registry ?? defaultRegistry({ testProviders: config.testProviders }),
+      config,
+      hostPolicy: hostPolicyFrom(config),
+      secrets,
+      addressOverrides: opts.providerAddresses,
+    });
     // Events get a client of their own, as client-go's broadcaster does: a burst of Events (two per VM
     // when a fleet is applied) must neither starve reconciles nor be dropped behind them.
     this.eventsClient = new KubeClient(opts.kubeConfig, { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 100, userAgent: `${COMPONENT}/events`, metrics: this.metrics });

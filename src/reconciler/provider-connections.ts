@@ -1,13 +1,16 @@
 /**
- * Connections to providers, one per Provider object: an in-process
- * implementation from the registry (annotation `virtrigaud.io/in-process`)
- * or a gRPC client of the provider pod. Connections are cached; the
+ * Connections to providers, one per Provider object: an in-process driver
+ * (annotation `virtrigaud.io/in-process` naming an instance of the
+ * operator's configuration, src/reconciler/config) or a gRPC client of the
+ * provider pod. Connections are cached; the
  * Provider controller refreshes them on every health check, which is when
  * rotated credentials or TLS material are picked up.
  */
 import type { Provider as ProviderObject } from '../generated/provider';
 import type { Provider } from '../providers/provider';
-import { IN_PROCESS_ANNOTATION, type ProviderRegistry } from '../providers/registry';
+import type { ProviderRegistry } from '../providers/registry';
+import { requestedInstance, selectInstance } from './config/in-process';
+import { DEFAULT_CONFIG, type ReconcilerConfig } from './config/types';
 import { rateLimited, TokenBucket } from '../providers/rate-limit';
 import { RemoteProvider, tlsFromSecret } from '../providers/remote';
 import type { SecretReader } from './secrets';
@@ -21,7 +24,12 @@ interface Entry {
 export class ProviderUnavailable extends Error {}
 
 export interface ProviderConnectionsOptions {
+  /** Drivers by name. */
   readonly registry: ProviderRegistry;
+  /** The operator's configuration: in-process instances and host limits. @default deny everything */
+  readonly config?: ReconcilerConfig;
+  /** The host policy handed to in-process drivers (built from `config.images` and `config.hooks`). */
+  readonly hostPolicy?: unknown;
   readonly secrets: SecretReader;
   /** `namespace/name` → `host:port`, dialled instead of `status.runtime.endpoint` (tests, port-forwards). */
   readonly addressOverrides?: ReadonlyMap<string, string>;
@@ -31,9 +39,22 @@ export function providerKey(p: ProviderObject): string {
   return `${p.metadata?.namespace}/${p.metadata?.name}`;
 }
 
-/** Whether this Provider runs in the reconciler's process rather than in a provider pod. */
+/** The in-process instance this Provider asks for (whether it gets it is the operator's configuration's to say). */
 export function inProcessImplementation(p: ProviderObject): string | undefined {
-  return p.metadata?.annotations?.[IN_PROCESS_ANNOTATION] || undefined;
+  return requestedInstance(p);
+}
+
+/**
+ * Secret references of a Provider name Secrets in its own namespace only:
+ * a `namespace` pointing elsewhere would read another team's Secret with
+ * the reconciler's rights.
+ */
+export function checkSecretRefs(p: ProviderObject): void {
+  const ns = p.metadata?.namespace ?? '';
+  const other = p.spec?.credentialSecretRef?.namespace;
+  if (other && other !== ns) {
+    throw new ProviderUnavailable(`spec.credentialSecretRef.namespace: Forbidden: a Provider reads Secrets from its own namespace (${ns}) only, not from ${other}`);
+  }
 }
 
 export class ProviderConnections {
@@ -98,11 +119,13 @@ export class ProviderConnections {
     const name = p.metadata?.name ?? '';
     const spec = p.spec;
     if (!spec) throw new ProviderUnavailable(`Provider "${ns}/${name}" has no spec`);
-    const credentials = spec.credentialSecretRef?.name ? (await this.opts.secrets.read(ns, spec.credentialSecretRef.name, providerKey(p))).data : {};
+    checkSecretRefs(p);
     let provider: Provider;
-    const implementation = inProcessImplementation(p);
-    if (implementation) {
-      provider = await this.opts.registry.build(implementation, {
+    if (inProcessImplementation(p)) {
+      // Decided before any Secret is read: a refused Provider learns nothing.
+      const instance = selectInstance(this.opts.config ?? DEFAULT_CONFIG, p);
+      const credentials = spec.credentialSecretRef?.name ? (await this.opts.secrets.read(ns, spec.credentialSecretRef.name, providerKey(p))).data : {};
+      provider = await this.opts.registry.build(instance.driver, {
         namespace: ns,
         name,
         type: spec.type,
@@ -110,6 +133,8 @@ export class ProviderConnections {
         credentials,
         defaults: { ...(spec.defaults ?? {}) } as Record<string, string>,
         insecureSkipVerify: spec.insecureSkipVerify ?? false,
+        instance,
+        hostPolicy: this.opts.hostPolicy,
       });
     } else {
       provider = await this.remote(p);

@@ -149,8 +149,9 @@ t.test('registry factory: endpoint options, credentials, state dir', async (t) =
   const ctx: ProviderContext = {
     namespace: 'ns1', name: 'lab', type: 'libvirt', endpoint: 'memory://lab?asyncTasks=1&completeAfterPolls=2&snapshots=0&initialPowerState=Off',
     credentials: { username: 'u', password: 'p' }, defaults: {}, insecureSkipVerify: false,
+    instance: { name: 'test', driver: 'memory', namespaces: ['ns1'], memory: { stateDir: dir } },
   };
-  const opts = memoryOptionsFromContext(ctx, { VIRTRIGAUD_MEMORY_PROVIDER_STATE_DIR: dir });
+  const opts = memoryOptionsFromContext(ctx);
   t.same(opts.asyncTasks, { completeAfterMs: undefined, completeAfterPolls: 2 });
   t.equal(opts.stateFile, join(dir, 'ns1-lab.json'));
   t.equal(opts.initialPowerState, 'Off');

@@ -1,8 +1,14 @@
-/** The implementations `virtrigaud run` serves in process. */
+/** The drivers `virtrigaud run` serves in process. */
 import t from 'tap';
 import { defaultRegistry } from '../../src/reconciler/operator';
 
-t.test('the default registry has every in-process provider', async (t) => {
-  t.same(defaultRegistry().names(), ['libvirt', 'memory', 'qemu', 'vsphere']);
-  await t.rejects(defaultRegistry().build('proxmox', { namespace: 'n', name: 'p', type: 'proxmox', endpoint: 'https://pve.example.com', credentials: {}, defaults: {}, insecureSkipVerify: false }), /no in-process provider "proxmox" \(registered: libvirt, memory, qemu, vsphere\)/);
+t.test('the default registry has the hypervisor drivers; the in-memory test double only on request', async (t) => {
+  t.same(defaultRegistry().names(), ['libvirt', 'qemu', 'vsphere']);
+  t.same(defaultRegistry({ testProviders: true }).names(), ['libvirt', 'memory', 'qemu', 'vsphere']);
+  const ctx = {
+    namespace: 'n', name: 'p', type: 'proxmox', endpoint: 'https://pve.example.com', credentials: {}, defaults: {}, insecureSkipVerify: false,
+    instance: { name: 'pve', driver: 'memory' as const, namespaces: ['n'] },
+  };
+  await t.rejects(defaultRegistry().build('proxmox', ctx), /no in-process driver "proxmox" in this reconciler \(registered: libvirt, qemu, vsphere\)/);
+  await t.rejects(defaultRegistry().build('memory', ctx), /no in-process driver "memory"/, 'memory is not served without the test flag');
 });

@@ -1,8 +1,8 @@
 /**
  * The libvirt provider and its registration as the in-process
- * implementation `libvirt`. A Provider object selects it with the
- * annotation `virtrigaud.io/in-process: libvirt`; its `spec.endpoint` is
- * the libvirt URI, `spec.defaults.datastore` the storage pool and
+ * driver `libvirt`. A Provider object is served by it when its annotation
+ * `virtrigaud.io/in-process` names an operator instance of this driver;
+ * its `spec.endpoint` is the libvirt URI (one the instance allows), `spec.defaults.datastore` the storage pool and
  * `spec.defaults.network` the network of NICs that name none.
  * See docs/providers/libvirt.md.
  */
@@ -18,12 +18,14 @@ export const LIBVIRT_IMPLEMENTATION = 'libvirt';
 
 export function libvirtOptionsFromContext(ctx: ProviderContext): LibvirtProviderOptions {
   return {
+    // The reconciler has checked the endpoint against the instance's allowed URIs.
     uri: ctx.endpoint,
     credentials: ctx.credentials,
     insecureSkipVerify: ctx.insecureSkipVerify,
     ...(ctx.defaults.datastore ? { pool: ctx.defaults.datastore } : {}),
     ...(ctx.defaults.network ? { defaultNetwork: ctx.defaults.network } : {}),
-  };
+    ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}),
+  } as LibvirtProviderOptions;
 }
 
 /** Registers the libvirt provider under the name `libvirt` (`overrides` e.g. for tests). */

@@ -4,9 +4,10 @@
  *
  * A Provider object configures it through its endpoint's query string,
  * e.g. `memory://lab?asyncTasks=1&completeAfterMs=200&latencyMs=5&snapshots=0&initialPowerState=Off`.
- * With env VIRTRIGAUD_MEMORY_PROVIDER_STATE_DIR set, each Provider object
- * keeps its VMs in `<dir>/<namespace>-<name>.json`, so they survive the
- * process (crash-restart tests).
+ * It is a test double: the reconciler serves it only when started with
+ * --enable-test-providers. With the instance setting `memory.stateDir`,
+ * each Provider object keeps its VMs in `<dir>/<namespace>-<name>.json`,
+ * so they survive the process (crash-restart tests).
  */
 import { join } from 'node:path';
 import type { ProviderContext, ProviderRegistry } from '../registry';
@@ -18,10 +19,9 @@ export { MemoryStore, emptyState, type MemoryState, type VMRecord } from './stor
 export { ipFor } from './model';
 
 export const MEMORY_IMPLEMENTATION = 'memory';
-export const MEMORY_STATE_DIR_ENV = 'VIRTRIGAUD_MEMORY_PROVIDER_STATE_DIR';
 
 /** The options a Provider object's context selects (see the module comment). */
-export function memoryOptionsFromContext(ctx: ProviderContext, env: NodeJS.ProcessEnv = process.env): MemoryProviderOptions {
+export function memoryOptionsFromContext(ctx: ProviderContext): MemoryProviderOptions {
   let query = new URLSearchParams();
   try {
     query = new URL(ctx.endpoint).searchParams;
@@ -35,7 +35,7 @@ export function memoryOptionsFromContext(ctx: ProviderContext, env: NodeJS.Proce
   const asyncTasks = flag('asyncTasks') || completeAfterMs !== undefined || completeAfterPolls !== undefined
     ? (completeAfterMs ?? completeAfterPolls) !== undefined ? { completeAfterMs, completeAfterPolls } : true
     : false;
-  const dir = env[MEMORY_STATE_DIR_ENV];
+  const dir = ctx.instance.memory?.stateDir;
   const initial = query.get('initialPowerState');
   return {
     asyncTasks,

@@ -1,10 +1,7 @@
 /**
- * The QEMU provider and its registration as the in-process implementation
- * `qemu`. A Provider object selects its state directory with the endpoint
- * `qemu:///<absolute state dir>` (e.g. `qemu:///var/lib/virtrigaud/qemu`);
- * `qemu:///system` means {@link DEFAULT_STATE_DIR}. Query options:
- * `?nic=user` (restricted user-mode NIC instead of none), `binary=<path>`,
- * `sandbox=0` (no seccomp filter).
+ * The QEMU provider and its registration as the in-process driver `qemu`.
+ * Everything that touches the host (state directory, QEMU binary, seccomp
+ * sandbox, NIC mode) is the operator's instance configuration.
  */
 import { ProviderError } from '../provider';
 import type { ProviderContext, ProviderRegistry } from '../registry';
@@ -17,23 +14,19 @@ export { Layout, type VmConfig, type SnapshotRecord, type DiskRecord } from './l
 export { livePid, qemuArgs } from './process';
 
 export const QEMU_IMPLEMENTATION = 'qemu';
-export const DEFAULT_STATE_DIR = '/var/lib/virtrigaud/qemu';
 
-/** The options an endpoint selects; remote QEMU hosts are refused (the libvirt provider covers those). */
-export function qemuOptionsFromEndpoint(endpoint: string): QemuProviderOptions {
-  const m = /^qemu(\+[a-z]+)?:\/\/([^/]*)(\/[^?]*)(?:\?(.*))?$/.exec(endpoint);
-  if (!m) throw new ProviderError('InvalidSpec', `endpoint ${JSON.stringify(endpoint)}: the QEMU provider needs qemu:///<state directory>`);
-  if (m[1] || m[2]) throw new ProviderError('InvalidSpec', `endpoint ${JSON.stringify(endpoint)}: the QEMU provider drives QEMU on its own host only (qemu:///…); use the libvirt provider for remote hosts`);
-  const path = decodeURIComponent(m[3]!).replace(/\/+$/, '');
-  const stateDir = path === '/system' || path === '' ? DEFAULT_STATE_DIR : path;
-  const q = new URLSearchParams(m[4] ?? '');
-  const nic = q.get('nic') ?? 'none';
-  if (nic !== 'none' && nic !== 'user') throw new ProviderError('InvalidSpec', `endpoint option nic=${nic}: use none or user`);
-  const sandbox = q.get('sandbox');
-  return { stateDir, nic, ...(q.get('binary') ? { qemuBinary: q.get('binary')! } : {}), ...(sandbox !== null ? { sandbox: !['0', 'false', 'off'].includes(sandbox) } : {}) };
+/**
+ * The options of an in-process QEMU instance: all from the operator's
+ * configuration (state directory, binary, sandbox, NIC mode), none from the
+ * Provider object, whose endpoint is always `qemu:///system`.
+ */
+export function qemuOptionsFromContext(ctx: ProviderContext): QemuProviderOptions {
+  const q = ctx.instance.qemu;
+  if (!q) throw new ProviderError('InvalidSpec', `in-process instance "${ctx.instance.name}" has no qemu settings`);
+  return { stateDir: q.stateDir, nic: q.nic, sandbox: q.sandbox, ...(q.binary ? { qemuBinary: q.binary } : {}), ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}) } as QemuProviderOptions;
 }
 
 /** Registers the QEMU provider under the name `qemu`. */
 export function registerQemuProvider(registry: ProviderRegistry): ProviderRegistry {
-  return registry.register(QEMU_IMPLEMENTATION, (ctx: ProviderContext) => new QemuProvider(qemuOptionsFromEndpoint(ctx.endpoint)));
+  return registry.register(QEMU_IMPLEMENTATION, (ctx: ProviderContext) => new QemuProvider(qemuOptionsFromContext(ctx)));
 }

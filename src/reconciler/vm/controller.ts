@@ -49,6 +49,7 @@ export function lookupsFrom(i: OperatorInformers): VmLookups {
     networkAttachment: (k) => i.networks.get(k),
     placementPolicy: (k) => i.placements.get(k),
     snapshot: (k) => i.snapshots.get(k),
+    namespaceLabels: (ns) => i.namespaces?.get(ns)?.metadata?.labels,
     vmClassOf: (vm) => (vm.spec?.classRef ? i.classes.get(`${vm.spec.classRef.namespace || vm.metadata?.namespace}/${vm.spec.classRef.name}`) : undefined),
     snapshotsOf: (vm) => {
       const ready = i.snapshots

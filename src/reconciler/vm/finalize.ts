@@ -6,12 +6,14 @@
  */
 import type { VirtualMachine } from '../../generated/virtual-machine';
 import { isProviderError, type Provider } from '../../providers/provider';
-import { Kinds, refKey } from '../kinds';
+import { Kinds } from '../kinds';
 import { hasFinalizer, removeFinalizer, type Result } from '../runtime';
 import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
 import { runHook } from './hooks';
 import { StatusDraft } from './status-draft';
 import { pollTask } from '../task';
+import { findByUid, isForeign } from './identity';
+import { providerOf } from './resolve';
 
 export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, signal: AbortSignal): Promise<Result | void> {
   if (!hasFinalizer(vm, VM_FINALIZER)) return;
@@ -22,7 +24,6 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
     ctx.events.event(vm, type, reason, message);
     await removeFinalizer(ctx.client, Kinds.VirtualMachine, vm, VM_FINALIZER);
   };
-  if (!id) return release('Deleted', 'no VM was created on the provider; nothing to delete');
 
   const blocked = async (reason: string, message: string): Promise<Result> => {
     if (force) {
@@ -37,9 +38,17 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
     return { requeue: true };
   };
 
-  const providerRef = vm.spec?.providerRef;
-  const providerObj = providerRef ? ctx.lookups.provider(refKey(providerRef, vm.metadata?.namespace ?? '')) : undefined;
-  if (!providerObj) return blocked('ProviderNotFound', `Provider "${providerRef ? refKey(providerRef, vm.metadata?.namespace ?? '') : '(none)'}" not found`);
+  // Without an id and without a recorded create intent, nothing was ever asked of a provider.
+  const intent = draft.status.phase === 'Provisioning' || draft.status.phase === 'Deleting';
+  if (!id && !intent) return release('Deleted', 'no VM was created on the provider; nothing to delete');
+
+  const found = providerOf(vm, ctx.lookups);
+  if (!('provider' in found)) {
+    // Never allowed to use it: nothing can have been created there through this object.
+    if (found.reason === 'ReferenceNotPermitted') return release('Deleted', `${found.message}; nothing was created through it`);
+    return blocked(found.reason, found.message);
+  }
+  const providerObj = found.provider;
   let provider: Provider;
   try {
     provider = await ctx.connections.get(providerObj);
@@ -49,6 +58,15 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
 
   try {
     const call = { signal, timeoutMs: ctx.timing.callTimeoutMs };
+    if (!id) {
+      // Deleted in the crash window of a create (intent recorded, id not): the VM may exist. Look it up by uid.
+      const recovered = await findByUid(provider, vm, { signal, timeoutMs: ctx.timing.longCallTimeoutMs });
+      if (!recovered) return release('Deleted', 'no VM with this object\'s uid exists on the provider; nothing to delete');
+      draft.status.id = recovered;
+      ctx.events.event(vm, 'Normal', 'Recovered', `found VM ${recovered} created by an interrupted create; deleting it`);
+      await ctx.writeStatus(vm, draft, { force: true });
+      return { requeueAfterMs: 1 };
+    }
     if (draft.status.phase !== 'Deleting') {
       draft.status.phase = 'Deleting';
       draft.condition('Ready', false, 'Deleting', `deleting VM ${id}`);
@@ -63,6 +81,7 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
     }
     const desc = await provider.describe(id, call);
     if (!desc.exists) return release('Deleted', `VM ${id} deleted from the provider`);
+    if (isForeign(desc.uid, vm)) return release('Deleted', `VM ${id} on the provider belongs to another VirtualMachine (uid ${desc.uid}); left untouched`, 'Warning');
     if (desc.powerState === 'On') {
       const outcome = await runHook('preStop', vm, provider, desc.ips, signal);
       if (outcome) ctx.events.event(vm, outcome.ok ? 'Normal' : 'Warning', outcome.ok ? 'PreStopHook' : 'PreStopHookFailed', outcome.detail);

@@ -20,6 +20,8 @@ import { formatLibraryRef } from '../../providers/vsphere/library-ref';
 import { quantityToGiB, quantityToMiB } from './quantity';
 
 const INT32_MAX = 2147483647;
+/** What an importedDisk.diskID may look like to become a file name: no separators, no dot segments. */
+const SAFE_DISK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** VMClass spec → `class_json` (units converted as in §14.2 VM-9). */
 export function classPayload(spec: VMClassSpec): ClassPayload {
@@ -76,7 +78,8 @@ export function imagePayload(vm: VirtualMachine, image: VMImage | undefined): Im
     const format = imported.format ?? 'qcow2';
     return {
       TemplateName: '',
-      Path: imported.path || `/var/lib/libvirt/images/${imported.diskID}.${format}`,
+      // A diskID is a name, never a path: the provider confines the result to its image roots as well.
+      Path: imported.path || (SAFE_DISK_ID.test(imported.diskID ?? '') ? `/var/lib/libvirt/images/${imported.diskID}.${format}` : ''),
       URL: '',
       Format: format,
       Checksum: '',
@@ -187,14 +190,15 @@ export function desiredResources(vm: VirtualMachine, classSpec: VMClassSpec): { 
 
 /**
  * The VM's name on the provider: its own name when the Provider is in the
- * VM's namespace, `<namespace>-<name>` when it is referenced from another
- * namespace, so that two namespaces sharing a Provider never name (and so
- * never adopt or delete) the same hypervisor VM.
+ * VM's namespace, `<namespace>_<name>` when it is referenced from another
+ * namespace. `_` appears in no namespace or object name, so the two forms
+ * never collide (`team`/`a-web` and `team-a`/`web` stay apart). Identity
+ * does not rest on the name: every VM carries its object's uid.
  */
 export function providerVmName(vm: VirtualMachine, providerNamespace: string | undefined): string {
   const ns = vm.metadata?.namespace ?? '';
   const name = vm.metadata?.name ?? '';
-  return providerNamespace === undefined || providerNamespace === ns ? name : `${ns}-${name}`;
+  return providerNamespace === undefined || providerNamespace === ns ? name : `${ns}_${name}`;
 }
 
 export function createRequest(inputs: PayloadInputs): CreateRequest {
@@ -204,6 +208,7 @@ export function createRequest(inputs: PayloadInputs): CreateRequest {
   const want = desiredResources(vm, inputs.classSpec);
   return {
     name: providerVmName(vm, inputs.providerNamespace),
+    ...(vm.metadata?.uid ? { uid: vm.metadata.uid } : {}),
     class: { ...cls, CPU: want.cpu, MemoryMiB: Math.min(want.memoryMiB, INT32_MAX) },
     image: imagePayload(vm, inputs.image),
     networks: networkPayloads(vm, inputs.attachments),

@@ -19,6 +19,7 @@ import { runHook } from './hooks';
 import { finalizeVM } from './finalize';
 import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
 import { pollTask } from '../task';
+import { isForeign } from './identity';
 
 export class VmReconciler {
   /** Graceful shutdowns issued by this process: key → when (escalated to Off after the timeout). */
@@ -42,10 +43,12 @@ export class VmReconciler {
     const draft = new StatusDraft(vm);
     const resolution = resolveDependencies(vm, this.ctx.lookups);
     if (!resolution.ok) {
-      const message = `waiting for ${resolution.missing.join(', ')}`;
-      if (draft.conditionChanges('Ready', false, 'WaitingForDependencies')) this.ctx.events.event(vm, 'Warning', 'WaitingForDependencies', message);
+      const refused = resolution.notPermitted.length > 0;
+      const reason = refused ? 'ReferenceNotPermitted' : 'WaitingForDependencies';
+      const message = [...resolution.notPermitted, ...(resolution.missing.length ? [`waiting for ${resolution.missing.join(', ')}`] : [])].join('; ');
+      if (draft.conditionChanges('Ready', false, reason)) this.ctx.events.event(vm, 'Warning', reason, message);
       if (!draft.id) draft.status.phase = 'Pending';
-      draft.condition('Ready', false, 'WaitingForDependencies', message);
+      draft.condition('Ready', false, reason, message);
       await this.write(vm, draft);
       // Creating a missing object re-triggers this VM through the dependency watches; the timer is a fallback.
       return { requeueAfterMs: this.ctx.timing.dependencyRetryMs };
@@ -92,6 +95,8 @@ export class VmReconciler {
 
     const desc = await provider.describe(draft.id, call);
     if (!desc.exists) return this.vanished(vm, draft);
+    // status.id names a hypervisor VM created for another object (e.g. a status written by hand): touch nothing.
+    if (isForeign(desc.uid, vm)) return this.identityMismatch(vm, draft, desc.uid!);
     draft.status.powerState = desc.powerState === 'On' ? 'On' : 'Off';
     draft.status.ips = desc.ips.length ? [...desc.ips] : undefined;
     draft.status.consoleURL = desc.consoleURL || undefined;
@@ -189,10 +194,15 @@ export class VmReconciler {
     let id: string | undefined;
     let task: TaskRef | undefined;
     if (fresh.status?.phase === 'Provisioning') {
-      const existing = (await provider.listVMs({ signal, timeoutMs: this.ctx.timing.longCallTimeoutMs })).find((v) => v.name === req.name);
+      // Found by uid, never by name: a VM of the same name may belong to another object.
+      const listed = await provider.listVMs({ signal, timeoutMs: this.ctx.timing.longCallTimeoutMs });
+      const existing = listed.find((v) => v.uid !== undefined && v.uid === vm.metadata?.uid);
       if (existing) {
         id = existing.id;
-        this.ctx.events.event(vm, 'Normal', 'Recovered', `found VM ${id} created by an earlier attempt; not creating another`);
+        this.ctx.events.event(vm, 'Normal', 'Recovered', `found VM ${id} (uid ${existing.uid}) created by an earlier attempt; not creating another`);
+      } else {
+        const clash = listed.find((v) => v.name === req.name);
+        if (clash) return this.nameConflict(vm, draft, req.name, clash.id, clash.uid);
       }
     }
     if (!id) {
@@ -349,6 +359,26 @@ export class VmReconciler {
     this.ctx.log.info('VirtualMachine not converged', { vm: `${vm.metadata?.namespace}/${vm.metadata?.name}`, reason, error: message });
     await this.write(vm, draft).catch((e: unknown) => this.ctx.log.error('status write failed', { error: (e as Error).message }));
     return { requeue: true };
+  }
+
+  /** The provider VM in status.id carries another object's uid. Nothing is done to it, now or at deletion. */
+  private async identityMismatch(vm: VirtualMachine, draft: StatusDraft, uid: string): Promise<Result> {
+    const message = `VM ${draft.id} on the provider belongs to another VirtualMachine (uid ${uid}, this one is ${vm.metadata?.uid}); it is not managed through this object`;
+    if (draft.conditionChanges('Ready', false, 'IdentityMismatch')) this.ctx.events.event(vm, 'Warning', 'IdentityMismatch', message);
+    draft.status.phase = 'Failed';
+    draft.condition('Ready', false, 'IdentityMismatch', message);
+    await this.write(vm, draft);
+    return { requeueAfterMs: this.ctx.timing.resyncMs };
+  }
+
+  /** A VM with our provider-side name exists but is not ours: creating would fail or, worse, adopt it. */
+  private async nameConflict(vm: VirtualMachine, draft: StatusDraft, name: string, id: string, uid: string | undefined): Promise<Result> {
+    const message = `a VM named "${name}" (${id}) already exists on the provider and was not created for this object (${uid ? `uid ${uid}` : 'no uid'}); rename this VirtualMachine or remove that VM from the hypervisor`;
+    if (draft.conditionChanges('Ready', false, 'NameConflict')) this.ctx.events.event(vm, 'Warning', 'NameConflict', message);
+    draft.condition('Provisioning', false, 'NameConflict', message);
+    draft.condition('Ready', false, 'NameConflict', message);
+    await this.write(vm, draft);
+    return { requeueAfterMs: this.ctx.timing.dependencyRetryMs };
   }
 
   private write(vm: VirtualMachine, draft: StatusDraft): Promise<boolean> {

@@ -11,6 +11,7 @@ import type { VMImage } from '../../generated/vm-image';
 import type { VMNetworkAttachment } from '../../generated/vm-network-attachment';
 import type { VMPlacementPolicy } from '../../generated/vm-placement-policy';
 import type { VMSnapshot } from '../../generated/vm-snapshot';
+import { permitsReference } from '../consent';
 import { refKey } from '../kinds';
 import { mergeUserData } from './payload';
 import { SecretNotFound, type SecretReader } from '../secrets';
@@ -23,6 +24,8 @@ export interface Lookups {
   networkAttachment(key: string): VMNetworkAttachment | undefined;
   placementPolicy(key: string): VMPlacementPolicy | undefined;
   snapshot(key: string): VMSnapshot | undefined;
+  /** Labels of a namespace (for `allowedNamespaces.from: Selector`); undefined when not known. */
+  namespaceLabels(ns: string): Readonly<Record<string, string>> | undefined;
 }
 
 export interface Dependencies {
@@ -33,21 +36,32 @@ export interface Dependencies {
   readonly placementPolicy?: VMPlacementPolicy;
 }
 
-export type Resolution = { ok: true; deps: Dependencies } | { ok: false; missing: string[] };
+/** `notPermitted`: references into other namespaces whose target does not allow this VM's namespace. */
+export type Resolution = { ok: true; deps: Dependencies } | { ok: false; missing: string[]; notPermitted: string[] };
 
 export function resolveDependencies(vm: VirtualMachine, lookups: Lookups): Resolution {
   const ns = vm.metadata?.namespace ?? '';
   const spec = vm.spec;
   const missing: string[] = [];
+  const notPermitted: string[] = [];
   const find = <T>(kind: string, key: string | undefined, get: (k: string) => T | undefined): T | undefined => {
     if (key === undefined) return undefined;
     const found = get(key);
     if (!found) missing.push(`${kind} "${key}"`);
     return found;
   };
-  const provider = find('Provider', spec?.providerRef && refKey(spec.providerRef, ns), (k) => lookups.provider(k));
-  const vmClass = find('VMClass', spec?.classRef && refKey(spec.classRef, ns), (k) => lookups.vmClass(k));
-  const image = find('VMImage', spec?.imageRef && refKey(spec.imageRef, ns), (k) => lookups.vmImage(k));
+  // A reference into another namespace counts only with the target's consent (spec.allowedNamespaces).
+  const shared = <T extends Parameters<typeof permitsReference>[0]>(kind: string, key: string | undefined, get: (k: string) => T | undefined): T | undefined => {
+    const found = find(kind, key, get);
+    if (found && !permitsReference(found, ns, (n) => lookups.namespaceLabels(n))) {
+      notPermitted.push(`${kind} "${key}" does not allow references from namespace ${ns} (its spec.allowedNamespaces)`);
+      return undefined;
+    }
+    return found;
+  };
+  const provider = shared('Provider', spec?.providerRef && refKey(spec.providerRef, ns), (k) => lookups.provider(k));
+  const vmClass = shared('VMClass', spec?.classRef && refKey(spec.classRef, ns), (k) => lookups.vmClass(k));
+  const image = shared('VMImage', spec?.imageRef && refKey(spec.imageRef, ns), (k) => lookups.vmImage(k));
   const attachments = new Map<string, VMNetworkAttachment>();
   for (const nic of spec?.networks ?? []) {
     if (!nic.networkRef) continue;
@@ -58,7 +72,7 @@ export function resolveDependencies(vm: VirtualMachine, lookups: Lookups): Resol
   const placementPolicy = find('VMPlacementPolicy', spec?.placementRef && `${ns}/${spec.placementRef.name}`, (k) => lookups.placementPolicy(k));
   if (!spec?.providerRef) missing.push('spec.providerRef');
   if (!spec?.classRef) missing.push('spec.classRef');
-  if (missing.length || !provider || !vmClass) return { ok: false, missing };
+  if (missing.length || notPermitted.length || !provider || !vmClass) return { ok: false, missing, notPermitted };
   return { ok: true, deps: { provider, vmClass, image, attachments, placementPolicy } };
 }
 
@@ -80,3 +94,20 @@ export async function readCloudInit(vm: VirtualMachine, secrets: SecretReader): 
 }
 
 export { SecretNotFound };
+
+/**
+ * The Provider a VM names, only when it exists and allows the VM's
+ * namespace; otherwise why not (`reason` for a condition). Used wherever a
+ * VM's provider is acted on (finalizer, snapshots), not only at create.
+ */
+export function providerOf(vm: VirtualMachine, lookups: Pick<Lookups, 'provider' | 'namespaceLabels'>): { provider: ProviderObject } | { reason: 'ProviderNotFound' | 'ReferenceNotPermitted'; message: string } {
+  const ns = vm.metadata?.namespace ?? '';
+  const ref = vm.spec?.providerRef;
+  const key = ref ? refKey(ref, ns) : '(none)';
+  const provider = ref ? lookups.provider(key) : undefined;
+  if (!provider) return { reason: 'ProviderNotFound', message: `Provider "${key}" not found` };
+  if (!permitsReference(provider, ns, (n) => lookups.namespaceLabels(n))) {
+    return { reason: 'ReferenceNotPermitted', message: `Provider "${key}" does not allow references from namespace ${ns} (its spec.allowedNamespaces)` };
+  }
+  return { provider };
+}

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { createRequest, awaitTask } from '../../../src/providers/conformance';
-import { QemuProvider, qemuOptionsFromEndpoint, withQmp, livePid } from '../../../src/providers/qemu';
+import { QemuProvider, qemuOptionsFromContext, withQmp, livePid } from '../../../src/providers/qemu';
 import { isProviderError, type CreateRequest } from '../../../src/providers/provider';
 import { destroyStateDir, guestTicks, qemuPidsUnder, qmpStatus, requireQemu, stateDir, until } from './support';
 
@@ -39,18 +39,20 @@ t.teardown(async () => {
   if (dir) await destroyStateDir(dir);
 });
 
-t.test('endpoint: qemu:///<state dir>', async (t) => {
-  t.same(qemuOptionsFromEndpoint('qemu:///var/lib/x/qemu?nic=user'), { stateDir: '/var/lib/x/qemu', nic: 'user' });
-  t.equal(qemuOptionsFromEndpoint('qemu:///system').stateDir, '/var/lib/virtrigaud/qemu');
-  for (const bad of ['qemu+ssh://host/system', 'qemu://host/x', 'https://x/y', 'qemu:///x?nic=bridge']) {
-    let category: string | undefined;
-    try {
-      qemuOptionsFromEndpoint(bad);
-    } catch (e) {
-      category = isProviderError(e) ? e.category : 'foreign';
-    }
-    t.equal(category, 'InvalidSpec', bad);
+t.test('instance settings: every host knob comes from the operator, none from the Provider', async (t) => {
+  const ctx = (qemu?: any) => ({
+    namespace: 'ns', name: 'p', type: 'qemu', endpoint: 'qemu:///system?binary=/bin/sh&sandbox=0', credentials: {}, defaults: {}, insecureSkipVerify: false,
+    instance: { name: 'lab', driver: 'qemu' as const, namespaces: ['ns'], ...(qemu ? { qemu } : {}) },
+  });
+  t.same(qemuOptionsFromContext(ctx({ stateDir: '/var/lib/x/qemu', nic: 'user', sandbox: true })), { stateDir: '/var/lib/x/qemu', nic: 'user', sandbox: true });
+  t.same(qemuOptionsFromContext(ctx({ stateDir: '/s', nic: 'none', sandbox: false, binary: '/opt/qemu' })), { stateDir: '/s', nic: 'none', sandbox: false, qemuBinary: '/opt/qemu' });
+  let category: string | undefined;
+  try {
+    qemuOptionsFromContext(ctx());
+  } catch (e) {
+    category = isProviderError(e) ? e.category : 'foreign';
   }
+  t.equal(category, 'InvalidSpec', 'an instance without qemu settings is refused');
 });
 
 t.test('the VM outlives the provider process; a new instance finds it and powers it off', async (t) => {

@@ -16,6 +16,22 @@ import { Operator, type OperatorOptions } from '../../../src/reconciler/operator
 import { CoreResources, createLogger, KubeClient, type ResourceType } from '../../../src/reconciler/runtime';
 import { SecretRedactor } from '../../../src/reconciler/secrets';
 import { Kinds } from '../../../src/reconciler/kinds';
+import { DEFAULT_CONFIG, type InProcessInstance, type ReconcilerConfig } from '../../../src/reconciler/config';
+
+/**
+ * The operator configuration reconciler tests run with: the in-memory test
+ * driver switched on explicitly (as `--enable-test-providers` does) as the
+ * instance `memory` for the given namespaces, plus any instances a test adds.
+ */
+export function testConfig(namespaces: readonly string[], extra: { instances?: InProcessInstance[]; images?: Partial<ReconcilerConfig['images']>; hooks?: ReconcilerConfig['hooks'] } = {}): ReconcilerConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    testProviders: true,
+    inProcessProviders: [{ name: 'memory', driver: 'memory', namespaces: [...namespaces] }, ...(extra.instances ?? [])],
+    images: { ...DEFAULT_CONFIG.images, ...extra.images },
+    hooks: extra.hooks ?? DEFAULT_CONFIG.hooks,
+  };
+}
 
 export const RBAC = { group: 'rbac.authorization.k8s.io', version: 'v1', namespaced: false } as const;
 const clusterRoles: ResourceType = { ...RBAC, plural: 'clusterroles', kind: 'ClusterRole' };
@@ -97,6 +113,7 @@ export async function operatorEnv(t: TeardownHost, opts: { private?: boolean; ap
       healthProbeBindAddress: '127.0.0.1:0',
       metricsBindAddress: '127.0.0.1:0',
       vmTiming: { pollMs: 200, resyncMs: 5_000, dependencyRetryMs: 2_000, errorRetryMs: 500 },
+      config: testConfig([ns]),
       ...o,
     });
     const ctl = new AbortController();

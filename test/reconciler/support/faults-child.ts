@@ -4,6 +4,7 @@
  * another one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../../src/testenv';
 
@@ -17,10 +18,35 @@ export interface ChildOperator {
   kill(): Promise<void>;
 }
 
+/**
+ * The child's operator configuration: the in-memory test driver as instance `memory` for the test's
+ * namespace, keeping its VMs in `stateDir` so they outlive the process.
+ */
+function writeChildConfig(namespace: string, stateDir: string): string {
+  const file = path.join(stateDir, 'reconciler-config.yaml');
+  writeFileSync(
+    file,
+    [
+      'apiVersion: config.virtrigaud.io/v1alpha1',
+      'kind: ReconcilerConfiguration',
+      'inProcessProviders:',
+      '  - name: memory',
+      '    driver: memory',
+      `    namespaces: [${namespace}]`,
+      '    memory:',
+      `      stateDir: ${JSON.stringify(stateDir)}`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
 export function startChildOperator(opts: { kubeconfig: string; namespace: string; stateDir: string; extraArgs?: string[]; env?: Record<string, string> }): ChildOperator {
   const args = [
     path.join(REPO_ROOT, 'bin', 'virtrigaud.js'), 'run',
     '--kubeconfig', opts.kubeconfig,
+    '--config', writeChildConfig(opts.namespace, opts.stateDir),
+    '--enable-test-providers',
     '--namespace', opts.namespace,
     '--health-probe-bind-address=127.0.0.1:0',
     '--metrics-bind-address=0',
@@ -31,7 +57,7 @@ export function startChildOperator(opts: { kubeconfig: string; namespace: string
   ];
   const proc = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, VIRTRIGAUD_MEMORY_PROVIDER_STATE_DIR: opts.stateDir, ...opts.env },
+    env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -1,0 +1,121 @@
+/**
+ * The reconciler's operator-owned configuration (`virtrigaud run --config
+ * FILE`, in the install a ConfigMap in the reconciler's own namespace). It
+ * holds every host-level choice: which Provider objects may be served
+ * inside the reconciler and with which driver settings, where images may
+ * come from, which addresses the host may fetch from. Nothing here can be
+ * chosen by a namespaced object; everything is denied unless listed.
+ * The defaults are in {@link DEFAULT_CONFIG}; docs/security.md documents
+ * each field.
+ */
+
+/** Drivers the reconciler can run in process. `memory` is a test double, served only with `testProviders`. */
+export const IN_PROCESS_DRIVERS = ['libvirt', 'qemu', 'vsphere', 'memory'] as const;
+export type InProcessDriver = (typeof IN_PROCESS_DRIVERS)[number];
+
+/** The Provider `spec.type` each driver serves (`memory` serves any type: it is a stand-in for all). */
+export const DRIVER_TYPES: Readonly<Record<InProcessDriver, readonly string[] | 'any'>> = {
+  libvirt: ['libvirt'],
+  qemu: ['qemu'],
+  vsphere: ['vsphere'],
+  memory: 'any',
+};
+
+export interface QemuDriverSettings {
+  /** Where VM state (disks, QMP sockets, config) lives. Each instance should have its own. */
+  readonly stateDir: string;
+  /** The QEMU system emulator. @default first qemu-system-x86_64 on PATH */
+  readonly binary?: string;
+  /** QEMU's seccomp sandbox. @default true */
+  readonly sandbox: boolean;
+  /** `none`: no NIC; `user`: a restricted user-mode NIC. @default none */
+  readonly nic: 'none' | 'user';
+}
+
+export interface LibvirtDriverSettings {
+  /** libvirt URIs a Provider's `spec.endpoint` may name (exact match); a Provider naming another is refused. */
+  readonly uris: readonly string[];
+}
+
+export interface VsphereDriverSettings {
+  /** vCenter SDK URLs a Provider's `spec.endpoint` may name (scheme, host, port and path must match; a query such as `?datacenter=` may be added). */
+  readonly endpoints: readonly string[];
+}
+
+export interface MemoryDriverSettings {
+  /** Keep each Provider's VMs in `<stateDir>/<namespace>-<name>.json` (crash-restart tests). */
+  readonly stateDir?: string;
+}
+
+/**
+ * One in-process provider instance. A Provider object selects it with the
+ * annotation `virtrigaud.io/in-process: <name>`; the instance says which
+ * driver serves it, with what settings, and for which namespaces.
+ */
+export interface InProcessInstance {
+  readonly name: string;
+  readonly driver: InProcessDriver;
+  /** Namespaces whose Provider objects may select this instance; `*` means every namespace. */
+  readonly namespaces: readonly string[];
+  readonly qemu?: QemuDriverSettings;
+  readonly libvirt?: LibvirtDriverSettings;
+  readonly vsphere?: VsphereDriverSettings;
+  readonly memory?: MemoryDriverSettings;
+}
+
+/** Where in-process drivers may take images from (see src/providers/hostutil/policy.ts). */
+export interface ImageSettings {
+  /** Directories local image and disk paths may lie in (after resolving symlinks). @default none */
+  readonly roots: readonly string[];
+  /** Where downloads land while in progress. @default /var/lib/virtrigaud/tmp */
+  readonly tempDir: string;
+  /** Largest image accepted (download or local file). @default 50 GiB */
+  readonly maxBytes: number;
+  /** @default 30 minutes */
+  readonly downloadTimeoutMs: number;
+  /** Address ranges image URLs may resolve to (CIDRs). @default none: URL sources are refused */
+  readonly allowedUrlCidrs: readonly string[];
+  /** file:// image URLs (still confined to `roots`). @default false */
+  readonly allowFileUrls: boolean;
+}
+
+export interface HookSettings {
+  /** Ranges `lifecycle.httpGet` may reach besides the VM's own addresses. @default none */
+  readonly httpGetAllowedCidrs: readonly string[];
+}
+
+/** What rendered provider pods may use (see src/reconciler/provider-runtime/policy.ts). */
+export interface ProviderRuntimeSettings {
+  /** Image reference prefixes a Provider's `spec.runtime.image` may use. @default the project's provider images */
+  readonly allowedImages?: readonly string[];
+  /** Honour tolerations, nodeSelector and affinity from the spec. @default false */
+  readonly allowScheduling?: boolean;
+}
+
+export interface ReconcilerConfig {
+  readonly inProcessProviders: readonly InProcessInstance[];
+  /** Serve the `memory` driver (tests and demos only). Also the flag --enable-test-providers. @default false */
+  readonly testProviders: boolean;
+  readonly images: ImageSettings;
+  readonly hooks: HookSettings;
+  readonly providerRuntime: ProviderRuntimeSettings;
+}
+
+export const CONFIG_API_VERSION = 'config.virtrigaud.io/v1alpha1';
+export const CONFIG_KIND = 'ReconcilerConfiguration';
+
+/** Deny by default: no in-process provider, no local image path, no URL source, no hook target but the VM. */
+export const DEFAULT_CONFIG: ReconcilerConfig = {
+  inProcessProviders: [],
+  testProviders: false,
+  images: {
+    roots: [],
+    tempDir: '/var/lib/virtrigaud/tmp',
+    maxBytes: 50 * 1024 ** 3,
+    downloadTimeoutMs: 30 * 60_000,
+    allowedUrlCidrs: [],
+    allowFileUrls: false,
+  },
+  hooks: { httpGetAllowedCidrs: [] },
+  providerRuntime: {},
+};
