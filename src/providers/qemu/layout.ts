@@ -38,6 +38,8 @@ export interface VmConfig {
   readonly version: 1;
   readonly id: string;
   readonly name: string;
+  /** The VirtualMachine's metadata.uid given at create (a clone's only from its customize_json); absent without one. */
+  readonly uid?: string;
   cpu: number;
   memoryMiB: number;
   readonly createdAt: string;

@@ -33,6 +33,7 @@ export function description(h: Host, cfg: VmConfig, o: Observed): Description {
     consoleURL: pathToFileURL(h.layout.serialLog(cfg.id)).href,
     cpu: cfg.cpu,
     memoryMiB: cfg.memoryMiB,
+    ...(cfg.uid ? { uid: cfg.uid } : {}),
     providerRaw: {
       name: cfg.name,
       qemuStatus: o.status,
@@ -59,6 +60,7 @@ export async function vmInfo(h: Host, cfg: VmConfig): Promise<VMInfo> {
     disks: cfg.disks.map((d) => ({ id: d.name, path: h.layout.file(cfg.id, d.file), sizeGiB: d.sizeGiB, format: 'qcow2' })),
     networks: [],
     providerRaw: { vmDir: h.layout.vmDir(cfg.id), ...(pid ? { pid: String(pid) } : {}), ...(cfg.clonedFrom ? { clonedFrom: cfg.clonedFrom, cloneType: cfg.linked ? 'linked' : 'full' } : {}) },
+    ...(cfg.uid ? { uid: cfg.uid } : {}),
   };
 }
 
