@@ -44,7 +44,7 @@ export function buildVm(layout: Layout, id: string, req: CreateRequest): Promise
       });
     }
     return {
-      version: 1, id, name: req.name, cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, createdAt: new Date().toISOString(),
+      version: 1, id, name: req.name, ...(req.uid ? { uid: req.uid } : {}), cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, createdAt: new Date().toISOString(),
       baseImage: base, disks, seed, networks: [...req.networks], tags: [...req.tags], snapshots: [],
     };
   });

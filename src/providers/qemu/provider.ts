@@ -12,6 +12,7 @@ import {
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
 import { qemuImg, run } from '../hostutil';
+import { cloneUid, plainTags, requestUid } from '../uid';
 import { buildFullClone, buildLinkedClone, buildVm, cloneSize, whilePaused } from './build';
 import { collectBases, freezeDisks } from './linked';
 import { scanStateDir } from './recover';
@@ -118,11 +119,14 @@ export class QemuProvider implements Provider {
       if (!req.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
       requireSize('Create', req.class.CPU, req.class.MemoryMiB);
       checkDisks('Create', req.disks);
+      // What config.json keeps: the uid (checked), and the tags without the reserved uid prefix.
+      const stored: CreateRequest = { ...req, uid: requestUid(req), tags: plainTags(req.tags) };
       // One lock for names: two concurrent creates of one name make one VM.
       const { cfg, fresh } = await this.locks.run('#names', async () => {
         const existing = (await this.layout.all()).find((v) => v.name === req.name);
-        if (existing) return { cfg: existing, fresh: false };
-        return { cfg: await buildVm(this.layout, this.layout.newId(req.name), req), fresh: true };
+        // Not idempotent by name, like other hypervisors: the caller finds its own VM by uid (ListVMs).
+        if (existing) throw new ProviderError('InvalidSpec', `Create: a VM named ${JSON.stringify(req.name)} already exists (id ${existing.id})`, 'Create');
+        return { cfg: await buildVm(this.layout, this.layout.newId(req.name), stored), fresh: true };
       });
       if (fresh) await this.withVm('Create', cfg.id, o, (c) => powerOn(this.host, c));
       return { id: cfg.id };
@@ -244,6 +248,7 @@ export class QemuProvider implements Provider {
       if (!req.targetName) throw new ProviderError('InvalidSpec', 'Clone: target name is required', 'Clone');
       const size = cloneSize(req.classJson, src);
       requireSize('Clone', size.cpu, size.memoryMiB);
+      const uid = cloneUid(req.customizeJson);
       const cfg = await this.locks.run('#names', async () => {
         const existing = (await this.layout.all()).find((v) => v.name === req.targetName);
         if (existing) {
@@ -251,9 +256,14 @@ export class QemuProvider implements Provider {
           throw new ProviderError('InvalidSpec', `Clone: a VM named ${JSON.stringify(req.targetName)} already exists`, 'Clone');
         }
         const id = this.layout.newId(req.targetName);
-        return this.withVm('Clone', src.id, o, async (s) => req.linked
+        const made = await this.withVm('Clone', src.id, o, async (s) => req.linked
           ? buildLinkedClone(this.layout, id, s, req.targetName, size, await freezeDisks(this.host, s))
           : whilePaused(this.host, s, () => buildFullClone(this.layout, id, s, req.targetName, size)));
+        // A clone never has its source's uid; only one customize_json names (a crash before this write leaves it uid-less).
+        if (!uid) return made;
+        const named: VmConfig = { ...made, uid };
+        await this.layout.write(named);
+        return named;
       });
       return { targetVmId: cfg.id };
     });
