@@ -22,13 +22,14 @@ export async function fileChecksum(file: string, algo: string): Promise<string> 
 /**
  * Throws InvalidSpec when the file's digest differs from `expected`
  * (hex, case-insensitive; an `algo:` prefix such as `sha256:` is accepted).
- * Returns the actual digest.
+ * Returns the actual digest. `what` names the image in the message
+ * (default the file; pass the source when the file is a temporary copy).
  */
-export async function verifyChecksum(file: string, algo: string, expected: string): Promise<string> {
+export async function verifyChecksum(file: string, algo: string, expected: string, what = file): Promise<string> {
   const want = expected.trim().toLowerCase().replace(/^(md5|sha1|sha256|sha512):/, '');
   const got = await fileChecksum(file, algo);
   if (got !== want) {
-    throw new ProviderError('InvalidSpec', `checksum mismatch for ${file}: ${checksumAlgo(algo)} is ${got}, expected ${want}`);
+    throw new ProviderError('InvalidSpec', `checksum mismatch for ${what}: ${checksumAlgo(algo)} is ${got}, expected ${want}`);
   }
   return got;
 }

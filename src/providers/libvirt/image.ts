@@ -3,14 +3,23 @@
  * in the provider's pool, checksum-verified, which VM root disks then
  * overlay (or copy). Prepared volumes are reused by name, so the download
  * and verification happen once per image.
+ *
+ * Everything goes through the operator's HostPolicy: a local path must lie
+ * under the image roots (symlinks resolved) and is copied before it is
+ * checked and used; a URL goes through the guarded download; every image
+ * and every pool volume a VM is built on must be standalone (no backing
+ * file, no external data file). A path on a remote libvirt host is checked
+ * lexically against the roots and must be a storage volume of that host.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProviderError } from '../provider';
-import { download, qemuImg, verifyChecksum } from '../hostutil';
-import type { Pool } from './storage';
+import {
+  checkImageSize, checkQcow2, confinePath, confineRemotePath, download, ensureTempDir, parseQcow2Header, qemuImg,
+  QCOW2_HEADER_BYTES, refuseQcow2References, verifyChecksum, type HostPolicy, type QemuImgInfo,
+} from '../hostutil';
+import type { Pool, VolumeInfo } from './storage';
 import type { VirshOptions } from './virsh';
 
 export interface ImageSource {
@@ -30,6 +39,10 @@ export interface PreparedImage {
 }
 
 const DISK_FORMATS = ['qcow2', 'raw', 'vmdk', 'vhd', 'vhdx', 'vpc'];
+/** Formats a pool volume may have to be used as it is (others would need inspecting that libvirt cannot do). */
+const VOLUME_FORMATS = ['qcow2', 'raw'];
+/** Names of the volumes a VM owns (volumeNames in provision.ts, clones in snapshots.ts): never a template. */
+const VM_VOLUME = /-root\.qcow2$|-disk-?.+\.qcow2$|-base\d+\.qcow2$|-seed\.iso$/;
 
 /** A volume name that is stable for the same source (and checksum). */
 export function imageVolumeName(src: ImageSource, salt = ''): string {
@@ -37,9 +50,13 @@ export function imageVolumeName(src: ImageSource, salt = ''): string {
   return `image-${h.slice(0, 16)}.qcow2`;
 }
 
-async function fromVolume(pool: Pool, volume: string, o: VirshOptions): Promise<PreparedImage | undefined> {
-  const info = await pool.info(volume, o);
-  return info ? { volume, path: info.path, format: info.format, capacity: info.capacity } : undefined;
+const prepared = (v: VolumeInfo): PreparedImage => ({ volume: v.name, path: v.path, format: v.format, capacity: v.capacity });
+
+export interface PrepareOptions extends VirshOptions {
+  readonly remote: boolean;
+  readonly targetName?: string;
+  /** The operator's limits (see hostutil/policy.ts). */
+  readonly policy: HostPolicy;
 }
 
 /**
@@ -47,9 +64,8 @@ async function fromVolume(pool: Pool, volume: string, o: VirshOptions): Promise<
  * undefined when the source names nothing a libvirt host can use (no path,
  * url, or existing template volume).
  */
-export async function prepareImage(
-  pool: Pool, src: ImageSource, opts: VirshOptions & { remote: boolean; targetName?: string },
-): Promise<PreparedImage | undefined> {
+export async function prepareImage(pool: Pool, src: ImageSource, opts: PrepareOptions): Promise<PreparedImage | undefined> {
+  const { policy } = opts;
   const o: VirshOptions = { ...opts, operation: opts.operation ?? 'ImagePrepare' };
   if (src.format && !DISK_FORMATS.includes(src.format) && src.format !== 'template') {
     throw new ProviderError('InvalidSpec', `image format "${src.format}" cannot be a libvirt boot disk (qcow2, raw, vmdk, vhd, vhdx)`, o.operation);
@@ -57,66 +73,100 @@ export async function prepareImage(
   if (!src.url && !src.path) {
     if (!src.templateName) return undefined;
     for (const name of [src.templateName, `${src.templateName}.qcow2`, `${src.templateName}.img`]) {
-      const found = await fromVolume(pool, name, o);
-      if (found) return found;
+      if (VM_VOLUME.test(name) || name.includes('/')) continue;
+      const found = await pool.info(name, o);
+      if (found) return checkedVolume(pool, found, policy, `template volume "${name}"`, o);
     }
     return undefined;
   }
-  if (src.path && !src.url && opts.remote) return remotePath(pool, src, o);
+  if (src.path && !src.url && opts.remote) return remotePath(pool, src, policy, o);
 
-  // Local path: the salt makes a changed file a new volume.
-  const salt = src.path && !src.url ? await stat(src.path).then((s) => `${s.size}:${s.mtimeMs}`, () => '') : '';
+  // Local path: confined first (a refused path costs nothing more); the salt makes a changed file a new volume.
+  const real = src.path && !src.url ? await confinePath(policy, src.path, o.operation) : undefined;
+  const salt = real ? await stat(real).then((s) => `${s.size}:${s.mtimeMs}`, () => '') : '';
   const volume = opts.targetName ? `${opts.targetName.replace(/[^A-Za-z0-9._-]/g, '-')}.qcow2` : imageVolumeName(src, salt);
-  const cached = await fromVolume(pool, volume, o);
-  if (cached) return cached;
+  const cached = await pool.info(volume, o);
+  if (cached) return checkedVolume(pool, cached, policy, `image volume "${volume}"`, o);
 
-  const dir = await mkdtemp(join(tmpdir(), 'virtrigaud-image-'));
+  const dir = await mkdtemp(join(await ensureTempDir(policy), 'image-'));
   try {
     const local = join(dir, 'image');
+    let info: QemuImgInfo;
     if (src.url) {
-      await download(src.url, local, { checksum: src.checksum ? { algo: src.checksumType ?? 'sha256', expected: src.checksum } : undefined, signal: o.signal });
-    } else {
-      const p = src.path!;
-      await stat(p).catch(() => {
-        throw new ProviderError('InvalidSpec', `image path ${p} does not exist on the libvirt host`, o.operation);
+      let checked: QemuImgInfo | undefined;
+      await download(src.url, local, policy, {
+        checksum: src.checksum ? { algo: src.checksumType ?? 'sha256', expected: src.checksum } : undefined,
+        verify: async (f) => { checked = await checkQcow2(f, { format: src.format, operation: o.operation, what: `image URL "${src.url}"` }); },
+        signal: o.signal, operation: o.operation,
       });
-      if (src.checksum) await verifyChecksum(p, src.checksumType ?? 'sha256', src.checksum);
-      await download(`file://${p}`, local);
+      info = checked!;
+    } else {
+      // Copy first, then check and verify the copy: what is checked is what is used.
+      const st = await stat(real!);
+      if (!st.isFile()) throw new ProviderError('InvalidSpec', `image path "${src.path}" is not a regular file`, o.operation);
+      checkImageSize(policy, st.size, `image path "${src.path}"`, o.operation);
+      await copyFile(real!, local);
+      info = await checkQcow2(local, { format: src.format, operation: o.operation, what: `image path "${src.path}"` });
+      if (src.checksum) await verifyChecksum(local, src.checksumType ?? 'sha256', src.checksum, `image path "${src.path}"`);
     }
-    const upload = await asQcow2(local, join(dir, 'image.qcow2'), o);
+    const upload = await asQcow2(local, join(dir, 'image.qcow2'), info, o);
     await pool.upload(volume, upload, o);
-    const ready = await fromVolume(pool, volume, o);
+    const ready = await pool.info(volume, o);
     if (!ready) throw new ProviderError('Internal', `volume ${volume} missing right after upload`, o.operation);
-    return ready;
+    return prepared(ready);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Probes the real format (never trusting the file name) and converts to qcow2 when needed. */
-async function asQcow2(file: string, out: string, o: VirshOptions): Promise<string> {
-  const info = await qemuImg.info(file, o);
-  // A downloaded image must not point at files on our host.
-  if (info['backing-filename']) throw new ProviderError('InvalidSpec', `image has a backing file (${info['backing-filename']}); upload a standalone image`, o.operation);
-  if (!DISK_FORMATS.includes(info.format)) throw new ProviderError('InvalidSpec', `image format ${info.format} is not a disk image`, o.operation);
+/** Converts to qcow2 when needed, naming the checked format (never probing again). */
+async function asQcow2(file: string, out: string, info: QemuImgInfo, o: VirshOptions): Promise<string> {
   if (info.format === 'qcow2') return file;
   await qemuImg.convert(file, out, { format: 'qcow2', sourceFormat: info.format, ...o });
   return out;
 }
 
-/** A path on a remote host: it must be a pool volume; the checksum is checked over vol-download. */
-async function remotePath(pool: Pool, src: ImageSource, o: VirshOptions): Promise<PreparedImage> {
-  const p = src.path!;
-  if (src.checksum) {
-    const dir = await mkdtemp(join(tmpdir(), 'virtrigaud-image-'));
+/**
+ * A pool volume a VM may be built on: no backing store, qcow2 or raw, and
+ * (qcow2) a header that names no other file. The header is read over
+ * vol-download, so this works on a remote host as on this one.
+ */
+export async function checkedVolume(pool: Pool, v: VolumeInfo, policy: HostPolicy, what: string, o: VirshOptions): Promise<PreparedImage> {
+  if (v.backing) throw new ProviderError('InvalidSpec', `${what} has a backing file ("${v.backing}"); images must be standalone`, o.operation);
+  if (!VOLUME_FORMATS.includes(v.format)) {
+    throw new ProviderError('InvalidSpec', `${what} is in format ${v.format}; a volume used as an image must be qcow2 or raw`, o.operation);
+  }
+  if (v.format === 'qcow2') {
+    const dir = await mkdtemp(join(await ensureTempDir(policy), 'header-'));
     try {
-      await pool.download(p, join(dir, 'image'), o);
-      await verifyChecksum(join(dir, 'image'), src.checksumType ?? 'sha256', src.checksum);
+      await pool.download(v.path, join(dir, 'head'), { ...o, length: QCOW2_HEADER_BYTES });
+      const header = parseQcow2Header(await readFile(join(dir, 'head')));
+      if (!header) throw new ProviderError('InvalidSpec', `${what} is reported as qcow2 but has no qcow2 header`, o.operation);
+      refuseQcow2References(header, what, o.operation);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
-  const volXml = await pool.info(p, o).catch(() => undefined);
-  if (!volXml) throw new ProviderError('InvalidSpec', `image path ${p} is not a volume of any storage pool on the libvirt host`, o.operation);
-  return { volume: volXml.name, path: volXml.path, format: volXml.format, capacity: volXml.capacity };
+  return prepared(v);
+}
+
+/** A path on a remote host: under the roots (lexically), a volume of a storage pool there, standalone; the checksum is checked over vol-download. */
+async function remotePath(pool: Pool, src: ImageSource, policy: HostPolicy, o: VirshOptions): Promise<PreparedImage> {
+  const p = confineRemotePath(policy, src.path!, o.operation);
+  const vol = await pool.info(p, o).catch(() => undefined);
+  if (!vol) throw new ProviderError('InvalidSpec', `image path "${p}" is not a volume of any storage pool on the libvirt host`, o.operation);
+  // The host's own view of the path (it may have resolved a link) must be under the roots too.
+  if (vol.path !== p) confineRemotePath(policy, vol.path, o.operation);
+  const image = await checkedVolume(pool, vol, policy, `image path "${p}"`, o);
+  if (src.checksum) {
+    checkImageSize(policy, vol.format === 'raw' ? vol.capacity : vol.allocation, `image path "${p}"`, o.operation);
+    const dir = await mkdtemp(join(await ensureTempDir(policy), 'image-'));
+    try {
+      await pool.download(vol.path, join(dir, 'image'), o);
+      await verifyChecksum(join(dir, 'image'), src.checksumType ?? 'sha256', src.checksum, `image path "${p}"`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return image;
 }

@@ -12,6 +12,7 @@ import {
   type DiskInfo, type ExportDiskResponse, type ImagePrepareRequest, type ImagePrepareResponse, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
+import { DEFAULT_HOST_POLICY, type HostPolicy } from '../hostutil';
 import { openConnection, type Connection } from './connection';
 import { Host } from './host';
 import { prepareImage } from './image';
@@ -41,6 +42,8 @@ export interface LibvirtProviderOptions {
   readonly domainType?: 'kvm' | 'qemu';
   /** Poll interval of a graceful shutdown (default 500 ms). */
   readonly shutdownPollMs?: number;
+  /** The operator's limits on image paths, URLs and downloads (default DEFAULT_HOST_POLICY: deny). */
+  readonly hostPolicy?: HostPolicy;
 }
 
 export const LIBVIRT_CAPABILITIES: Capabilities = {
@@ -103,6 +106,7 @@ export class LibvirtProvider implements Provider {
       defaultNetwork: this.options.defaultNetwork,
       blankRootDisk: !!this.options.blankRootDisk,
       startOnCreate: this.options.startOnCreate ?? true,
+      hostPolicy: this.options.hostPolicy ?? DEFAULT_HOST_POLICY,
     }, this.opts(o, 'Create'));
     return { id };
   }
@@ -216,7 +220,7 @@ export class LibvirtProvider implements Provider {
     await host.pool.ensure(vo);
     const img = await prepareImage(host.pool, {
       path: lv.path, url, format: lv.format, checksum: lv.checksum || http.checksum, checksumType: lv.checksumType || http.checksumType,
-    }, { ...vo, remote: host.remote, targetName: req.targetName });
+    }, { ...vo, remote: host.remote, targetName: req.targetName, policy: this.options.hostPolicy ?? DEFAULT_HOST_POLICY });
     if (!img) throw new ProviderError('InvalidSpec', 'ImagePrepare: nothing to prepare', 'ImagePrepare');
     return { preparedImageId: img.volume, preparedImagePath: img.path };
   }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderError, type CreateRequest } from '../provider';
-import { buildSeedIso } from '../hostutil';
+import { buildSeedIso, type HostPolicy } from '../hostutil';
 import { plainTags, requestUid } from '../uid';
 import { buildDomainXml, type DiskSpec } from './domain-xml';
 import type { Host } from './host';
@@ -23,6 +23,8 @@ export interface ProvisionOptions {
   /** Create a blank root disk when the image names nothing usable (tests, PXE). */
   readonly blankRootDisk: boolean;
   readonly startOnCreate: boolean;
+  /** The operator's limits on image paths, URLs and files (hostutil/policy.ts). */
+  readonly hostPolicy: HostPolicy;
 }
 
 export const volumeNames = {
@@ -65,7 +67,7 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
     const img = req.image;
     const image = await prepareImage(pool, {
       path: img.Path, url: img.URL, format: img.Format, checksum: img.Checksum, checksumType: img.ChecksumType, templateName: img.TemplateName,
-    }, { ...o, remote: host.remote, operation: op });
+    }, { ...o, remote: host.remote, operation: op, policy: opts.hostPolicy });
     const dd = req.class.DiskDefaults;
     const rootSize = Math.max((dd?.SizeGiB ?? 0) * GiB, image?.capacity ?? 0) || 10 * GiB;
     const root = await fresh(volumeNames.root(req.name));

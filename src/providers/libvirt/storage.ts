@@ -109,10 +109,12 @@ export class Pool {
     return this.path(volume, o);
   }
 
-  /** Copies a volume's bytes (not flattened) to a local file. */
-  async download(volumeOrPath: string, file: string, o: VirshOptions = {}): Promise<void> {
+  /** Copies a volume's bytes (not flattened) to a local file; `length`: only the first bytes (e.g. a header). */
+  async download(volumeOrPath: string, file: string, o: VirshOptions & { length?: number } = {}): Promise<void> {
     const pool = volumeOrPath.startsWith('/') ? [] : ['--pool', this.name];
-    await this.virsh.run(['vol-download', ...pool, volumeOrPath, file], { timeoutMs: 30 * 60_000, ...o });
+    const { length, ...vo } = o;
+    const part = length ? ['--offset', '0', '--length', String(length)] : [];
+    await this.virsh.run(['vol-download', ...pool, volumeOrPath, file, ...part], { timeoutMs: 30 * 60_000, ...vo });
   }
 
   /** Grows a volume; smaller sizes are refused. */

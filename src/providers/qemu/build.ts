@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ProviderError, type CreateRequest } from '../provider';
 import { buildSeedIso, qemuImg } from '../hostutil';
-import { createBootDisk, createDataDisk, flattenCopy, resolveImage } from './disks';
+import { createBootDisk, createDataDisk, flattenCopy, type BaseImage } from './disks';
 import type { DiskRecord, Layout, VmConfig } from './layout';
 import { observe, type Host } from './power';
 import { withQmp } from './qmp';
@@ -32,9 +32,9 @@ function metaData(id: string, name: string, given: string | undefined): string {
   return `instance-id: ${id}\nlocal-hostname: ${name}\n${given ?? ''}`;
 }
 
-export function buildVm(layout: Layout, id: string, req: CreateRequest): Promise<VmConfig> {
+/** A new VM directory on `base`, which resolveImage (disks.ts) checked (before the names lock: a download may take long). */
+export function buildVm(layout: Layout, id: string, req: CreateRequest, base: BaseImage): Promise<VmConfig> {
   return assemble(layout, id, async (dir) => {
-    const base = await resolveImage(layout, req.image);
     const disks: DiskRecord[] = [await createBootDisk(dir, base, req.class.DiskDefaults?.SizeGiB ?? 0)];
     for (const [i, d] of req.disks.entries()) disks.push(await createDataDisk(dir, i + 1, d));
     const seed = req.userData !== undefined || req.metaData !== undefined;
@@ -45,7 +45,7 @@ export function buildVm(layout: Layout, id: string, req: CreateRequest): Promise
     }
     return {
       version: 1, id, name: req.name, ...(req.uid ? { uid: req.uid } : {}), cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, createdAt: new Date().toISOString(),
-      baseImage: base, disks, seed, networks: [...req.networks], tags: [...req.tags], snapshots: [],
+      baseImage: base.path, disks, seed, networks: [...req.networks], tags: [...req.tags], snapshots: [],
     };
   });
 }

@@ -5,38 +5,68 @@
  */
 import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { ProviderError, type DiskPayload, type ImagePayload } from '../provider';
-import { download, qemuImg, run } from '../hostutil';
+import { checkQcow2, download, openLocalImage, qemuImg, run, type HostPolicy, type QemuImgInfo } from '../hostutil';
 import type { DiskRecord, Layout } from './layout';
+import { imageLock, type Locks } from './locks';
 
 export const GiB = 1024 ** 3;
 const exists = (p: string) => fs.stat(p).then((s) => s.isFile(), () => false);
 
-/** Where the boot image comes from: `Path`, else `URL` (downloaded once into `images/cache/`), else `TemplateName` in `images/`. */
-export async function resolveImage(layout: Layout, image: ImagePayload): Promise<string> {
+/** A checked boot image: its real path and the format qemu-img found (used from then on, never probed again). */
+export interface BaseImage {
+  readonly path: string;
+  readonly format: string;
+  readonly virtualSize: number;
+}
+
+const checked = (path: string, info: QemuImgInfo): BaseImage => ({ path, format: info.format, virtualSize: info['virtual-size'] });
+
+/** Where URL images are cached: one file per URL and checksum. */
+export const cacheDir = (layout: Layout) => join(layout.imagesDir, 'cache');
+
+/**
+ * Where the boot image comes from: `Path` (under the operator's image
+ * roots), else `URL` (the guarded download, once per URL and checksum,
+ * into `images/cache/`, under that image's own lock so one slow download
+ * stalls no other image), else `TemplateName` in `images/`. Every one is
+ * checked to be standalone before a VM's overlay names it as its backing
+ * file.
+ */
+export async function resolveImage(layout: Layout, image: ImagePayload, policy: HostPolicy, locks?: Locks, signal?: AbortSignal): Promise<BaseImage> {
+  const op = 'Create';
+  const format = image.Format;
   if (image.Path) {
-    if (!isAbsolute(image.Path)) throw new ProviderError('InvalidSpec', `image path "${image.Path}" must be absolute`, 'Create');
-    if (!(await exists(image.Path))) throw new ProviderError('InvalidSpec', `image ${image.Path} does not exist on this host`, 'Create');
-    return image.Path;
+    const { path, info } = await openLocalImage(policy, image.Path, { format, operation: op });
+    return checked(path, info);
   }
   if (image.URL) {
-    const dest = join(layout.imagesDir, 'cache', createHash('sha256').update(image.URL).digest('hex').slice(0, 16));
-    if (!(await exists(dest))) {
-      await fs.mkdir(join(layout.imagesDir, 'cache'), { recursive: true });
-      await download(image.URL, dest, image.Checksum ? { checksum: { algo: image.ChecksumType, expected: image.Checksum } } : {});
-    }
-    return dest;
+    const key = createHash('sha256').update(`${image.URL}\n${image.Checksum ? `${image.ChecksumType}:${image.Checksum.toLowerCase()}` : ''}`).digest('hex').slice(0, 16);
+    const dest = join(cacheDir(layout), key);
+    const what = `image URL "${image.URL}"`;
+    const fetch = async () => {
+      if (await exists(dest)) return checked(dest, await checkQcow2(dest, { format, operation: op, what }));
+      await fs.mkdir(cacheDir(layout), { recursive: true });
+      let info: QemuImgInfo | undefined;
+      await download(image.URL, dest, policy, {
+        ...(image.Checksum ? { checksum: { algo: image.ChecksumType, expected: image.Checksum } } : {}),
+        verify: async (f) => { info = await checkQcow2(f, { format, operation: op, what }); },
+        signal, operation: op,
+      });
+      return checked(dest, info!);
+    };
+    return locks ? locks.run(imageLock(key), fetch) : fetch();
   }
   if (image.TemplateName) {
-    if (/[/\\]|^\.\.?$/.test(image.TemplateName)) throw new ProviderError('InvalidSpec', `template name "${image.TemplateName}" must be a plain file name`, 'Create');
+    if (/[/\\]|^\.\.?$/.test(image.TemplateName)) throw new ProviderError('InvalidSpec', `template name "${image.TemplateName}" must be a plain file name`, op);
     for (const ext of ['', '.qcow2', '.img', '.raw']) {
       const p = join(layout.imagesDir, image.TemplateName + ext);
-      if (await exists(p)) return p;
+      if (await exists(p)) return checked(p, await checkQcow2(p, { format, operation: op, what: `template "${image.TemplateName}"` }));
     }
-    throw new ProviderError('InvalidSpec', `template "${image.TemplateName}" not found in ${layout.imagesDir} (tried .qcow2, .img, .raw)`, 'Create');
+    throw new ProviderError('InvalidSpec', `template "${image.TemplateName}" not found in ${layout.imagesDir} (tried .qcow2, .img, .raw)`, op);
   }
-  throw new ProviderError('InvalidSpec', 'the image names no Path, URL or TemplateName', 'Create');
+  throw new ProviderError('InvalidSpec', 'the image names no Path, URL or TemplateName', op);
 }
 
 /** Names of data disks must make safe file names; sizes must be positive. */
@@ -50,12 +80,11 @@ export function checkDisks(op: string, disks: readonly DiskPayload[]): void {
   }
 }
 
-/** The boot overlay, grown to `minGiB` if the image is smaller (qcow2 is sparse: costs nothing). */
-export async function createBootDisk(dir: string, base: string, minGiB: number): Promise<DiskRecord> {
-  const info = await qemuImg.info(base, { operation: 'Create' });
-  const size = Math.max(info['virtual-size'], minGiB * GiB);
+/** The boot overlay on a checked image, grown to `minGiB` if the image is smaller (qcow2 is sparse: costs nothing). */
+export async function createBootDisk(dir: string, base: BaseImage, minGiB: number): Promise<DiskRecord> {
+  const size = Math.max(base.virtualSize, minGiB * GiB);
   const file = 'disk0-boot.qcow2';
-  await qemuImg.overlay(join(dir, file), base, { backingFormat: info.format, sizeBytes: size, operation: 'Create' });
+  await qemuImg.overlay(join(dir, file), base.path, { backingFormat: base.format, sizeBytes: size, operation: 'Create' });
   return { name: 'boot', file, drive: 'disk0', sizeGiB: Math.ceil(size / GiB) };
 }
 

@@ -1,4 +1,10 @@
-/** Per-key mutual exclusion within one process (one QMP client per VM at a time, no interleaved config writes). */
+/**
+ * Per-key mutual exclusion within one process: one QMP client per VM at a
+ * time, no interleaved config writes, one build per VM name
+ * (`#names`, held only while a VM directory is assembled) and
+ * one download per image ({@link imageLock}: images are fetched before the
+ * names lock is taken, so a slow image stalls only the VMs waiting for it).
+ */
 export class Locks {
   private readonly tails = new Map<string, Promise<unknown>>();
 
@@ -21,4 +27,9 @@ export function locksFor(stateDir: string): Locks {
   let l = shared.get(stateDir);
   if (!l) shared.set(stateDir, (l = new Locks()));
   return l;
+}
+
+/** The lock of one image in the URL cache (its cache key). */
+export function imageLock(cacheKey: string): string {
+  return `#image:${cacheKey}`;
 }

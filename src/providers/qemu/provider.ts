@@ -11,12 +11,12 @@ import {
   type Description, type DiskInfo, type ExportDiskResponse, type ImagePrepareResponse, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
-import { qemuImg, run } from '../hostutil';
+import { DEFAULT_HOST_POLICY, qemuImg, run, type HostPolicy } from '../hostutil';
 import { cloneUid, plainTags, requestUid } from '../uid';
 import { buildFullClone, buildLinkedClone, buildVm, cloneSize, whilePaused } from './build';
 import { collectBases, freezeDisks } from './linked';
 import { scanStateDir } from './recover';
-import { checkDisks, createDataDisk, GiB, nextDriveIndex } from './disks';
+import { checkDisks, createDataDisk, GiB, nextDriveIndex, resolveImage } from './disks';
 import { Layout, type VmConfig } from './layout';
 import { locksFor, type Locks } from './locks';
 import { livePid, terminate, type NicMode } from './process';
@@ -36,6 +36,8 @@ export interface QemuProviderOptions {
   readonly nic?: NicMode;
   /** QEMU's seccomp sandbox (`-sandbox on,obsolete=deny,resourcecontrol=deny`); default true. */
   readonly sandbox?: boolean;
+  /** The operator's limits on image paths, URLs and downloads (default DEFAULT_HOST_POLICY: deny). */
+  readonly hostPolicy?: HostPolicy;
 }
 
 const GRACEFUL = 'graceful:';
@@ -121,12 +123,14 @@ export class QemuProvider implements Provider {
       checkDisks('Create', req.disks);
       // What config.json keeps: the uid (checked), and the tags without the reserved uid prefix.
       const stored: CreateRequest = { ...req, uid: requestUid(req), tags: plainTags(req.tags) };
-      // One lock for names: two concurrent creates of one name make one VM.
+      // The image first, under its own lock (a download may take minutes); then one lock for names: two concurrent creates of one name make one VM.
+      const base = await resolveImage(this.layout, req.image, this.options.hostPolicy ?? DEFAULT_HOST_POLICY, this.locks, o?.signal).catch((e: Error) => e);
       const { cfg, fresh } = await this.locks.run('#names', async () => {
         const existing = (await this.layout.all()).find((v) => v.name === req.name);
         // Not idempotent by name, like other hypervisors: the caller finds its own VM by uid (ListVMs).
         if (existing) throw new ProviderError('InvalidSpec', `Create: a VM named ${JSON.stringify(req.name)} already exists (id ${existing.id})`, 'Create');
-        return { cfg: await buildVm(this.layout, this.layout.newId(req.name), stored), fresh: true };
+        if (base instanceof Error) throw base;
+        return { cfg: await buildVm(this.layout, this.layout.newId(req.name), stored, base), fresh: true };
       });
       if (fresh) await this.withVm('Create', cfg.id, o, (c) => powerOn(this.host, c));
       return { id: cfg.id };

@@ -10,12 +10,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { qemuImg } from '../../../src/providers/hostutil';
+import { hostPolicy, qemuImg } from '../../../src/providers/hostutil';
 import { registerLibvirtProvider } from '../../../src/providers/libvirt';
 import { ProviderRegistry } from '../../../src/providers/registry';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
-import { condition, operatorEnv, type OperatorEnv } from '../../reconciler/support/env';
+import { condition, operatorEnv, testConfig, type OperatorEnv } from '../../reconciler/support/env';
 import { requireHypervisorTools, TEST_POOL, virsh } from './support';
 
 requireHypervisorTools(t);
@@ -55,8 +55,9 @@ t.before(async () => {
     apiVersion: API, kind: 'VMImage', metadata: { name: 'blank', namespace: ns },
     spec: { source: { libvirt: { path: image, format: 'qcow2', checksum: sha, checksumType: 'sha256' } } },
   });
-  const registry = registerLibvirtProvider(new ProviderRegistry(), { shutdownPollMs: 200 });
-  await env.start({ registry });
+  // The operator's policy: images from this test's directory only.
+  const registry = registerLibvirtProvider(new ProviderRegistry(), { shutdownPollMs: 200, hostPolicy: hostPolicy({ imageRoots: [dir], tempDir: join(dir, 'tmp') }) });
+  await env.start({ registry, config: testConfig([env.ns], { instances: [{ name: 'libvirt', driver: 'libvirt', namespaces: [env.ns], libvirt: { uris: ['qemu:///system'] } }] }) });
 });
 
 const ready = (phase: string) => (o: any) => o.status?.phase === phase && condition(o, 'Ready')?.status === 'True';

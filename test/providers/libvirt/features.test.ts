@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { awaitTask, createRequest } from '../../../src/providers/conformance';
-import { qemuImg } from '../../../src/providers/hostutil';
+import { hostPolicy as hostPolicyOf, qemuImg } from '../../../src/providers/hostutil';
 import { LibvirtProvider } from '../../../src/providers/libvirt';
 import { isProviderError } from '../../../src/providers/provider';
 import { requireHypervisorTools, TEST_POOL, TEST_URI, virsh } from './support';
@@ -23,11 +23,13 @@ const vols = () => virsh('vol-list', '--pool', TEST_POOL).split('\n').map((l) =>
 const small = (name: string, over = {}) => createRequest(name, { class: { ...createRequest(name).class, CPU: 1, MemoryMiB: 64 }, networks: [], disks: [], ...over });
 
 t.test('libvirt provider features', async (t) => {
-  const p = new LibvirtProvider({ uri: TEST_URI, pool: TEST_POOL, shutdownPollMs: 200 });
-  t.teardown(() => p.close());
   const dir = await mkdtemp(join(tmpdir(), 'vr-feat-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await chmod(dir, 0o755);
+  // The operator's policy: images from this test's directory and its HTTP server on 127.0.0.1 only.
+  const hostPolicy = hostPolicyOf({ imageRoots: [dir], tempDir: join(dir, 'tmp'), allowedUrlCidrs: ['127.0.0.0/8'] });
+  const p = new LibvirtProvider({ uri: TEST_URI, pool: TEST_POOL, shutdownPollMs: 200, hostPolicy });
+  t.teardown(() => p.close());
   const image = join(dir, 'img.qcow2');
   await qemuImg.create(image, 32 * 1024 * 1024);
   const body = await readFile(image);

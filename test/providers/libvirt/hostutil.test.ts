@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isProviderError } from '../../../src/providers/provider';
-import { buildSeedIso, CommandError, download, qemuImg, run, verifyChecksum } from '../../../src/providers/hostutil';
+import { buildSeedIso, CommandError, download, hostPolicy, qemuImg, run, verifyChecksum } from '../../../src/providers/hostutil';
 import { requireHypervisorTools } from './support';
 
 requireHypervisorTools(t);
@@ -66,7 +66,9 @@ t.test('hostutil', async (t) => {
     t.equal(await verifyChecksum(src, 'sha256', `sha256:${sha.toUpperCase()}`), sha);
     t.ok(isProviderError(await verifyChecksum(src, 'sha256', '00').catch((x) => x), 'InvalidSpec'), 'mismatch is InvalidSpec');
 
-    await download(pathToFileURL(src).href, join(dir, 'a.bin'), { checksum: { algo: 'sha256', expected: sha } });
+    // The operator's policy: file:// and http only from this test's directory and 127.0.0.1.
+    const policy = hostPolicy({ imageRoots: [dir], tempDir: join(dir, 'tmp'), allowedUrlCidrs: ['127.0.0.0/8'], allowFileUrls: true });
+    await download(pathToFileURL(src).href, join(dir, 'a.bin'), policy, { checksum: { algo: 'sha256', expected: sha } });
     t.same(await readFile(join(dir, 'a.bin')), body, 'file:// copied');
 
     const server = createServer((req, res) => {
@@ -76,12 +78,12 @@ t.test('hostutil', async (t) => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     t.teardown(() => new Promise<void>((r) => server.close(() => r())));
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    await download(`${base}/img.bin`, join(dir, 'b.bin'), { checksum: { algo: 'sha256', expected: sha } });
+    await download(`${base}/img.bin`, join(dir, 'b.bin'), policy, { checksum: { algo: 'sha256', expected: sha } });
     t.same(await readFile(join(dir, 'b.bin')), body, 'http downloaded');
-    const bad = await download(`${base}/img.bin`, join(dir, 'c.bin'), { checksum: { algo: 'md5', expected: 'ffff' } }).catch((x) => x);
+    const bad = await download(`${base}/img.bin`, join(dir, 'c.bin'), policy, { checksum: { algo: 'md5', expected: 'ffff' } }).catch((x) => x);
     t.ok(isProviderError(bad, 'InvalidSpec'), 'checksum mismatch is InvalidSpec');
     await t.rejects(stat(join(dir, 'c.bin')), 'no file left behind on mismatch');
     await t.rejects(stat(join(dir, 'c.bin.part')), 'no partial file left behind');
-    t.ok(isProviderError(await download(`${base}/missing`, join(dir, 'd.bin')).catch((x) => x), 'InvalidSpec'), '404 is InvalidSpec');
+    t.ok(isProviderError(await download(`${base}/missing`, join(dir, 'd.bin'), policy).catch((x) => x), 'InvalidSpec'), '404 is InvalidSpec');
   });
 });
