@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { Provider } from '../../generated/provider';
 import type { EnvVar } from './env';
+import { restrictedSecurityContext } from './policy';
 import { CONTAINER_NAME, CREDENTIALS_PATH, HEALTH_PORT, LIBVIRT_RUNTIME_PATH, TLS_PATH, VOLUMES, runtimeLabels, selectorLabels } from './names';
 
 type Runtime = NonNullable<Provider['spec']>['runtime'];
@@ -16,13 +17,18 @@ export const DEFAULT_RESOURCES: kplus.ContainerResources = {
   memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
 };
 
-/** Container security context when `spec.runtime.securityContext` is not set (PR-4), as JSON. */
+/**
+ * Container security context when `spec.runtime.securityContext` is not set
+ * (PR-4), as JSON. It meets the restricted Pod Security Standard on its own;
+ * a spec's context goes through {@link restrictedSecurityContext} instead.
+ */
 export const DEFAULT_SECURITY_CONTEXT = {
   runAsNonRoot: true,
   runAsUser: PROVIDER_UID,
   readOnlyRootFilesystem: true,
   allowPrivilegeEscalation: false,
   capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
 };
 
 export interface ProviderRuntimeChartProps {
@@ -139,8 +145,8 @@ export class ProviderRuntimeChart extends Chart {
       JsonPatch.remove('/spec/template/spec/hostNetwork'),
       JsonPatch.remove('/spec/template/spec/restartPolicy'),
       JsonPatch.remove('/spec/template/spec/setHostnameAsFqdn'),
-      // cdk8s-plus' pod-level runAsNonRoot would override a user securityContext that needs root
-      // (PR-4 says the container context is replaced wholesale); upstream sets no pod context.
+      // The container context carries everything the restricted standard asks for; a pod-level
+      // context from cdk8s-plus would only be a second place to read (upstream sets none).
       JsonPatch.remove('/spec/template/spec/securityContext'),
     );
   }
@@ -148,9 +154,10 @@ export class ProviderRuntimeChart extends Chart {
 
 /**
  * Copies the core/v1 structures of the Provider spec into the synthesized
- * Deployment JSON: env, the container security context (the default or the
- * spec's, wholesale), resources when set (wholesale), node selector,
- * tolerations and affinity.
+ * Deployment JSON: env, the container security context (the default, or the
+ * spec's with the restricted standard's requirements set), resources when set
+ * (wholesale), node selector, tolerations and affinity. The spec must have
+ * passed {@link checkRuntime} under the policy in force.
  *
  * Done on the final JSON rather than with cdk8s JSON patches because those
  * apply before cdk8s-plus' conversion to Kubernetes JSON, which knows only
@@ -161,7 +168,7 @@ export function applyRuntimeSpec(deployment: Record<string, any>, runtime: Runti
   const podSpec = deployment.spec.template.spec;
   const container = podSpec.containers[0];
   container.env = structuredClone(env);
-  container.securityContext = structuredClone(runtime.securityContext ?? DEFAULT_SECURITY_CONTEXT);
+  container.securityContext = runtime.securityContext ? restrictedSecurityContext(runtime.securityContext) : structuredClone(DEFAULT_SECURITY_CONTEXT);
   if (runtime.resources) container.resources = structuredClone(runtime.resources);
   if (runtime.nodeSelector) podSpec.nodeSelector = structuredClone(runtime.nodeSelector);
   if (runtime.tolerations) podSpec.tolerations = structuredClone(runtime.tolerations);

@@ -4,13 +4,37 @@ import type { Provider } from '../../generated/provider';
 export type EnvVar = NonNullable<NonNullable<Provider['spec']>['runtime']['env']>[number];
 
 /**
+ * Every variable the reconciler itself may set, whether or not it sets it for
+ * a given Provider: `spec.runtime.env` may not define any of them (a Provider
+ * with mTLS could otherwise switch its own runtime to plaintext with
+ * `VIRTRIGAUD_PROVIDER_INSECURE`, or lie about its name and namespace).
+ */
+export const RESERVED_ENV_NAMES: readonly string[] = [
+  'PROVIDER_TYPE',
+  'PROVIDER_ENDPOINT',
+  'PROVIDER_NAMESPACE',
+  'PROVIDER_NAME',
+  'TLS_ENABLED',
+  'TLS_INSECURE_SKIP_VERIFY',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+  'PROVIDER_DEFAULT_DATASTORE',
+  'PROVIDER_DEFAULT_STORAGE_POD',
+  'PROVIDER_DEFAULT_CLUSTER',
+  'PROVIDER_DEFAULT_FOLDER',
+  'VIRTRIGAUD_PROVIDER_INSECURE',
+];
+
+/**
  * The container's environment, in the order of §14.2 PR-5: the built-in
  * variables, the optional ones that are set, `VIRTRIGAUD_PROVIDER_INSECURE`
  * on the plaintext path (PR-2), then `spec.runtime.env`.
  *
  * A name defined twice keeps only its last definition, at the later position.
  * Kubernetes lets the last one win anyway, but a server-side apply with
- * duplicate keys in `env` (a map keyed by name) is rejected outright.
+ * duplicate keys in `env` (a map keyed by name) is rejected outright. (A
+ * Provider redefining a built-in name is refused before rendering, see
+ * {@link RESERVED_ENV_NAMES}; duplicates within `spec.runtime.env` remain.)
  */
 export function providerEnv(provider: Provider, namespace: string, name: string, plaintext: boolean): EnvVar[] {
   const spec = provider.spec!;

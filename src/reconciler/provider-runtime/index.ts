@@ -2,7 +2,20 @@
 export { renderProviderRuntime, type RuntimeRenderResult, type RefusalReason } from './render';
 export { runtimeStatusFrom, type RuntimeStatus } from './status';
 export { decideTls, type TlsDecision, type TlsDecisionReason } from './tls';
-export { providerEnv, type EnvVar } from './env';
+export { providerEnv, RESERVED_ENV_NAMES, type EnvVar } from './env';
+export {
+  ALLOWED_VALUE_FROM,
+  checkRuntime,
+  DEFAULT_RUNTIME_POLICY,
+  imageMatches,
+  restrictedPodProblems,
+  restrictedSecurityContext,
+  runtimePolicy,
+  UPSTREAM_PROVIDER_IMAGES,
+  type RuntimePolicy,
+  type RuntimeViolation,
+  type ViolationReason,
+} from './policy';
 export {
   PROVIDER_RUNTIME_FIELD_MANAGER,
   CREDENTIALS_PATH,

@@ -3,10 +3,11 @@ import type { Provider } from '../../generated/provider';
 import { applyRuntimeSpec, ProviderRuntimeChart } from './chart';
 import { providerEnv } from './env';
 import { DEFAULT_GRPC_PORT, HEALTH_PORT, runtimeObjectName, unshortenedRuntimeName } from './names';
+import { checkRuntime, DEFAULT_RUNTIME_POLICY, restrictedPodProblems, violationMessage, violationReason, type RuntimePolicy, type RuntimeViolation, type ViolationReason } from './policy';
 import { decideTls, type TlsDecisionReason } from './tls';
 
-/** Why nothing may be deployed (the ProviderRuntimeReady=False reason, §7.4). */
-export type RefusalReason = 'MissingRuntime' | 'InvalidConfiguration' | 'TLSNotConfigured';
+/** Why nothing may be deployed (the ProviderRuntimeReady=False reason, §7.4); the policy's reasons last. */
+export type RefusalReason = 'MissingRuntime' | 'InvalidConfiguration' | 'TLSNotConfigured' | ViolationReason;
 
 export interface RuntimeRenderResult {
   /** ServiceAccount, Service, Deployment, in apply order; [] when refused. */
@@ -17,6 +18,8 @@ export interface RuntimeRenderResult {
   endpoint: string;
   serviceName: string;
   refused?: { reason: RefusalReason; message: string };
+  /** What the runtime policy refused, field by field (empty unless `refused` is the policy's). */
+  violations: RuntimeViolation[];
 }
 
 /** Why the spec cannot be deployed regardless of TLS (PR-1 and what the API server would reject). */
@@ -36,13 +39,17 @@ function configurationProblem(provider: Provider, port: number): { reason: Refus
  * ServiceAccount, a ClusterIP Service and a Deployment, all owned by the
  * Provider and in its namespace. Pure: rendered in memory with cdk8s-plus, the
  * same Provider always gives byte-identical JSON. When the Provider is
- * refused (no runtime, no image, no TLS decision, mTLS without a Secret),
- * `objects` is empty and `refused` says why.
+ * refused (no runtime, no image, no TLS decision, mTLS without a Secret, or
+ * anything `policy` does not allow, see {@link checkRuntime}), `objects` is
+ * empty and `refused` says why. The checks run in that order, so a Provider
+ * without a TLS decision reads TLSNotConfigured whatever its image. The
+ * rendered pod template is checked against the restricted Pod Security
+ * Standard before it is returned ({@link restrictedPodProblems}).
  *
  * @throws TypeError when metadata.name, namespace or uid is missing (a
  *   Provider read from the API server always has them; owner references need the uid)
  */
-export function renderProviderRuntime(provider: Provider): RuntimeRenderResult {
+export function renderProviderRuntime(provider: Provider, policy: RuntimePolicy = DEFAULT_RUNTIME_POLICY): RuntimeRenderResult {
   const p = structuredClone(provider);
   const { name, namespace, uid } = p.metadata ?? {};
   if (!name || !namespace || !uid) throw new TypeError('renderProviderRuntime: the Provider needs metadata.name, metadata.namespace and metadata.uid');
@@ -54,13 +61,15 @@ export function renderProviderRuntime(provider: Provider): RuntimeRenderResult {
   // Certificates are issued for the server name, so say when it is not the upstream one.
   const full = unshortenedRuntimeName(namespace, name);
   const note = serviceName === full ? '' : ` (name shortened from ${full}: not a valid Service name)`;
-  const result = { tls: { decision: decided.decision, message: decided.message + note }, endpoint: `${host}:${port}`, serviceName };
+  const result = { tls: { decision: decided.decision, message: decided.message + note }, endpoint: `${host}:${port}`, serviceName, violations: [] };
 
   const problem = configurationProblem(p, port);
   if (problem) return { ...result, objects: [], refused: problem };
   if (decided.decision === 'TLSBlockMissing' || decided.decision === 'SecretRefMissing') {
     return { ...result, objects: [], refused: { reason: 'TLSNotConfigured', message: decided.message } };
   }
+  const violations = checkRuntime(p.spec!.runtime, policy);
+  if (violations.length) return { ...result, objects: [], violations, refused: { reason: violationReason(violations), message: violationMessage(violations) } };
 
   const chart = new ProviderRuntimeChart(new App(), 'provider-runtime', {
     provider: p,
@@ -71,6 +80,10 @@ export function renderProviderRuntime(provider: Provider): RuntimeRenderResult {
   });
   const objects = chart.toJson();
   const env = providerEnv(p, namespace, name, decided.decision === 'ExplicitlyDisabled');
-  applyRuntimeSpec(objects.find((o) => o.kind === 'Deployment'), p.spec!.runtime, env);
+  const deployment = objects.find((o) => o.kind === 'Deployment');
+  applyRuntimeSpec(deployment, p.spec!.runtime, env);
+  // Not reachable from any spec checkRuntime accepts; here so that a rendering change cannot weaken the pod unnoticed.
+  const weaker = restrictedPodProblems(deployment.spec.template.spec).map((v) => ({ field: `Deployment ${serviceName}: spec.template.spec.${v.field}`, message: v.message, reason: 'PodSecurityViolation' as const }));
+  if (weaker.length) return { ...result, objects: [], violations: weaker, refused: { reason: 'PodSecurityViolation', message: violationMessage(weaker) } };
   return { ...result, objects };
 }

@@ -4,6 +4,7 @@ import type { OperatorInformers } from '../informers';
 import { VM_INDEX } from '../informers';
 import { refKey } from '../kinds';
 import type { ProviderConnections } from '../provider-connections';
+import type { RuntimePolicy } from '../provider-runtime';
 import { Controller, CoreResources, Informer, type EventRecorder, type KubeClient, type Logger, type Metrics } from '../runtime';
 import { ProviderReconciler } from './reconciler';
 
@@ -16,6 +17,8 @@ export interface ProviderControllerOptions {
   readonly metrics?: Metrics;
   readonly namespace?: string;
   readonly pendingRetryMs?: number;
+  /** What a Provider may ask of its runtime pod (images, placement, env). @default DEFAULT_RUNTIME_POLICY */
+  readonly runtimePolicy?: RuntimePolicy;
 }
 
 /** Label selector of the provider runtime Deployments the reconciler renders. */
@@ -31,6 +34,7 @@ export function createProviderController(o: ProviderControllerOptions): { contro
     events: o.events,
     log: o.logger.child({ controller: 'provider' }),
     pendingRetryMs: o.pendingRetryMs,
+    runtimePolicy: o.runtimePolicy,
   });
   const controller = new Controller({ name: 'provider', workers: 2, logger: o.logger, metrics: o.metrics, reconcile: (k, s) => reconciler.reconcile(k, s) });
   controller.watch(i.providers);

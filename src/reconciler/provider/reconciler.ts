@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Provider as ProviderObject, ProviderStatus } from '../../generated/provider';
 import type { Capabilities } from '../../providers/provider';
 import { inProcessImplementation, providerKey, type ProviderConnections } from '../provider-connections';
-import { PROVIDER_RUNTIME_FIELD_MANAGER, renderProviderRuntime, runtimeStatusFrom, type RuntimeRenderResult } from '../provider-runtime';
+import { DEFAULT_RUNTIME_POLICY, PROVIDER_RUNTIME_FIELD_MANAGER, renderProviderRuntime, runtimeStatusFrom, type RuntimePolicy, type RuntimeRenderResult } from '../provider-runtime';
 import { Kinds } from '../kinds';
 import { CoreResources, getCondition, rfc3339, setCondition, updateStatus, type Condition, type EventRecorder, type KubeClient, type Logger, type Result } from '../runtime';
 import { durationMs } from '../duration';
@@ -28,6 +28,8 @@ export interface ProviderReconcilerContext {
   readonly log: Logger;
   /** Re-check period while the runtime is not Running. @default 30 s (PR-6) */
   readonly pendingRetryMs?: number;
+  /** What a Provider may ask of its runtime pod. @default DEFAULT_RUNTIME_POLICY */
+  readonly runtimePolicy?: RuntimePolicy;
 }
 
 interface Health {
@@ -68,9 +70,13 @@ export class ProviderReconciler {
       status.runtime = { phase: 'Running', message: `in process (${implementation}); no provider Deployment` };
       cond('ProviderRuntimeReady', true, 'InProcess', `served in the reconciler's process by the "${implementation}" implementation`);
     } else {
-      const rendered = renderProviderRuntime(p);
+      const rendered = renderProviderRuntime(p, this.ctx.runtimePolicy ?? DEFAULT_RUNTIME_POLICY);
       cond('TLSConfigured', rendered.tls.decision === 'Enabled', rendered.tls.decision, rendered.tls.message);
       if (rendered.refused) {
+        // A policy refusal is a Warning each time it is new (cond() warns only on a True -> False flip).
+        const before = getCondition(status.conditions as Condition[] | undefined, 'ProviderRuntimeReady');
+        const repeated = before?.status === 'False' && before.reason === rendered.refused.reason && before.message === rendered.refused.message;
+        if (rendered.violations.length && !repeated && before?.status !== 'True') this.ctx.events.event(p, 'Warning', rendered.refused.reason, rendered.refused.message);
         status.runtime = { mode: 'Remote', phase: 'Failed', message: `${rendered.refused.reason}: ${rendered.refused.message}` };
         cond('ProviderRuntimeReady', false, rendered.refused.reason, rendered.refused.message);
         cond('ProviderAvailable', false, 'RuntimeRefused', rendered.refused.message);

@@ -1,10 +1,10 @@
 /**
  * renderProviderRuntime: the exact objects for an mTLS Provider, each TLS
- * decision and refusal, defaults vs overrides, env order, the libvirt volume,
- * long names, owner references and determinism.
+ * decision and refusal, defaults vs overrides, policy refusals, env order,
+ * the libvirt volume, long names, owner references and determinism.
  */
 import t from 'tap';
-import { labelValue, renderProviderRuntime } from '../../../src/reconciler/provider-runtime';
+import { labelValue, renderProviderRuntime, RESERVED_ENV_NAMES, restrictedPodProblems, runtimePolicy } from '../../../src/reconciler/provider-runtime';
 import { byKind, containerOf, envNames, provider } from './fixtures';
 
 const NAME = 'virtrigaud-provider-tenant-a-vcenter';
@@ -93,6 +93,7 @@ t.test('mTLS Provider: exactly the intended ServiceAccount, Service and Deployme
                 readOnlyRootFilesystem: true,
                 allowPrivilegeEscalation: false,
                 capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
               },
               volumeMounts: [
                 { mountPath: '/etc/virtrigaud/credentials', name: 'provider-credentials', readOnly: true },
@@ -177,7 +178,8 @@ t.test('refusals before TLS (PR-1) and impossible configurations', async (t) => 
   t.throws(() => renderProviderRuntime({ ...provider(), metadata: { name: 'x', namespace: 'y' } }), TypeError, 'uid is required');
 });
 
-t.test('defaults vs overrides (PR-4)', async (t) => {
+t.test('defaults vs overrides (PR-4), under a policy that allows scheduling', async (t) => {
+  const scheduling = runtimePolicy({ allowScheduling: true });
   const d = renderProviderRuntime(
     provider({
       runtime: {
@@ -185,7 +187,7 @@ t.test('defaults vs overrides (PR-4)', async (t) => {
         imagePullPolicy: 'Always',
         service: { port: 10443, tls: { enabled: true, secretRef: { name: 'tls' } } },
         resources: { limits: { memory: '1Gi' } },
-        securityContext: { runAsUser: 0, privileged: true, appArmorProfile: { type: 'Unconfined' } },
+        securityContext: { runAsUser: 1000, readOnlyRootFilesystem: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['NET_RAW'] }, appArmorProfile: { type: 'RuntimeDefault' } },
         nodeSelector: { 'kubernetes.io/os': 'linux' },
         tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'virt', effect: 'NoSchedule' }],
         affinity: {
@@ -198,7 +200,9 @@ t.test('defaults vs overrides (PR-4)', async (t) => {
         livenessProbe: { httpGet: { path: '/other', port: 1 } },
       },
     }),
+    scheduling,
   );
+  t.equal(d.refused, undefined, 'not refused');
   const dep = byKind(d.objects, 'Deployment');
   const c = containerOf(d.objects);
   t.equal(dep.spec.replicas, 3);
@@ -208,20 +212,69 @@ t.test('defaults vs overrides (PR-4)', async (t) => {
   t.same(byKind(d.objects, 'Service').spec.ports.map((p: any) => [p.name, p.port, p.targetPort]), [['grpc', 10443, 10443], ['metrics', 8080, 8080]]);
   t.equal(d.endpoint, `${NAME}.tenant-a.svc.cluster.local:10443`);
   t.strictSame(c.resources, { limits: { memory: '1Gi' } }, 'resources replaced wholesale: no default requests left');
-  t.strictSame(c.securityContext, { runAsUser: 0, privileged: true, appArmorProfile: { type: 'Unconfined' } }, 'security context replaced wholesale, newer fields kept');
+  t.strictSame(
+    c.securityContext,
+    {
+      runAsUser: 1000,
+      readOnlyRootFilesystem: false,
+      capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+      appArmorProfile: { type: 'RuntimeDefault' },
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    "the spec's context replaces the default, newer fields kept, with the restricted standard's requirements set",
+  );
   t.equal(dep.spec.template.spec.securityContext, undefined, 'no pod-level context that could contradict it');
   t.strictSame(dep.spec.template.spec.nodeSelector, { 'kubernetes.io/os': 'linux' });
   t.strictSame(dep.spec.template.spec.tolerations, [{ key: 'dedicated', operator: 'Equal', value: 'virt', effect: 'NoSchedule' }]);
   t.strictSame(dep.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys, ['pod-template-hash'], 'newer affinity fields kept');
   t.same(c.livenessProbe, probe(15, 20), 'the probes are fixed (spec probes are inert)');
+  t.same(restrictedPodProblems(dep.spec.template.spec), [], 'the pod meets the restricted standard');
 
-  const empty = containerOf(renderProviderRuntime(provider({ runtime: { resources: {}, securityContext: {} } })).objects);
-  t.strictSame(empty.resources, {}, 'an empty resources object is an override too');
-  t.strictSame(empty.securityContext, {});
+  const refused = renderProviderRuntime(provider({ runtime: { nodeSelector: { 'kubernetes.io/os': 'linux' } } }));
+  t.equal(refused.refused?.reason, 'SchedulingNotAllowed', 'the same placement under the default policy is refused');
+  t.same(refused.objects, []);
+
+  const localhost = containerOf(renderProviderRuntime(provider({ runtime: { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/provider.json' } } } })).objects);
+  t.strictSame(localhost.securityContext.seccompProfile, { type: 'Localhost', localhostProfile: 'profiles/provider.json' }, 'a Localhost seccomp profile is kept');
+
+  const empty = renderProviderRuntime(provider({ runtime: { resources: {}, securityContext: {} } }));
+  t.strictSame(containerOf(empty.objects).resources, {}, 'an empty resources object is an override too');
+  t.strictSame(
+    containerOf(empty.objects).securityContext,
+    { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+    'an empty context: only what the restricted standard requires (no default runAsUser, no read-only root)',
+  );
+  t.same(restrictedPodProblems(byKind(empty.objects, 'Deployment').spec.template.spec), []);
 
   const zero = renderProviderRuntime(provider({ runtime: { replicas: 0, service: { port: 0, tls: { enabled: false } } } }));
   t.equal(byKind(zero.objects, 'Deployment').spec.replicas, 1, 'replicas 0/unset -> 1');
   t.equal(zero.endpoint.split(':').at(-1), '9443', 'port 0 -> 9443');
+});
+
+t.test('a spec that breaks the restricted standard is refused, nothing rendered', async (t) => {
+  const r = renderProviderRuntime(provider({ runtime: { securityContext: { runAsUser: 0, privileged: true, appArmorProfile: { type: 'Unconfined' } } } }));
+  t.same(r.objects, []);
+  t.equal(r.refused?.reason, 'PodSecurityViolation');
+  t.same(r.violations.map((v) => v.field), ['spec.runtime.securityContext.privileged', 'spec.runtime.securityContext.runAsUser', 'spec.runtime.securityContext.appArmorProfile.type']);
+  t.equal(
+    r.refused?.message,
+    'spec.runtime.securityContext.privileged: must be false or unset (restricted Pod Security Standard); ' +
+      'spec.runtime.securityContext.runAsUser: must not be 0 (restricted Pod Security Standard); ' +
+      'spec.runtime.securityContext.appArmorProfile.type: Unsupported value: "Unconfined": must be RuntimeDefault or Localhost (restricted Pod Security Standard)',
+  );
+  t.equal(r.endpoint, `${NAME}.tenant-a.svc.cluster.local:9443`, 'endpoint and TLS decision still reported');
+  t.equal(r.tls.decision, 'Enabled');
+
+  const image = renderProviderRuntime(provider({ runtime: { image: 'docker.io/attacker/provider:v1' } }));
+  t.equal(image.refused?.reason, 'ImageNotAllowed');
+  t.match(image.refused?.message, /^spec\.runtime\.image: "docker\.io\/attacker\/provider:v1" is not allowed: it must start with one of: ghcr\.io\/projectbeskar\/virtrigaud\/provider-vsphere, /);
+  t.equal(renderProviderRuntime(provider({ runtime: { image: 'docker.io/attacker/provider:v1' } }), runtimePolicy({ allowedImages: ['docker.io/attacker/'] })).refused, undefined, 'the operator can allow it');
+
+  const notls = renderProviderRuntime(provider({ runtime: { image: 'docker.io/attacker/provider:v1', service: {} } }));
+  t.equal(notls.refused?.reason, 'TLSNotConfigured', 'TLS is decided first');
+  t.same(notls.violations, []);
 });
 
 t.test('env order (PR-5) and duplicates', async (t) => {
@@ -235,7 +288,8 @@ t.test('env order (PR-5) and duplicates', async (t) => {
         env: [
           { name: 'EXTRA', value: '1' },
           { name: 'FROM_SECRET', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
-          { name: 'LOG_LEVEL', value: 'warn' },
+          { name: 'AGAIN', value: 'first' },
+          { name: 'EXTRA', value: '2' },
         ],
       },
     }),
@@ -247,19 +301,22 @@ t.test('env order (PR-5) and duplicates', async (t) => {
     'PROVIDER_NAME',
     'TLS_ENABLED',
     'TLS_INSECURE_SKIP_VERIFY',
+    'LOG_LEVEL',
     'LOG_FORMAT',
     'PROVIDER_DEFAULT_DATASTORE',
     'PROVIDER_DEFAULT_STORAGE_POD',
     'PROVIDER_DEFAULT_CLUSTER',
     'PROVIDER_DEFAULT_FOLDER',
     'VIRTRIGAUD_PROVIDER_INSECURE',
-    'EXTRA',
     'FROM_SECRET',
-    'LOG_LEVEL',
-  ], 'built-ins, optional ones, opt-out, then spec.runtime.env; a redefined name keeps only its last definition');
+    'AGAIN',
+    'EXTRA',
+  ], 'built-ins, optional ones, opt-out, then spec.runtime.env; a name defined twice keeps only its last definition');
   const env = containerOf(r.objects).env;
   t.same(env.find((e: any) => e.name === 'TLS_INSECURE_SKIP_VERIFY').value, 'true');
-  t.same(env.find((e: any) => e.name === 'LOG_LEVEL'), { name: 'LOG_LEVEL', value: 'warn' });
+  t.same(env.find((e: any) => e.name === 'LOG_LEVEL'), { name: 'LOG_LEVEL', value: 'debug' });
+  t.same(env.filter((e: any) => e.name === 'EXTRA'), [{ name: 'EXTRA', value: '2' }]);
+  for (const name of envNames(r.objects).slice(0, -3)) t.ok(RESERVED_ENV_NAMES.includes(name), `${name} is reserved`);
   t.strictSame(env.find((e: any) => e.name === 'FROM_SECRET'), { name: 'FROM_SECRET', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } });
 });
 
