@@ -14,7 +14,7 @@ import { ProviderRegistry } from '../../../src/providers/registry';
 import { QemuProvider, registerQemuProvider, withQmp, livePid } from '../../../src/providers/qemu';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
-import { condition, operatorEnv, type OperatorEnv } from '../../reconciler/support/env';
+import { condition, operatorEnv, testConfig, type OperatorEnv } from '../../reconciler/support/env';
 import { bootImage, destroyStateDir, guestTicks, qemuPidsUnder, qmpStatus, requireQemu, stateDir, until } from './support';
 
 const API = 'infra.virtrigaud.io/v1beta1';
@@ -40,13 +40,17 @@ t.before(async () => {
     apiVersion: API, kind: 'Provider',
     metadata: { name: 'lab', namespace: ns, annotations: { 'virtrigaud.io/in-process': 'qemu' } },
     spec: {
-      type: 'qemu', endpoint: `qemu://${dir}`, credentialSecretRef: { name: 'qemu-creds' },
+      type: 'qemu', endpoint: 'qemu:///system', credentialSecretRef: { name: 'qemu-creds' },
       runtime: { image: 'example.invalid/provider:v1', service: { tls: { enabled: false } } }, healthCheck: { interval: '5s' },
     },
   });
   await admin.create(Kinds.VMClass, { apiVersion: API, kind: 'VMClass', metadata: { name: 'tiny', namespace: ns }, spec: { cpu: 1, memory: '128Mi' } });
   await admin.create(Kinds.VMImage, { apiVersion: API, kind: 'VMImage', metadata: { name: 'bootsector', namespace: ns }, spec: { source: { libvirt: { path: image, format: 'qcow2' } } } });
-  await env.start({ registry: registerQemuProvider(new ProviderRegistry()) });
+  // The operator's instance: this test's state directory, images from it only.
+  await env.start({
+    registry: registerQemuProvider(new ProviderRegistry()),
+    config: testConfig([env.ns], { instances: [{ name: 'qemu', driver: 'qemu', namespaces: [env.ns], qemu: { stateDir: dir, sandbox: true, nic: 'none' } }], images: { roots: [dir], tempDir: join(dir, 'tmp') } }),
+  });
 });
 
 t.test('VirtualMachine → a QEMU process running', async (t) => {

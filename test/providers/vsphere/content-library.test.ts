@@ -18,7 +18,7 @@ import { ProviderRegistry } from '../../../src/providers/registry';
 import { VsphereProvider, vsphereOptionsFromContext } from '../../../src/providers/vsphere';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
-import { condition, operatorEnv } from '../../reconciler/support/env';
+import { condition, operatorEnv, testConfig } from '../../reconciler/support/env';
 import { startVcsim, type Vcsim } from './vcsim';
 
 const category = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof ProviderError ? `${e.category}: ${e.message}` : `foreign: ${String(e)}`));
@@ -118,7 +118,10 @@ t.test('operator: a VMImage with source.vsphere.contentLibrary reaches Running',
   await libraryFixture(sim);
   const vc = sim.provider();
   t.teardown(() => vc.close());
-  await env.start({ registry: new ProviderRegistry().register('vsphere', (ctx) => new VsphereProvider(vsphereOptionsFromContext(ctx))) });
+  await env.start({
+    registry: new ProviderRegistry().register('vsphere', (ctx) => new VsphereProvider(vsphereOptionsFromContext(ctx))),
+    config: testConfig([env.ns], { instances: [{ name: 'vsphere', driver: 'vsphere', namespaces: [env.ns], vsphere: { endpoints: [sim.endpoint] } }] }),
+  });
   const meta = (name: string, extra: object = {}) => ({ name, namespace: env.ns, ...extra });
   const api = 'infra.virtrigaud.io/v1beta1';
   await env.admin.create(CoreResources.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: meta('vsphere-creds'), stringData: { username: sim.username, password: sim.password, 'ca.crt': sim.ca } });

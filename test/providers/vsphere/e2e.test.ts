@@ -19,7 +19,7 @@ import { VsphereProvider, vsphereOptionsFromContext } from '../../../src/provide
 import { readVm } from '../../../src/providers/vsphere/vm';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
-import { condition, operatorEnv } from '../../reconciler/support/env';
+import { condition, operatorEnv, testConfig } from '../../reconciler/support/env';
 import { startVcsim } from './vcsim';
 
 const KIND_TYPES: Record<string, (typeof Kinds)[keyof typeof Kinds]> = {
@@ -34,7 +34,8 @@ t.test('seed vsphere-web-server on vcsim', async (t) => {
   /** Provider calls by method, across every vsphere provider the operator built. */
   const calls: Record<string, number> = {};
   const registry = new ProviderRegistry().register('vsphere', (ctx) => counting(new VsphereProvider(vsphereOptionsFromContext(ctx)), calls));
-  const running = await env.start({ registry });
+  // The operator allows this namespace's Providers to reach this vCenter (and no other) in process.
+  const running = await env.start({ registry, config: testConfig([env.ns], { instances: [{ name: 'vsphere', driver: 'vsphere', namespaces: [env.ns], vsphere: { endpoints: [sim.endpoint] } }] }) });
 
   await env.admin.create(CoreResources.secrets, {
     apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vsphere-creds', namespace: env.ns },
