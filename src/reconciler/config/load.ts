@@ -111,8 +111,9 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
       if (settings.stateDir === undefined) r.fail(`${sp}.stateDir`, 'Required value: each QEMU instance needs a state directory of its own');
       const nic = r.str(`${sp}.nic`, settings.nic, (s) => (s === 'none' || s === 'user' ? undefined : 'supported values: "none", "user"'));
       const binary = r.str(`${sp}.binary`, settings.binary, absolute);
+      const sandbox = r.bool(`${sp}.sandbox`, settings.sandbox) ?? true;
       if (!stateDir) return undefined;
-      return { ...base, qemu: { stateDir, sandbox: r.bool(`${sp}.sandbox`, settings.sandbox) ?? true, nic: (nic as 'none' | 'user' | undefined) ?? 'none', ...(binary ? { binary } : {}) } };
+      return { ...base, qemu: { stateDir, sandbox, nic: (nic as 'none' | 'user' | undefined) ?? 'none', ...(binary ? { binary } : {}) } };
     }
     case 'libvirt': {
       r.known(sp, settings, ['uris']);
