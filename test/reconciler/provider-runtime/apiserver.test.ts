@@ -2,7 +2,8 @@
  * The rendered runtime objects against a real kube-apiserver, applied the
  * way the reconciler does it (server-side apply, field manager
  * PROVIDER_RUNTIME_FIELD_MANAGER, force) and as the reconciler's
- * ServiceAccount bound to the ClusterRole of dist/install.yaml.
+ * ServiceAccount bound to the ClusterRole of dist/install.yaml, in a
+ * namespace that enforces the restricted Pod Security Standard.
  *
  * A private control plane: it enables OwnerReferencesPermissionEnforcement
  * (off by default, on in hardened clusters), which makes blockOwnerDeletion
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { rawRequest, REPO_ROOT, useControlPlane, type ControlPlane, type RawResponse } from '../../../src/testenv';
-import { PROVIDER_RUNTIME_FIELD_MANAGER, renderProviderRuntime, type RuntimeRenderResult } from '../../../src/reconciler/provider-runtime';
+import { PROVIDER_RUNTIME_FIELD_MANAGER, renderProviderRuntime, runtimePolicy, type RuntimeRenderResult } from '../../../src/reconciler/provider-runtime';
 import { readYamlDocs } from '../../install/expected';
 import { provider } from './fixtures';
 
@@ -82,7 +83,7 @@ t.before(async () => {
   if (r.code !== 0) throw new Error(`kubectl apply of the install RBAC: ${r.stderr}`);
   const sa = rbac.find((d) => d.kind === 'ServiceAccount');
   reconciler = (await cp.kubeconfigForServiceAccount(sa.metadata.namespace, sa.metadata.name, { create: false })).kubeConfig;
-  await must(admin, 'POST', '/api/v1/namespaces', { metadata: { name: TENANT } });
+  await must(admin, 'POST', '/api/v1/namespaces', { metadata: { name: TENANT, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
 });
 
 t.test('applied as the reconciler: accepted, then idempotent', async (t) => {
@@ -123,7 +124,16 @@ t.test('applied as the reconciler: accepted, then idempotent', async (t) => {
   t.equal(changed[0].metadata.resourceVersion, versions[0], 'the ServiceAccount did not change');
 });
 
-t.test('overrides, libvirt, duplicate env names and long names are accepted', async (t) => {
+/** Has PodSecurity admission judge the Deployment's pod template: a dry-run Pod in the same namespace. */
+function dryRunPod(deployment: Record<string, any>): Promise<RawResponse> {
+  const { metadata, spec } = deployment.spec.template;
+  const ns = deployment.metadata.namespace;
+  return req(admin, 'POST', `/api/v1/namespaces/${ns}/pods?dryRun=All`, { apiVersion: 'v1', kind: 'Pod', metadata: { ...metadata, name: deployment.metadata.name }, spec });
+}
+
+t.test('overrides, libvirt, duplicate env names and long names are accepted, also by PodSecurity (restricted)', async (t) => {
+  // The runtime policy defaults refuse placement; the operator may allow it.
+  const policy = runtimePolicy({ allowScheduling: true });
   const cases = [
     provider({
       name: 'kvm',
@@ -133,7 +143,7 @@ t.test('overrides, libvirt, duplicate env names and long names are accepted', as
         replicas: 2,
         imagePullPolicy: 'Always',
         resources: { limits: { cpu: '2', memory: '1Gi' } },
-        securityContext: { runAsUser: 0, runAsNonRoot: false, appArmorProfile: { type: 'RuntimeDefault' }, seccompProfile: { type: 'RuntimeDefault' } },
+        securityContext: { runAsUser: 1000, readOnlyRootFilesystem: false, capabilities: { add: ['NET_BIND_SERVICE'] }, appArmorProfile: { type: 'RuntimeDefault' } },
         nodeSelector: { 'kubernetes.io/os': 'linux' },
         tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'virt', effect: 'NoSchedule' }],
         affinity: {
@@ -144,8 +154,9 @@ t.test('overrides, libvirt, duplicate env names and long names are accepted', as
           },
         },
         env: [
-          { name: 'LOG_LEVEL', value: 'debug' },
+          { name: 'EXTRA', value: 'first' },
           { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+          { name: 'EXTRA', value: 'last' },
         ],
       },
     }),
@@ -154,17 +165,28 @@ t.test('overrides, libvirt, duplicate env names and long names are accepted', as
   ];
   for (const p of cases) {
     const live = await createProvider({ ...p, metadata: { ...p.metadata, namespace: TENANT } });
-    const rendered = renderProviderRuntime(live);
+    const rendered = renderProviderRuntime(live, policy);
     const stored = await applyAll(t, reconciler, rendered, live.metadata.name);
     t.ok(rendered.serviceName.length <= 63, rendered.serviceName);
     for (const o of stored) t.equal(o.metadata.name, rendered.serviceName);
-    const again = await applyAll(t, reconciler, renderProviderRuntime(live), `${live.metadata.name} again`);
+    const pod = await dryRunPod(stored[2]);
+    t.equal(pod.status, 201, `${live.metadata.name}: the pod template passes PodSecurity admission (${pod.text.slice(0, 300)})`);
+    const again = await applyAll(t, reconciler, renderProviderRuntime(live, policy), `${live.metadata.name} again`);
     t.same(again.map((o) => o.metadata.resourceVersion), stored.map((o) => o.metadata.resourceVersion), `${live.metadata.name}: idempotent`);
   }
   const kvm = await must(admin, 'GET', `/apis/apps/v1/namespaces/${TENANT}/deployments/virtrigaud-provider-${TENANT}-kvm`);
   const c = kvm.spec.template.spec.containers[0];
   t.same(c.securityContext.appArmorProfile, { type: 'RuntimeDefault' }, 'newer core/v1 fields survive');
-  t.same(c.env.filter((e: any) => e.name === 'LOG_LEVEL'), [{ name: 'LOG_LEVEL', value: 'debug' }]);
+  t.same(c.env.filter((e: any) => e.name === 'EXTRA'), [{ name: 'EXTRA', value: 'last' }]);
+  t.same(c.securityContext.capabilities, { add: ['NET_BIND_SERVICE'], drop: ['ALL'] });
+  t.same(c.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+
+  // Control: the same namespace refuses a pod that is not restricted, so the 201s above mean something.
+  const weaker = structuredClone(kvm);
+  weaker.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+  const refused = await dryRunPod(weaker);
+  t.equal(refused.status, 403, refused.text);
+  t.match(JSON.parse(refused.text).message, /violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
   t.same(kvm.spec.template.spec.volumes.find((v: any) => v.name === 'libvirt-runtime'), { name: 'libvirt-runtime', emptyDir: { medium: 'Memory', sizeLimit: '4Mi' } });
 });
 
