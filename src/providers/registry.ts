@@ -7,6 +7,7 @@
  * annotation the reconciler reaches the provider pod over gRPC.
  */
 import type { InProcessInstance } from '../reconciler/config/types';
+import type { HostPolicy } from './hostutil/policy';
 import type { Provider } from './provider';
 
 /** Annotation on a Provider naming the operator-configured in-process instance that serves it instead of a provider pod. */
@@ -28,7 +29,7 @@ export interface ProviderContext {
   /** The operator's instance serving this Provider: driver settings (state directory, binary, ...). */
   readonly instance: InProcessInstance;
   /** The operator's limits on images, downloads and host paths (src/providers/hostutil/policy.ts). */
-  readonly hostPolicy?: unknown;
+  readonly hostPolicy?: HostPolicy;
 }
 
 export type ProviderFactory = (ctx: ProviderContext) => Provider | Promise<Provider>;

@@ -10,6 +10,7 @@ import { registerLibvirtProvider } from '../providers/libvirt';
 import { registerMemoryProvider } from '../providers/memory';
 import { registerQemuProvider } from '../providers/qemu';
 import { registerVsphereProvider } from '../providers/vsphere';
+import type { HostPolicy } from '../providers/hostutil/policy';
 import { ProviderRegistry } from '../providers/registry';
 import { allInformers, createInformers, type OperatorInformers } from './informers';
 import { ProviderConnections } from './provider-connections';
@@ -71,16 +72,19 @@ export class Operator {
   readonly metrics = new Metrics();
   readonly connections: ProviderConnections;
   readonly events: EventRecorder;
+  /** The operator's host limits, from `config`: what in-process drivers and hooks may touch. */
+  readonly hostPolicy: HostPolicy;
 
   constructor(readonly opts: OperatorOptions) {
     const log = opts.logger;
     this.client = new KubeClient(opts.kubeConfig, { qps: opts.kubeApiQps ?? 50, burst: opts.kubeApiBurst ?? 100, userAgent: `${COMPONENT}/run`, metrics: this.metrics });
     const secrets = new SecretReader(this.client, opts.redactor ?? new SecretRedactor());
     const config = opts.config ?? DEFAULT_CONFIG;
+    this.hostPolicy = hostPolicyFrom(config);
     this.connections = new ProviderConnections({
       registry: opts.registry ?? defaultRegistry({ testProviders: config.testProviders }),
       config,
-      hostPolicy: hostPolicyFrom(config),
+      hostPolicy: this.hostPolicy,
       secrets,
       addressOverrides: opts.providerAddresses,
     });
@@ -114,7 +118,7 @@ export class Operator {
     const common = { client: this.client, informers: this.informers, connections: this.connections, events: this.events, logger: log, metrics: this.metrics };
     const provider = createProviderController({ ...common, namespace: opts.namespace });
     for (const informer of [...allInformers(this.informers), provider.deployments]) this.manager.addInformer(informer);
-    this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency }));
+    this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency, hookPolicy: this.hostPolicy }));
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
     this.manager.add(provider.controller);
     // Flush queued events and close provider connections after the controllers stopped.

@@ -8,6 +8,7 @@
  */
 import type { Provider as ProviderObject } from '../generated/provider';
 import type { Provider } from '../providers/provider';
+import type { HostPolicy } from '../providers/hostutil/policy';
 import type { ProviderRegistry } from '../providers/registry';
 import { requestedInstance, selectInstance } from './config/in-process';
 import { DEFAULT_CONFIG, type ReconcilerConfig } from './config/types';
@@ -21,7 +22,12 @@ interface Entry {
   readonly provider: Provider;
 }
 
-export class ProviderUnavailable extends Error {}
+/** The Provider cannot be used yet or as written; `reason` is the condition reason its VMs show. */
+export class ProviderUnavailable extends Error {
+  constructor(message: string, readonly reason: string = 'ProviderNotReady') {
+    super(message);
+  }
+}
 
 export interface ProviderConnectionsOptions {
   /** Drivers by name. */
@@ -29,7 +35,7 @@ export interface ProviderConnectionsOptions {
   /** The operator's configuration: in-process instances and host limits. @default deny everything */
   readonly config?: ReconcilerConfig;
   /** The host policy handed to in-process drivers (built from `config.images` and `config.hooks`). */
-  readonly hostPolicy?: unknown;
+  readonly hostPolicy?: HostPolicy;
   readonly secrets: SecretReader;
   /** `namespace/name` → `host:port`, dialled instead of `status.runtime.endpoint` (tests, port-forwards). */
   readonly addressOverrides?: ReadonlyMap<string, string>;
@@ -53,7 +59,7 @@ export function checkSecretRefs(p: ProviderObject): void {
   const ns = p.metadata?.namespace ?? '';
   const other = p.spec?.credentialSecretRef?.namespace;
   if (other && other !== ns) {
-    throw new ProviderUnavailable(`spec.credentialSecretRef.namespace: Forbidden: a Provider reads Secrets from its own namespace (${ns}) only, not from ${other}`);
+    throw new ProviderUnavailable(`spec.credentialSecretRef.namespace: Forbidden: a Provider reads Secrets from its own namespace (${ns}) only, not from ${other}`, 'SecretReferenceNotPermitted');
   }
 }
 

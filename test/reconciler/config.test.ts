@@ -116,7 +116,7 @@ const config = (over: Partial<ReconcilerConfig> = {}): ReconcilerConfig => ({
   ],
   ...over,
 });
-const provider = (ns: string, instance: string | undefined, type: string, endpoint: string) => ({
+const provider = (ns: string, instance: string | undefined, type: string, endpoint: string): any => ({
   metadata: { namespace: ns, name: 'p', ...(instance ? { annotations: { 'virtrigaud.io/in-process': instance } } : {}) },
   spec: { type, endpoint } as any,
 });

@@ -25,7 +25,7 @@ export function libvirtOptionsFromContext(ctx: ProviderContext): LibvirtProvider
     ...(ctx.defaults.datastore ? { pool: ctx.defaults.datastore } : {}),
     ...(ctx.defaults.network ? { defaultNetwork: ctx.defaults.network } : {}),
     ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}),
-  } as LibvirtProviderOptions;
+  };
 }
 
 /** Registers the libvirt provider under the name `libvirt` (`overrides` e.g. for tests). */

@@ -23,7 +23,7 @@ export const QEMU_IMPLEMENTATION = 'qemu';
 export function qemuOptionsFromContext(ctx: ProviderContext): QemuProviderOptions {
   const q = ctx.instance.qemu;
   if (!q) throw new ProviderError('InvalidSpec', `in-process instance "${ctx.instance.name}" has no qemu settings`);
-  return { stateDir: q.stateDir, nic: q.nic, sandbox: q.sandbox, ...(q.binary ? { qemuBinary: q.binary } : {}), ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}) } as QemuProviderOptions;
+  return { stateDir: q.stateDir, nic: q.nic, sandbox: q.sandbox, ...(q.binary ? { qemuBinary: q.binary } : {}), ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}) };
 }
 
 /** Registers the QEMU provider under the name `qemu`. */

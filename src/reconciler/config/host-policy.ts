@@ -1,9 +1,10 @@
 /** The host policy in-process drivers enforce, from the operator's configuration. */
+import { hostPolicy, type HostPolicy } from '../../providers/hostutil/policy';
 import type { ReconcilerConfig } from './types';
 
-export function hostPolicyFrom(config: ReconcilerConfig) {
+export function hostPolicyFrom(config: ReconcilerConfig): HostPolicy {
   const i = config.images;
-  return {
+  return hostPolicy({
     imageRoots: [...i.roots],
     tempDir: i.tempDir,
     maxImageBytes: i.maxBytes,
@@ -11,5 +12,5 @@ export function hostPolicyFrom(config: ReconcilerConfig) {
     allowedUrlCidrs: [...i.allowedUrlCidrs],
     allowFileUrls: i.allowFileUrls,
     hookAllowedCidrs: [...config.hooks.httpGetAllowedCidrs],
-  };
+  });
 }

@@ -6,6 +6,7 @@ import { Kinds } from '../kinds';
 import type { ProviderConnections } from '../provider-connections';
 import { updateStatus, type EventRecorder, type KubeClient, type Logger } from '../runtime';
 import type { SecretReader } from '../secrets';
+import type { HookPolicy } from './hooks';
 import type { Lookups } from './resolve';
 import type { StatusDraft } from './status-draft';
 
@@ -62,6 +63,8 @@ export interface VmReconcilerContext {
   readonly events: Pick<EventRecorder, 'event'>;
   readonly log: Logger;
   readonly timing: VmTiming;
+  /** What lifecycle httpGet hooks may reach besides the VM (the operator's configuration). @default the VM only */
+  readonly hookPolicy?: HookPolicy;
   /** Writes the draft when it differs from the stored status; updates `vm` in place. False: our view was stale, nothing written. */
   writeStatus(vm: VirtualMachine, draft: StatusDraft, opts?: { force?: boolean }): Promise<boolean>;
   /** Sets (or with undefined removes) one annotation with a merge patch; updates `vm` in place. */

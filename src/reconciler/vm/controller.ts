@@ -8,6 +8,7 @@ import type { ProviderConnections } from '../provider-connections';
 import { Controller, objectKey, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
 import type { SecretReader } from '../secrets';
 import { annotationSetter, DEFAULT_VM_TIMING, statusWriter, type VmLookups, type VmTiming } from './context';
+import type { HookPolicy } from './hooks';
 import { VmReconciler } from './reconciler';
 import { StatusDraft } from './status-draft';
 
@@ -22,6 +23,8 @@ export interface VmControllerOptions {
   readonly timing?: Partial<VmTiming>;
   /** @default 10 */
   readonly workers?: number;
+  /** The operator's limits on lifecycle httpGet targets. @default the VM's own addresses only */
+  readonly hookPolicy?: HookPolicy;
   /** VMs of one Provider reconciled at once at most (fair share of `workers`). @default 4 */
   readonly perProviderConcurrency?: number;
 }
@@ -82,6 +85,7 @@ export function createVmController(o: VmControllerOptions): Controller {
     events: loggedEvents(o.events, log, redact),
     log,
     timing: { ...DEFAULT_VM_TIMING, ...o.timing },
+    ...(o.hookPolicy ? { hookPolicy: o.hookPolicy } : {}),
     writeStatus: statusWriter(o.client, redact),
     setAnnotation: annotationSetter(o.client),
   });

@@ -83,7 +83,7 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
     if (!desc.exists) return release('Deleted', `VM ${id} deleted from the provider`);
     if (isForeign(desc.uid, vm)) return release('Deleted', `VM ${id} on the provider belongs to another VirtualMachine (uid ${desc.uid}); left untouched`, 'Warning');
     if (desc.powerState === 'On') {
-      const outcome = await runHook('preStop', vm, provider, desc.ips, signal);
+      const outcome = await runHook('preStop', vm, provider, desc.ips, signal, ctx.hookPolicy);
       if (outcome) ctx.events.event(vm, outcome.ok ? 'Normal' : 'Warning', outcome.ok ? 'PreStopHook' : 'PreStopHookFailed', outcome.detail);
       const task = await provider.power(id, 'Off', 0, call);
       draft.status.lastTaskRef = task?.id || undefined;

@@ -9,6 +9,7 @@
 import type { VirtualMachine } from '../../generated/virtual-machine';
 import { isProviderError, type Provider, type TaskRef } from '../../providers/provider';
 import { Kinds } from '../kinds';
+import { InProcessRefused } from '../config/in-process';
 import { ProviderUnavailable } from '../provider-connections';
 import { addFinalizer, hasFinalizer, type Result } from '../runtime';
 import { createRequest, desiredResources, vmPayload } from './payload';
@@ -141,7 +142,7 @@ export class VmReconciler {
     if (powered) return powered;
 
     if (vm.metadata?.annotations?.[ANNOTATIONS.postStartPending] && draft.status.powerState === 'On') {
-      const outcome = await runHook('postStart', vm, provider, desc.ips, signal);
+      const outcome = await runHook('postStart', vm, provider, desc.ips, signal, this.ctx.hookPolicy);
       if (outcome) this.ctx.events.event(vm, outcome.ok ? 'Normal' : 'Warning', outcome.ok ? 'PostStartHook' : 'PostStartHookFailed', outcome.detail);
       await this.ctx.setAnnotation(vm, ANNOTATIONS.postStartPending, undefined);
     }
@@ -272,7 +273,7 @@ export class VmReconciler {
   }
 
   private async preStop(vm: VirtualMachine, provider: Provider, ips: readonly string[], signal: AbortSignal): Promise<void> {
-    const outcome = await runHook('preStop', vm, provider, ips, signal);
+    const outcome = await runHook('preStop', vm, provider, ips, signal, this.ctx.hookPolicy);
     if (outcome) this.ctx.events.event(vm, outcome.ok ? 'Normal' : 'Warning', outcome.ok ? 'PreStopHook' : 'PreStopHookFailed', outcome.detail);
   }
 
@@ -350,7 +351,7 @@ export class VmReconciler {
 
   /** A provider or connection error: a condition, a Warning event on the first occurrence, and back-off. */
   private async providerFailed(vm: VirtualMachine, draft: StatusDraft, err: unknown, doing: string): Promise<Result> {
-    const reason = err instanceof ProviderUnavailable ? 'ProviderNotReady' : 'ProviderError';
+    const reason = err instanceof InProcessRefused || err instanceof ProviderUnavailable ? err.reason : 'ProviderError';
     const category = isProviderError(err) ? ` (${err.category})` : '';
     const message = `${doing}: ${(err as Error).message}${category}`;
     if (draft.conditionChanges('Ready', false, reason)) this.ctx.events.event(vm, 'Warning', reason, message);
