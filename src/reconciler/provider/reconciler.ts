@@ -82,6 +82,7 @@ export class ProviderReconciler {
         cond('ProviderAvailable', false, 'RuntimeRefused', rendered.refused.message);
         cond('Ready', false, rendered.refused.reason, rendered.refused.message);
         status.healthy = false;
+        status.observedGeneration = p.metadata?.generation;
         await this.write(p, status);
         return { requeueAfterMs: 60_000 };
       }
