@@ -11,6 +11,13 @@ import { typed, type XmlNode } from './soap';
 export const DISK_KEY_PREFIX = 'virtrigaud.disk.';
 export const MANAGED_KEY = 'virtrigaud.managed';
 export const CLONED_FROM_KEY = 'virtrigaud.clonedFrom';
+/**
+ * extraConfig key holding the VM uid (CreateRequest.uid). Not a
+ * `guestinfo.*` key: the guest can set those, and the VM's identity must
+ * not be the guest's to claim. An empty value removes the key (a clone or
+ * a template's copy loses the uid it inherited).
+ */
+export const UID_KEY = 'virtrigaud.uid';
 
 export interface ConfigParts {
   readonly cpu?: number;

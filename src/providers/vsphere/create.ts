@@ -3,10 +3,14 @@
  * or deploy a content library item and configure it the same way) and
  * Clone (full or linked copy of a VM). Both wait for the clone (deploy):
  * the new VM's moref, which becomes `status.id`, exists only when it is
- * done. A retried create finds its VM by name in the target folder.
+ * done. The VM uid goes into the clone (configure) spec as extraConfig
+ * UID_KEY, so the VM carries it from its first moment. Create is not
+ * idempotent by name: a VM of that name in the target folder is refused
+ * (InvalidSpec) and left alone; a retried create finds its VM by uid.
  */
 import { ProviderError, type ClassPayload, type CloneRequest, type CreateRequest, type CreateResponse, type TaskRef } from '../provider';
-import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, classExtraConfig, configSpec, firmwareOf, guestinfo, requireSize } from './config';
+import { cloneUid, plainTags, requestUid } from '../uid';
+import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, UID_KEY, classExtraConfig, configSpec, firmwareOf, guestinfo, requireSize } from './config';
 import { addDisk, addNic, growDisk, isDisk, isNic, removeDevice, scsiSlots, type Device, type NicBacking } from './devices';
 import type { DatastoreChoice, Inventory, Placement } from './inventory';
 import { deployLibraryItem, findLibraryItem } from './library';
@@ -39,14 +43,21 @@ export function placementOf(req: CreateRequest, d: Readonly<Record<string, strin
   };
 }
 
-export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promise<CreateResponse> {
-  if (!req.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
-  requireSize('Create', req.class.CPU, req.class.MemoryMiB);
+/** The refusal of a second VM of one name (what the other providers answer too). */
+function nameTaken(name: string, vm: MoRef): ProviderError {
+  return new ProviderError('InvalidSpec', `Create: a VM named ${JSON.stringify(name)} already exists (id ${vm.value})`, 'Create');
+}
+
+export async function createVm(x: Ctx, given: CreateRequest, o?: CallOpts): Promise<CreateResponse> {
+  if (!given.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
+  requireSize('Create', given.class.CPU, given.class.MemoryMiB);
+  // The uid checked; the reserved uid tag never among the tags we record.
+  const req: CreateRequest = { ...given, uid: requestUid(given), tags: plainTags(given.tags) };
   const place = placementOf(req, x.defaults);
   const folder = await x.inv.folder(place.folder, o);
   const lib = libraryRefOf(req.image.TemplateName);
   const existing = await x.inv.vmInFolder(folder, req.name, o);
-  if (existing) return lib ? resumeDeploy(x, req, existing, place, o) : { id: existing.value };
+  if (existing) throw nameTaken(req.name, existing);
   if (lib) return createFromLibrary(x, req, lib, folder, place, o);
 
   const template = await findTemplate(x, req, o);
@@ -60,9 +71,9 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
     if (!vm) throw new ProviderError('Internal', `Create: clone task ${task.value} returned no VM`, 'Create');
     return { id: vm.value, task: (await finishClone(x, vm, req.class, o)) ?? { id: task.value } };
   } catch (e) {
-    // A concurrent or earlier attempt made it meanwhile: that VM is ours.
-    const again = isFault(e, 'DuplicateName') ? await x.inv.vmInFolder(folder, req.name, o) : undefined;
-    if (again) return { id: again.value };
+    // Another create of that name got there first: its VM, not ours.
+    const other = isFault(e, 'DuplicateName') ? await x.inv.vmInFolder(folder, req.name, o) : undefined;
+    if (other) throw nameTaken(req.name, other);
     throw e;
   }
 }
@@ -74,7 +85,10 @@ export async function createVm(x: Ctx, req: CreateRequest, o?: CallOpts): Promis
  */
 async function vmConfig(x: Ctx, req: CreateRequest, devices: readonly Device[], ds: DatastoreChoice | undefined, o?: CallOpts): Promise<XmlNode> {
   const deviceChange: XmlNode[] = [];
-  const extra: Record<string, string> = { ...classExtraConfig(req.class, 'Create'), ...guestinfo(req.name, req.userData, req.metaData), [MANAGED_KEY]: 'true' };
+  // The uid last: no class key overrides it; empty removes one the template (or library item) carried.
+  const extra: Record<string, string> = {
+    ...classExtraConfig(req.class, 'Create'), ...guestinfo(req.name, req.userData, req.metaData), [MANAGED_KEY]: 'true', [UID_KEY]: req.uid ?? '',
+  };
 
   // NICs: the VM's networks replace the template's.
   const nets = req.networks.length ? req.networks.map((n) => ({ name: n.Portgroup || n.NetworkName, model: n.Model, mac: n.MacAddress }))
@@ -121,24 +135,23 @@ async function createFromLibrary(x: Ctx, req: CreateRequest, r: LibraryItemRef, 
   try {
     id = await deployLibraryItem(x.vapi, item, { name: req.name, folder, pool, host, datastore: ds?.datastore }, o);
   } catch (e) {
-    // A concurrent attempt deployed it meanwhile (vCenter: duplicate name): continue with that VM.
-    const again = await x.inv.vmInFolder(folder, req.name, o).catch(() => undefined);
-    if (!again) throw e;
-    id = again.value;
+    // Another create of that name deployed first (vCenter: duplicate name): its VM, not ours.
+    const other = await x.inv.vmInFolder(folder, req.name, o).catch(() => undefined);
+    if (other) throw nameTaken(req.name, other);
+    throw e;
   }
-  return configureDeployed(x, req, { type: 'VirtualMachine', value: id }, pool, host, ds, o);
-}
-
-/**
- * A VM of that name exists and the image is a library item: a deploy whose
- * configure step did not happen (crash, error) lacks our marker in
- * extraConfig, so it is configured now; a configured one is returned as is.
- */
-async function resumeDeploy(x: Ctx, req: CreateRequest, vm: MoRef, place: Placement, o?: CallOpts): Promise<CreateResponse> {
-  const got = await readVm(x.c, vm.value, o);
-  if (got.extraConfig[MANAGED_KEY] === 'true' && !got.template) return { id: vm.value };
-  const { pool, host } = await x.inv.compute(place, o);
-  return configureDeployed(x, req, vm, pool, host, await x.inv.datastore(place, o), o);
+  const vm: MoRef = { type: 'VirtualMachine', value: id };
+  try {
+    return await configureDeployed(x, req, vm, pool, host, ds, o);
+  } catch (e) {
+    // The uid arrives with the configure step: a deployed VM without it would be nobody's and block the name. Remove it.
+    const got = await readVm(x.c, id, o).catch(() => undefined);
+    if (got && !got.extraConfig[UID_KEY]) {
+      const t = moRef(await x.c.call('Destroy_Task', vm, {}, o).catch(() => undefined));
+      if (t) await waitTask(x.c, t, 'Create', o).catch(() => undefined);
+    }
+    throw e;
+  }
 }
 
 async function configureDeployed(x: Ctx, req: CreateRequest, vm: MoRef, pool: MoRef, host: MoRef | undefined, ds: DatastoreChoice | undefined, o?: CallOpts): Promise<CreateResponse> {
@@ -220,10 +233,12 @@ export async function cloneVm(x: Ctx, req: CloneRequest, o?: CallOpts): Promise<
   }
   const size = classSize(req.classJson);
   if (size.cpu !== undefined || size.memoryMiB !== undefined) requireSize('Clone', size.cpu ?? src.cpu ?? 1, size.memoryMiB ?? src.memoryMiB ?? 4);
+  // vSphere copies the source's extraConfig, uid included: replace it (empty removes it) by the one customize_json names, if any.
+  const uid = cloneUid(req.customizeJson);
   let snapshot: MoRef | undefined;
   if (req.linked) snapshot = src.currentSnapshot ? { type: 'VirtualMachineSnapshot', value: src.currentSnapshot } : await baseSnapshot(x, src.ref, o);
   const location: XmlNode = req.linked ? { diskMoveType: 'createNewChildDiskBacking' } : {};
-  const config = configSpec({ ...size, extraConfig: { [CLONED_FROM_KEY]: src.ref.value, [MANAGED_KEY]: 'true' } });
+  const config = configSpec({ ...size, extraConfig: { [CLONED_FROM_KEY]: src.ref.value, [MANAGED_KEY]: 'true', [UID_KEY]: uid ?? '' } });
   const spec: XmlNode = { location, template: 'false', config, powerOn: 'false', ...(snapshot ? { snapshot: ref(snapshot) } : {}) };
   const task = await cloneTask(x, src.ref, parent, req.targetName, spec, o);
   const vm = moRef(await waitTask(x.c, task, 'Clone', o));

@@ -3,6 +3,7 @@
  * RetrievePropertiesEx, and their mapping to Description / VMInfo.
  */
 import type { Description, VMInfo } from '../provider';
+import { UID_KEY } from './config';
 import { isDisk, isNic, readDevices, type Device } from './devices';
 import { arr, bool, moRef, node, num, retrieveOne, text, type CallOpts, type MoRef, type VimClient, type XmlValue } from './soap';
 
@@ -119,7 +120,13 @@ export function describeOf(vm: VmState, consoleURL: string): Description {
     },
     ...(vm.cpu !== undefined ? { cpu: vm.cpu } : {}),
     ...(vm.memoryMiB !== undefined ? { memoryMiB: vm.memoryMiB } : {}),
+    ...(uidOf(vm) ? { uid: uidOf(vm) } : {}),
   };
+}
+
+/** The uid the VM was created with (extraConfig {@link UID_KEY}); undefined when it has none. */
+export function uidOf(vm: VmState): string | undefined {
+  return vm.extraConfig[UID_KEY] || undefined;
 }
 
 export function vmInfoOf(vm: VmState): VMInfo {
@@ -134,5 +141,6 @@ export function vmInfoOf(vm: VmState): VMInfo {
     disks: vm.devices.filter(isDisk).map((d) => ({ id: String(d.key), path: d.fileName ?? '', sizeGiB: Math.round((d.capacityKB ?? 0) / 1024 / 1024), format: 'vmdk' })),
     networks: nics.map((n, i) => ({ name: n.label, mac: n.macAddress ?? '', ipAddress: i === 0 ? (vm.ips[0] ?? '') : '' })),
     providerRaw: { moref: vm.ref.value, instanceUuid: vm.instanceUuid, template: String(vm.template) },
+    ...(uidOf(vm) ? { uid: uidOf(vm) } : {}),
   };
 }

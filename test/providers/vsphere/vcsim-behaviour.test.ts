@@ -7,6 +7,7 @@
 import t from 'tap';
 import { createRequest } from '../../../src/providers/conformance';
 import { ProviderError, type CreateRequest } from '../../../src/providers/provider';
+import { configSpec } from '../../../src/providers/vsphere/config';
 import { moRef, taskRef, waitTask } from '../../../src/providers/vsphere/soap';
 import { readVm } from '../../../src/providers/vsphere/vm';
 import { startVcsim } from './vcsim';
@@ -126,6 +127,30 @@ t.test('vSphere provider against vcsim', async (t) => {
     t.match(d.consoleURL, new RegExp(`^https://127\\.0\\.0\\.1:\\d+/ui/webconsole\\.html\\?vmId=${id}&`), d.consoleURL);
     t.equal(d.providerRaw.moref, id);
     await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
+  });
+
+  await t.test('uid: extraConfig virtrigaud.uid, never inherited from a template or a clone source', async (t) => {
+    const cls = { ...createRequest('x').class, ExtraConfig: { 'virtrigaud.uid': 'class-cannot-set-it' } };
+    const src = await make(createRequest('uid-src', { uid: 'aa11bb22-0000-4000-8000-000000000001', class: cls }));
+    const srcVm = await readVm(p.client, src.id);
+    t.equal(srcVm.extraConfig['virtrigaud.uid'], 'aa11bb22-0000-4000-8000-000000000001', 'the create\'s uid wins over a class extraConfig key');
+    t.notOk(Object.keys(srcVm.extraConfig).some((k) => k.startsWith('guestinfo.') && srcVm.extraConfig[k]!.includes('aa11bb22')), 'not in a guest-writable guestinfo key');
+    await p.client.call('MarkAsTemplate', srcVm.ref, {});
+    const plain = await make(createRequest('uid-none', { image: { ...createRequest('x').image, TemplateName: 'uid-src' } }));
+    t.equal((await readVm(p.client, plain.id)).extraConfig['virtrigaud.uid'], undefined, 'a VM from a template with a uid does not get it');
+    t.equal((await p.describe(plain.id)).uid, undefined, 'describe: no uid');
+    const own = await make(createRequest('uid-own', { uid: 'cc33dd44-0000-4000-8000-000000000002', image: { ...createRequest('x').image, TemplateName: 'uid-src' } }));
+    t.equal((await p.describe(own.id)).uid, 'cc33dd44-0000-4000-8000-000000000002', 'a VM from it gets its own uid');
+    const clone = await p.clone({ sourceVmId: own.id, targetName: 'uid-own-copy', linked: false, classJson: '', placementJson: '', customizeJson: '' });
+    if (clone.task) await waitTask(p.client, taskRef(clone.task.id), 'Clone');
+    t.equal((await readVm(p.client, clone.targetVmId)).extraConfig['virtrigaud.uid'], undefined, 'a clone does not get its source\'s uid');
+    // vcsim's clone copies no extraConfig; vCenter's copies all of it, which is why create and clone
+    // always write the key, empty when there is no uid: an empty value removes it.
+    const clear = await p.client.call('ReconfigVM_Task', { type: 'VirtualMachine', value: own.id }, { spec: configSpec({ extraConfig: { 'virtrigaud.uid': '' } }) });
+    await waitTask(p.client, moRef(clear)!, 'Reconfigure');
+    t.equal((await readVm(p.client, own.id)).extraConfig['virtrigaud.uid'], undefined, 'an empty value removes the key');
+    t.equal((await p.describe(own.id)).uid, undefined, 'and describe reports no uid');
+    for (const id of [clone.targetVmId, own.id, plain.id]) await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
   });
 
   await t.test('vCenter unreachable: Retryable', async (t) => {
