@@ -3,7 +3,8 @@
  * local library on LocalDS_0 and a VM-template item from the seed template
  * over vAPI REST (what vcsim v0.56.0 implements); the provider finds it by
  * names from the image's `contentlib://` TemplateName, deploys it and
- * configures the VM like a clone. Unknown names are InvalidSpec naming them.
+ * configures the VM like a clone (the uid included). A name already taken
+ * is refused, never taken over. Unknown names are InvalidSpec naming them.
  * End to end: a VMImage with `source.vsphere.contentLibrary` → Running.
  */
 import t from 'tap';
@@ -84,20 +85,39 @@ t.test('create from a content library item (vcsim)', async (t) => {
     t.equal((await readVm(p.client, id)).powerState, 'poweredOn', 'powered on');
   });
 
-  await t.test('idempotent by name', async (t) => {
-    t.equal((await p.create(req('from-lib'))).id, id, 'the same VM');
+  await t.test('not idempotent by name: a second create is refused and the first VM left alone', async (t) => {
+    const before = await readVm(p.client, id);
+    t.equal(await category(p.create(req('from-lib', { uid: '5a6b7c8d-0000-4000-8000-00000000000b' }))), `InvalidSpec: Create: a VM named "from-lib" already exists (id ${id})`);
+    const after = await readVm(p.client, id);
+    t.same([after.powerState, after.cpu, after.extraConfig['virtrigaud.uid']], [before.powerState, before.cpu, before.extraConfig['virtrigaud.uid']], 'untouched');
   });
 
-  await t.test('a deploy whose configure step never ran is configured on retry', async (t) => {
+  await t.test('the uid is in extraConfig from the configure step; describe and listVMs report it', async (t) => {
+    const uid = '7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b';
+    const r = await p.create(req('lib-uid', { uid }));
+    if (r.task) await waitTask(p.client, taskRef(r.task.id), 'Create');
+    t.equal((await readVm(p.client, r.id)).extraConfig['virtrigaud.uid'], uid, 'extraConfig virtrigaud.uid');
+    t.equal((await p.describe(r.id)).uid, uid, 'describe');
+    t.equal((await p.listVMs()).find((v) => v.id === r.id)?.uid, uid, 'listVMs');
+    t.equal((await p.describe(id)).uid, undefined, 'a VM created without a uid has none');
+  });
+
+  await t.test('a VM of that name deployed by someone else is refused, not taken over', async (t) => {
     const folder = await p.inventory.folder('/vm/web');
     const { pool } = await p.inventory.compute({ cluster: 'Compute-Cluster', resourcePool: '', folder: '', host: '', datastore: '', storagePod: '' });
     const item = await findLibraryItem(p.vapi, { library: fx.library, item: fx.item });
-    const half = await deployLibraryItem(p.vapi, item, { name: 'half-done', folder, pool });
-    const r = await p.create(req('half-done'));
-    if (r.task) await waitTask(p.client, taskRef(r.task.id), 'Create');
-    t.equal(r.id, half, 'the VM deployed before');
-    const vm = await readVm(p.client, half);
-    t.same([vm.template, vm.cpu, vm.memoryMiB, vm.extraConfig['virtrigaud.managed']], [false, 3, 3072, 'true'], 'now configured');
+    const foreign = await deployLibraryItem(p.vapi, item, { name: 'half-done', folder, pool });
+    const before = await readVm(p.client, foreign);
+    t.equal(await category(p.create(req('half-done', { uid: '0b1c2d3e-0000-4000-8000-00000000000c' }))), `InvalidSpec: Create: a VM named "half-done" already exists (id ${foreign})`);
+    const vm = await readVm(p.client, foreign);
+    t.same([vm.cpu, vm.memoryMiB, vm.extraConfig['virtrigaud.managed'], vm.extraConfig['virtrigaud.uid']], [before.cpu, before.memoryMiB, undefined, undefined], 'not configured, no uid');
+  });
+
+  await t.test('a deploy whose configure step fails is removed (no uid-less VM blocks the name)', async (t) => {
+    const bad = req('bad-net', { uid: '1c2d3e4f-0000-4000-8000-00000000000d', networks: [{ ...createRequest('x').networks[0]!, NetworkName: '', Portgroup: 'no-such-portgroup' }] });
+    t.match(await category(p.create(bad)), /no-such-portgroup/, 'the configure step fails');
+    const folder = await p.inventory.folder('/vm/web');
+    t.equal(await p.inventory.vmInFolder(folder, 'bad-net'), undefined, 'the deployed VM is gone');
   });
 
   await t.test('unknown library or item: InvalidSpec naming it', async (t) => {
