@@ -50,7 +50,7 @@ t.test('a remote Provider over mTLS: runtime rendered, health checked, a VM run 
       type: 'libvirt',
       endpoint: 'qemu+ssh://root@hv1.example.com/system',
       credentialSecretRef: { name: 'remote-creds' },
-      runtime: { image: 'ghcr.io/example/provider-libvirt:v1', service: { port: 9443, tls: { enabled: true, secretRef: { name: 'remote-tls' } } } },
+      runtime: { image: 'ghcr.io/projectbeskar/virtrigaud/provider-libvirt:v0.3.3', service: { port: 9443, tls: { enabled: true, secretRef: { name: 'remote-tls' } } } },
       healthCheck: { interval: '1s' },
     },
   });
