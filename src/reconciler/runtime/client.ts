@@ -222,6 +222,20 @@ export class KubeClient {
     if (WRITE_VERBS.has(verb)) this.stats.writes++;
   }
 
+  private uncount(verb: string): void {
+    this.stats.requests--;
+    this.stats.byVerb[verb]!--;
+    if (WRITE_VERBS.has(verb)) this.stats.writes--;
+  }
+
+  /** Throws a WriteRefusedError when the write guard gives a reason. */
+  private checkWrite(verb: string, path: string): void {
+    const reason = this.writeGuard?.();
+    if (!reason) return;
+    this.refusedWrites++;
+    throw new WriteRefusedError(verb, path, reason);
+  }
+
   private observe(method: string, code: number | string, seconds?: number): void {
     const m = this.opts.metrics;
     if (!m) return;
@@ -238,21 +252,23 @@ export class KubeClient {
     for (let attempt = 0; ; attempt++) {
       await this.bucket.take(r.signal);
       r.signal?.throwIfAborted();
-      // Checked after the wait for a token, right before sending: the guard's answer may have changed meanwhile.
-      const refused = WRITE_VERBS.has(r.verb) ? this.writeGuard?.() : undefined;
-      if (refused) {
-        this.refusedWrites++;
-        throw new WriteRefusedError(r.verb, path, refused);
-      }
+      // Checked after the wait for a token, and again when the connection is up and nothing is written yet
+      // (connecting takes event-loop turns, and the process may be paused in between).
+      const guard = WRITE_VERBS.has(r.verb) && this.writeGuard ? () => this.checkWrite(r.verb, path) : undefined;
+      guard?.();
       this.count(r.verb);
       const started = process.hrtime.bigint();
       let status: number;
       let text: string;
       try {
-        const res = await this.transport.send({ method: r.method, path, body, contentType: r.contentType ?? (body ? 'application/json' : undefined), userAgent: this.userAgent, timeoutMs: this.timeoutMs, signal: r.signal });
+        const res = await this.transport.send({ method: r.method, path, body, contentType: r.contentType ?? (body ? 'application/json' : undefined), userAgent: this.userAgent, timeoutMs: this.timeoutMs, signal: r.signal, beforeSend: guard });
         status = res.statusCode ?? 0;
         text = await readBody(res);
       } catch (e) {
+        if (e instanceof WriteRefusedError) {
+          this.uncount(r.verb); // never sent
+          throw e;
+        }
         this.observe(r.method, '<error>');
         const code = (e as NodeJS.ErrnoException).code;
         // Reads are idempotent: one retry when a reused keep-alive connection was reset.

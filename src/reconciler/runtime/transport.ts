@@ -19,6 +19,11 @@ export interface SendOptions {
   /** Idle socket timeout. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Called at the last moment before the request goes on the wire (its
+   * connection is up, nothing of it written yet); throwing refuses it.
+   */
+  beforeSend?: () => void;
 }
 
 export class Transport {
@@ -49,7 +54,21 @@ export class Transport {
       const req = (https ? httpsRequest : httpRequest)(url, { ...opts, signal: o.signal }, resolve);
       req.setTimeout(o.timeoutMs, () => req.destroy(Object.assign(new Error(`${o.method} ${o.path}: timed out after ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
-      req.end(o.body);
+      const guard = o.beforeSend;
+      if (!guard) return void req.end(o.body);
+      // Nothing is written before end(): a request held up by a new connection (or a paused process) is checked when it can go.
+      req.once('socket', (socket) => {
+        const send = () => {
+          try {
+            guard();
+          } catch (e) {
+            return void req.destroy(e as Error);
+          }
+          req.end(o.body);
+        };
+        if (socket.connecting) socket.once(https ? 'secureConnect' : 'connect', send);
+        else send();
+      });
     });
   }
 

@@ -158,6 +158,21 @@ t.test('LeaderElector', async (t) => {
     t.equal((await admin.get(CoreResources.leases, ns, 'paused')).spec.holderIdentity, 'e', 'not released: it may have passed on already');
   });
 
+  t.test('the fence is asked again when the connection is up, right before the request is written', async (t) => {
+    // The first answer comes before a connection is made: a pause while connecting must not let a stale write through.
+    const answers: (string | undefined)[] = [undefined, 'renew deadline passed meanwhile'];
+    const asked: number[] = [];
+    const fresh = new KubeClient(cp.kubeConfig, { writeGuard: () => (asked.push(asked.length), answers[asked.length - 1]) });
+    t.teardown(() => fresh.close());
+    const err = await fresh.create(ConfigMaps, configMap(ns, 'late-refusal')).catch((e) => e);
+    t.type(err, WriteRefusedError);
+    t.match(err.message, /^refusing to create \/api\/v1\/namespaces\/rt-le-\w+\/configmaps: renew deadline passed meanwhile$/);
+    t.equal(asked.length, 2, 'asked twice');
+    t.same([fresh.stats.writes, fresh.refusedWrites], [0, 1], 'counted as refused, not as sent');
+    t.equal(await admin.get(ConfigMaps, ns, 'late-refusal'), undefined, 'nothing reached the API server');
+    t.ok(await fresh.get(ConfigMaps, ns, 'before-pause'), 'the client still reads');
+  });
+
   t.test('a hung renewal is cut off at the renew deadline', async (t) => {
     // A TCP proxy to the API server that can stop forwarding: requests then hang, connections stay open.
     const target = new URL(cp.kubeConfig.getCurrentCluster()!.server);
