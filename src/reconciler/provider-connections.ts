@@ -11,7 +11,7 @@ import type { Provider } from '../providers/provider';
 import type { HostPolicy } from '../providers/hostutil/policy';
 import type { ProviderRegistry } from '../providers/registry';
 import { requestedInstance, selectInstance } from './config/in-process';
-import { DEFAULT_CONFIG, type ReconcilerConfig } from './config/types';
+import { DEFAULT_CONFIG, type InProcessInstance, type ReconcilerConfig } from './config/types';
 import { rateLimited, TokenBucket } from '../providers/rate-limit';
 import { RemoteProvider, tlsFromSecret } from '../providers/remote';
 import type { SecretReader } from './secrets';
@@ -68,6 +68,15 @@ export class ProviderConnections {
   private readonly building = new Map<string, Promise<Entry>>();
 
   constructor(private readonly opts: ProviderConnectionsOptions) {}
+
+  /**
+   * Throws {@link InProcessRefused} (or {@link ProviderUnavailable}) when the operator's configuration does not let
+   * this Provider be served in process as written; returns the instance that serves it.
+   */
+  admitInProcess(p: ProviderObject): InProcessInstance {
+    checkSecretRefs(p);
+    return selectInstance(this.opts.config ?? DEFAULT_CONFIG, p);
+  }
 
   /** The cached connection, built when missing or when the Provider changed. */
   async get(p: ProviderObject): Promise<Provider> {

@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Provider as ProviderObject, ProviderStatus } from '../../generated/provider';
 import type { Capabilities } from '../../providers/provider';
-import { inProcessImplementation, providerKey, type ProviderConnections } from '../provider-connections';
+import { InProcessRefused } from '../config/in-process';
+import type { InProcessInstance } from '../config/types';
+import { inProcessImplementation, providerKey, ProviderUnavailable, type ProviderConnections } from '../provider-connections';
 import { DEFAULT_RUNTIME_POLICY, PROVIDER_RUNTIME_FIELD_MANAGER, renderProviderRuntime, runtimeStatusFrom, type RuntimePolicy, type RuntimeRenderResult } from '../provider-runtime';
 import { Kinds } from '../kinds';
 import { CoreResources, getCondition, rfc3339, setCondition, updateStatus, type Condition, type EventRecorder, type KubeClient, type Logger, type Result } from '../runtime';
@@ -66,9 +68,27 @@ export class ProviderReconciler {
     let requeueMs = durationMs(p.spec?.healthCheck?.interval, 30_000);
 
     if (implementation) {
+      let instance: InProcessInstance;
+      try {
+        instance = this.ctx.connections.admitInProcess(p);
+      } catch (err) {
+        // Refused by the operator's configuration: nothing runs, no Secret is read, and it says why.
+        const reason = err instanceof InProcessRefused || err instanceof ProviderUnavailable ? err.reason : 'InProcessNotAllowed';
+        const message = (err as Error).message;
+        const before = getCondition(status.conditions as Condition[] | undefined, 'ProviderRuntimeReady');
+        if (before?.reason !== reason || before.message !== message) this.ctx.events.event(p, 'Warning', reason, message);
+        status.runtime = { phase: 'Failed', message: `${reason}: ${message}` };
+        cond('ProviderRuntimeReady', false, reason, message);
+        cond('ProviderAvailable', false, 'RuntimeRefused', message);
+        cond('Ready', false, reason, message);
+        status.healthy = false;
+        status.observedGeneration = p.metadata?.generation;
+        await this.write(p, status);
+        return { requeueAfterMs: 60_000 };
+      }
       running = true;
-      status.runtime = { phase: 'Running', message: `in process (${implementation}); no provider Deployment` };
-      cond('ProviderRuntimeReady', true, 'InProcess', `served in the reconciler's process by the "${implementation}" implementation`);
+      status.runtime = { phase: 'Running', message: `in process (instance ${instance.name}, driver ${instance.driver}); no provider Deployment` };
+      cond('ProviderRuntimeReady', true, 'InProcess', `served in the reconciler's process by the operator's instance "${instance.name}" (driver ${instance.driver})`);
     } else {
       const rendered = renderProviderRuntime(p, this.ctx.runtimePolicy ?? DEFAULT_RUNTIME_POLICY);
       cond('TLSConfigured', rendered.tls.decision === 'Enabled', rendered.tls.decision, rendered.tls.message);
