@@ -1,9 +1,10 @@
 /**
  * Two VirtualMachines of the same name in two namespaces on one Provider
- * (providerRef.namespace allows it) must get two hypervisor VMs, and
- * deleting one must leave the other alone. Create and crash recovery both
- * go by the provider-side name, so it is namespace-qualified when the
- * Provider is referenced from another namespace (payload.ts providerVmName).
+ * (providerRef.namespace, with the Provider's consent) must get two
+ * hypervisor VMs, and deleting one must leave the other alone. Identity is
+ * the uid; the provider-side name is namespace-qualified (`<ns>_<name>`)
+ * when the Provider is referenced from another namespace (payload.ts
+ * providerVmName), so the names do not clash either.
  * A private control plane: the operator watches all namespaces here.
  */
 import t from 'tap';
@@ -27,13 +28,27 @@ t.test('same VM name in two namespaces on one Provider', async (t) => {
   const a = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.phase === 'Running', 'a/web Running');
   const bObj = vmObject(other, 'web', { providerRef: ref('lab'), classRef: ref('small'), imageRef: ref('ubuntu') });
   await env.admin.create(Kinds.VirtualMachine, bObj);
+  // Without the consent of the referenced objects, the reference does not count.
+  const refused = await eventually('b/web refused', async () => {
+    const o = await env.admin.get(Kinds.VirtualMachine, other, 'web');
+    const ready = o?.status?.conditions?.find((c: any) => c.type === 'Ready');
+    return ready?.reason === 'ReferenceNotPermitted' ? ready : undefined;
+  });
+  t.match(refused.message, new RegExp(`Provider "${env.ns}/lab" does not allow references from namespace ${other}`));
+  t.same((await mem.latest().listVMs()).map((v) => v.name), ['web'], 'nothing created for b/web without consent');
+  for (const [kind, name] of [[Kinds.Provider, 'lab'], [Kinds.VMClass, 'small'], [Kinds.VMImage, 'ubuntu']] as const) {
+    await env.admin.patch(kind, env.ns, name, { spec: { allowedNamespaces: { names: [other] } } }, { type: 'merge' });
+  }
   const b = await eventually('b/web Running', async () => {
     const o = await env.admin.get(Kinds.VirtualMachine, other, 'web');
     return o?.status?.phase === 'Running' ? o : undefined;
   });
   t.not(b.status.id, a.status.id, `the two VirtualMachines have their own provider VMs (a: ${a.status.id}, b: ${b.status.id})`);
   const names = (await mem.latest().listVMs()).map((v) => v.name).sort();
-  t.same(names, [`${other}-web`, 'web'], 'two VMs on the provider; the other namespace\'s one is qualified');
+  t.same(names, [`${other}_web`, 'web'], 'two VMs on the provider; the other namespace\'s one is qualified');
+  const uids = Object.fromEntries((await mem.latest().listVMs()).map((v) => [v.name, v.uid]));
+  t.equal(uids.web, a.metadata.uid, 'each provider VM carries its VirtualMachine\'s uid');
+  t.equal(uids[`${other}_web`], b.metadata.uid);
 
   // Deleting the second namespace's VM must leave the first one's alone.
   await env.admin.delete(Kinds.VirtualMachine, other, 'web');
