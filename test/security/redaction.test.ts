@@ -15,7 +15,7 @@ import { ProviderRegistry } from '../../src/providers/registry';
 import { Kinds } from '../../src/reconciler/kinds';
 import { CoreResources, REDACTED } from '../../src/reconciler/runtime';
 import { SecretRedactor } from '../../src/reconciler/secrets';
-import { condition, operatorEnv, vmObject, type OperatorEnv } from '../reconciler/support/env';
+import { condition, operatorEnv, testConfig, vmObject, type OperatorEnv } from '../reconciler/support/env';
 import { eventually } from '../reconciler/support/faults-helpers';
 
 const SECRET_A = 'tenant-a-Pa55w0rd-7f3e';
@@ -89,7 +89,7 @@ t.before(async () => {
     (p as { faults: Faults }).faults = faults.get(key)!;
     return p;
   });
-  const op = await env.start({ registry, redactor, namespace: undefined });
+  const op = await env.start({ registry, redactor, namespace: undefined, config: testConfig([nsA, nsB]) });
   logs = op.logs;
   await env.admin.create(Kinds.VirtualMachine, vmObject(nsA, 'web'));
   await env.admin.create(Kinds.VirtualMachine, vmObject(nsB, 'web'));

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { MemoryProvider, memoryOptionsFromContext, MEMORY_STATE_DIR_ENV } from '../../../src/providers/memory';
+import { MemoryProvider, memoryOptionsFromContext } from '../../../src/providers/memory';
 import { ProviderError, type CallOptions, type SnapshotCreateRequest } from '../../../src/providers/provider';
 import { ProviderRegistry } from '../../../src/providers/registry';
 import { Kinds } from '../../../src/reconciler/kinds';
@@ -32,10 +32,10 @@ interface Child {
 }
 
 function startChild(kubeconfig: string, ns: string, stateDir: string, crashAfterSnapshotCreate: boolean): Child {
-  const env: NodeJS.ProcessEnv = { ...process.env, [MEMORY_STATE_DIR_ENV]: stateDir };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   if (crashAfterSnapshotCreate) env.VIRTRIGAUD_TEST_CRASH_AFTER = 'SnapshotCreate';
   else delete env.VIRTRIGAUD_TEST_CRASH_AFTER;
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, kubeconfig, ns], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, kubeconfig, ns, stateDir], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   for (const stream of [proc.stdout!, proc.stderr!]) {
     let partial = '';
@@ -125,7 +125,7 @@ t.test('the answer of SnapshotCreate lost: the retry finds the snapshot, takes n
     }
   }
   // The same state file as the crashed processes used: VM "web" is there.
-  const registry = new ProviderRegistry().register('memory', (ctx) => new LossyMemoryProvider(memoryOptionsFromContext(ctx, { [MEMORY_STATE_DIR_ENV]: stateDir })));
+  const registry = new ProviderRegistry().register('memory', (ctx) => new LossyMemoryProvider({ ...memoryOptionsFromContext(ctx), stateFile }));
   const op = await env.start({ registry });
   const vm = await env.admin.get<any>(Kinds.VirtualMachine, env.ns, 'web');
   const before = providerVm(vm.status.id).snapshots.length;

@@ -1,19 +1,20 @@
 /**
  * The operator in a process of its own, built as `virtrigaud run` builds
  * it, for crash tests that need the process to die at one exact point. The
- * in-memory provider keeps its state in
- * `$VIRTRIGAUD_MEMORY_PROVIDER_STATE_DIR/<namespace>-<name>.json`; with
+ * in-memory provider (instance `memory`, for <namespace>) keeps its state in
+ * `<stateDir>/<namespace>-<name>.json`; with
  * VIRTRIGAUD_TEST_CRASH_AFTER=SnapshotCreate the process SIGKILLs itself
  * right after a SnapshotCreate succeeded on the provider (the state file is
  * written), before the reconciler could record the snapshot id.
  *
- * Usage: node --import tsx crash-child.ts <kubeconfig> <namespace>
+ * Usage: node --import tsx crash-child.ts <kubeconfig> <namespace> <stateDir>
  */
 import { writeSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { MemoryProvider, memoryOptionsFromContext } from '../../../src/providers/memory';
 import type { CallOptions, SnapshotCreateRequest } from '../../../src/providers/provider';
 import { ProviderRegistry } from '../../../src/providers/registry';
+import { DEFAULT_CONFIG } from '../../../src/reconciler/config';
 import { Operator } from '../../../src/reconciler/operator';
 import { createLogger } from '../../../src/reconciler/runtime';
 import { SecretRedactor } from '../../../src/reconciler/secrets';
@@ -35,8 +36,8 @@ class CrashingMemoryProvider extends MemoryProvider {
 }
 
 async function main(): Promise<void> {
-  const [kubeconfig, namespace] = process.argv.slice(2);
-  if (!kubeconfig || !namespace) throw new Error('usage: crash-child.ts <kubeconfig> <namespace>');
+  const [kubeconfig, namespace, stateDir] = process.argv.slice(2);
+  if (!kubeconfig || !namespace || !stateDir) throw new Error('usage: crash-child.ts <kubeconfig> <namespace> <stateDir>');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfig);
   const redactor = new SecretRedactor();
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     redactor,
     namespace,
     registry,
+    // As --enable-test-providers with a configuration naming the instance `memory` for this namespace.
+    config: { ...DEFAULT_CONFIG, testProviders: true, inProcessProviders: [{ name: 'memory', driver: 'memory', namespaces: [namespace], memory: { stateDir } }] },
     healthProbeBindAddress: '127.0.0.1:0',
     metricsBindAddress: '0',
     vmTiming: { pollMs: 100, resyncMs: 5_000, dependencyRetryMs: 1_000, errorRetryMs: 300 },
