@@ -54,11 +54,12 @@ function judged(name: string, check: (p: any) => boolean, what: string): Promise
 }
 
 async function warningEvents(name: string, reason: string): Promise<{ reason: string; message: string }[]> {
-  return eventually(`a Warning ${reason} Event of Provider ${name}`, async () => {
+  const found = await eventually(`a Warning ${reason} Event of Provider ${name}`, async () => {
     const list = await env.admin.list(CoreResources.events, ns, { fieldSelector: `involvedObject.kind=Provider,involvedObject.name=${name},type=Warning` });
-    const found = list.items.filter((e: any) => e.reason === reason).map((e: any) => ({ reason: e.reason, message: e.message }));
-    return found.length ? found : undefined;
+    const matching = list.items.filter((e: any) => e.reason === reason).map((e: any) => ({ reason: e.reason as string, message: e.message as string }));
+    return matching.length ? matching : undefined;
   }, 30_000, 100);
+  return found ?? [];
 }
 
 /** PodSecurity admission's verdict on a pod template: a dry-run Pod in the namespace (as admin: only admission is under test). */
