@@ -106,7 +106,7 @@ t.test('VMSnapshot with memory, then revert to it', async (t) => {
     spec: { vmRef: { name: 'web' }, snapshotConfig: { includeMemory: true } },
   });
   const snap = await env.waitFor(Kinds.VMSnapshot, 'warm', (o: any) => o.status?.phase === 'Ready', 'snapshot Ready', 60_000);
-  t.match(snap.status.snapshotID, /^warm-[0-9a-f]{6}$/);
+  t.match(snap.status.snapshotID, /^warm-[0-9a-f]{10}-[0-9a-f]{6}$/);
   const tags = (await qemu.getDiskInfo(id, 'boot', '')).snapshots;
   t.same(tags, [snap.status.snapshotID], 'exactly one internal snapshot in the qcow2: SnapshotCreate ran once');
   const afterSnap = await guestTicks(qmp);
