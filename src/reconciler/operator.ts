@@ -16,6 +16,7 @@ import { allInformers, createInformers, type OperatorInformers } from './informe
 import { ProviderConnections } from './provider-connections';
 import { DEFAULT_CONFIG, hostPolicyFrom, type ReconcilerConfig } from './config';
 import { createProviderController } from './provider/controller';
+import { runtimePolicy } from './provider-runtime/policy';
 import { EventRecorder, KubeClient, Manager, Metrics, type Logger } from './runtime';
 import { scopedRedaction, SecretReader, SecretRedactor } from './secrets';
 import { createSnapshotController } from './snapshot/controller';
@@ -116,7 +117,7 @@ export class Operator {
         : {}),
     });
     const common = { client: this.client, informers: this.informers, connections: this.connections, events: this.events, logger: log, metrics: this.metrics };
-    const provider = createProviderController({ ...common, namespace: opts.namespace });
+    const provider = createProviderController({ ...common, namespace: opts.namespace, runtimePolicy: runtimePolicy(config.providerRuntime) });
     for (const informer of [...allInformers(this.informers), provider.deployments]) this.manager.addInformer(informer);
     this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency, hookPolicy: this.hostPolicy }));
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
