@@ -1,11 +1,14 @@
 /**
  * SIGKILL of `virtrigaud run` while VMs are being created (and some
- * deleted), 20 times at seeded random moments, each time starting a new
- * process on the same provider state file. The create path records its
- * intent in status before calling the provider and looks the VM up by name
- * after a crash: in the end there is exactly one provider VM per
- * VirtualMachine, Create reached the provider once per name, and deleting
- * everything leaves no orphan.
+ * deleted, converged or still mid-create), 20 times at seeded random
+ * moments, each time starting a new process on the same provider state
+ * file. The in-memory test provider is, like a real hypervisor, not
+ * idempotent by name: a second Create of a name fails. The create path
+ * records its intent in status before calling the provider and looks the
+ * VM up by uid after a crash; the finalizer of a VM deleted in that window
+ * looks it up by uid too. In the end the provider holds exactly the VMs of
+ * the surviving VirtualMachines (matched by uid, so none of a deleted one),
+ * no Create was ever repeated, and deleting everything leaves no orphan.
  */
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,7 +42,9 @@ t.test('SIGKILL during create, 20 times', async (t) => {
   const rand = prng(SEED);
   t.comment(`seed ${SEED}`);
   const created: string[] = [];
+  const allLines: string[] = [];
   let deleted = 0;
+  let deletedMidCreate = 0;
   let recovered = 0;
 
   for (let i = 0; i < ITERATIONS; i++) {
@@ -51,6 +56,12 @@ t.test('SIGKILL during create, 20 times', async (t) => {
       const name = `vm-${i}-${j}`;
       await env.admin.create(Kinds.VirtualMachine, { apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VirtualMachine', metadata: { name, namespace: env.ns }, spec: { providerRef: { name: 'lab' }, classRef: { name: 'small' }, imageRef: { name: 'ubuntu' }, powerState: 'On' } });
       created.push(name);
+    }
+    // Every third round deletes one VM of the batch at once: its finalizer runs while the create may be in flight.
+    if (i % 3 === 1) {
+      await env.admin.delete(Kinds.VirtualMachine, env.ns, `vm-${i}-0`);
+      deleted++;
+      deletedMidCreate++;
     }
     // Every fourth round also deletes two converged VMs, so finalizers get killed mid-way too.
     if (i % 4 === 3) {
@@ -71,6 +82,7 @@ t.test('SIGKILL during create, 20 times', async (t) => {
       when = seen ? 'right after a Create returned' : 'after 10 s (no Create seen)';
     }
     await child.kill();
+    allLines.push(...child.lines);
     recovered += child.lines.filter((l) => l.includes('"reason":"Recovered"')).length;
     const vms = await listVMs(env);
     const withId = vms.filter((v) => v.status?.id).length;
@@ -89,12 +101,15 @@ t.test('SIGKILL during create, 20 times', async (t) => {
   const onProvider = await provider.listVMs();
   const names = onProvider.map((v) => v.name);
   t.same(duplicates(names), [], 'no two provider VMs share a name');
-  t.same([...names].sort(), vms.map((v) => v.metadata.name).sort(), 'one provider VM per VirtualMachine, no orphan');
-  const ids = new Map(onProvider.map((v) => [v.name, v.id]));
-  t.same(vms.filter((v) => ids.get(v.metadata.name) !== v.status.id).map((v) => v.metadata.name), [], 'status.id names the provider VM of that name');
-  // Every Create that reached the provider left a task in the state file: one per VM ever created.
+  const uids = onProvider.map((v) => v.uid ?? '(none)');
+  t.same([...uids].sort(), vms.map((v) => v.metadata.uid).sort(), 'one provider VM per surviving VirtualMachine (by uid); none of a deleted one');
+  const byUid = new Map(onProvider.map((v) => [v.uid, v.id]));
+  t.same(vms.filter((v) => byUid.get(v.metadata.uid) !== v.status.id).map((v) => v.metadata.name), [], 'status.id names the provider VM carrying that uid');
+  // Every successful Create left a task in the state file; a repeated one would have failed with "already exists".
   const createCalls = Object.keys(provider.store.read().tasks).filter((id) => id.startsWith('task-create-')).length;
-  t.equal(createCalls, created.length, `Create reached the provider once per name (${createCalls} for ${created.length} VMs)`);
+  t.ok(createCalls >= vms.length && createCalls <= created.length, `Create succeeded at most once per VirtualMachine (${createCalls} for ${created.length} VMs, ${deletedMidCreate} deleted mid-create)`);
+  allLines.push(...child.lines);
+  t.same(allLines.filter((l) => l.includes('already exists')).slice(0, 3), [], 'no Create was repeated for a VM that existed');
   recovered += child.lines.filter((l) => l.includes('"reason":"Recovered"')).length;
   // The kills right after a Create must sometimes land before the id was written.
   t.ok(recovered >= 1, `a restarted process found a VM created by a killed one (${recovered} Recovered; ${created.length} created, ${deleted} deleted during the kills)`);
