@@ -6,7 +6,7 @@ import { KindDefinition } from '../schema';
 import { CrdChart } from '../synth/crd-chart';
 import { COMMON_LABELS, DEFAULT_NAMESPACE, IMAGE_REPOSITORY, NAMES, PACKAGE_VERSION } from './names';
 import { ReconcilerRbac } from './rbac';
-import { LogFormat, LogLevel, ReconcilerDeployment } from './reconciler';
+import { DEFAULT_RECONCILER_CONFIG, LogFormat, LogLevel, ReconcilerDeployment } from './reconciler';
 
 /** The default image: the package version's release. */
 export const DEFAULT_IMAGE = `${IMAGE_REPOSITORY}:${PACKAGE_VERSION}`;
@@ -103,6 +103,16 @@ export interface InstallChartProps {
   readonly extraArgs?: string[];
 
   /**
+   * The reconciler's ReconcilerConfiguration (YAML), stored in the ConfigMap
+   * `virtrigaud-reconciler-config` of the install namespace and read with
+   * `--config`. It decides which in-process providers exist and what they
+   * may touch on the host (docs/security.md).
+   *
+   * @default - deny everything (DEFAULT_RECONCILER_CONFIG)
+   */
+  readonly config?: string;
+
+  /**
    * The kinds whose CRDs the chart installs and which the reconciler may
    * manage (RBAC).
    *
@@ -178,6 +188,7 @@ export class InstallChart extends Chart {
       healthPort: props.healthPort ?? 8081,
       extraArgs: props.extraArgs ?? [],
       serviceAccount: this.serviceAccount,
+      config: props.config ?? DEFAULT_RECONCILER_CONFIG,
     });
 
     // Namespaced objects after their Namespace: cdk8s orders the synthesized objects by these dependencies.

@@ -40,7 +40,12 @@ export const NAMES = {
   deployment: 'virtrigaud-reconciler',
   container: 'reconciler',
   metricsService: 'virtrigaud-reconciler-metrics',
+  configMap: 'virtrigaud-reconciler-config',
 } as const;
+
+/** Where the reconciler reads its configuration (the ConfigMap's `config.yaml`). */
+export const CONFIG_MOUNT = '/etc/virtrigaud';
+export const CONFIG_FILE = `${CONFIG_MOUNT}/config.yaml`;
 
 /** Labels on every object of the install (CRDs excepted: they come from CrdChart as they are). */
 export const COMMON_LABELS: Readonly<Record<string, string>> = {

@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { COMMON_LABELS, NAMES, RECONCILER_SELECTOR } from './names';
+import { COMMON_LABELS, CONFIG_FILE, CONFIG_MOUNT, NAMES, RECONCILER_SELECTOR } from './names';
 import { dropEmptyDefaults } from './patches';
 
 /** Log verbosity of the reconciler (`--log-level`). */
@@ -24,13 +24,28 @@ export interface ReconcilerDeploymentProps {
   readonly healthPort: number;
   readonly extraArgs: readonly string[];
   readonly serviceAccount: kplus.ServiceAccount;
+  /** The operator's ReconcilerConfiguration (YAML), kept in a ConfigMap in the install namespace. */
+  readonly config: string;
 }
+
+/**
+ * The configuration the install ships: deny everything. The operator edits
+ * the ConfigMap (or sets InstallChart's `config`) to allow in-process
+ * providers, image roots and address ranges; see docs/security.md.
+ */
+export const DEFAULT_RECONCILER_CONFIG = `apiVersion: config.virtrigaud.io/v1alpha1
+kind: ReconcilerConfiguration
+# Deny by default: no in-process provider, no local image path, no URL source,
+# no hook target but the VM itself. See docs/security.md for every field.
+inProcessProviders: []
+`;
 
 /** The command line of the reconciler container (after the image's entrypoint, `virtrigaud`). */
 export function reconcilerArgs(p: Pick<ReconcilerDeploymentProps, 'metricsPort' | 'healthPort' | 'logLevel' | 'logFormat' | 'extraArgs'>): string[] {
   return [
     'run',
     '--leader-elect',
+    `--config=${CONFIG_FILE}`,
     `--metrics-bind-address=:${p.metricsPort}`,
     `--health-probe-bind-address=:${p.healthPort}`,
     `--log-level=${p.logLevel}`,
@@ -48,6 +63,7 @@ export class ReconcilerDeployment extends Construct {
   readonly deployment: kplus.Deployment;
   readonly container: kplus.Container;
   readonly metricsService: kplus.Service;
+  readonly config: kplus.ConfigMap;
 
   constructor(scope: Construct, id: string, props: ReconcilerDeploymentProps) {
     super(scope, id);
@@ -112,6 +128,12 @@ export class ReconcilerDeployment extends Construct {
     });
     // The root filesystem is read-only; /tmp is the one writable place (scratch files, Node's os.tmpdir()).
     this.container.mount('/tmp', tmp);
+    // The operator's configuration, from the install namespace only: nothing a tenant can write.
+    this.config = new kplus.ConfigMap(this, 'Config', {
+      metadata: { name: NAMES.configMap, namespace: props.namespace, labels },
+      data: { 'config.yaml': props.config },
+    });
+    this.container.mount(CONFIG_MOUNT, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config, { name: 'config' }), { readOnly: true });
 
     this.metricsService = new kplus.Service(this, 'MetricsService', {
       metadata: { name: NAMES.metricsService, namespace: props.namespace, labels },

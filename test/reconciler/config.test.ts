@@ -164,3 +164,8 @@ t.test('consent: cross-namespace references only where the target allows them', 
   t.notOk(selectorMatches({ matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, {}));
   t.notOk(selectorMatches({ matchExpressions: [{ key: 'tier', operator: 'Bogus' }] }, { tier: 'x' }), 'an unknown operator matches nothing');
 });
+
+t.test('the install ships a configuration that parses to the deny-all default', async (t) => {
+  const { DEFAULT_RECONCILER_CONFIG } = await import('../../src/install');
+  t.same(parseConfig(DEFAULT_RECONCILER_CONFIG, 'virtrigaud-reconciler-config'), DEFAULT_CONFIG);
+});
