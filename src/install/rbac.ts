@@ -57,8 +57,8 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
     { apiGroup: '', resources: ['secrets'], verbs: ['get'], why: 'read the Secrets Providers and VMs name (credentials, TLS material, cloud-init user data)' },
     // core/v1 Events: create, and patch to bump the count of a repeated one (runtime/events.ts).
     { apiGroup: '', resources: ['events'], verbs: ['create', 'patch'], why: 'record events on objects in their namespaces (core/v1; a repeated event is patched)' },
-    // Cross-namespace consent: a Provider's allowedNamespaces may select namespaces by label.
-    { apiGroup: '', resources: ['namespaces'], verbs: ['get', 'list', 'watch'], why: 'read namespace labels for allowedNamespaces selectors (cross-namespace consent)' },
+    // Cross-namespace consent: allowedNamespaces may select namespaces by label; an informer caches them (never a get).
+    { apiGroup: '', resources: ['namespaces'], verbs: ['list', 'watch'], why: 'cache namespace labels for allowedNamespaces selectors (cross-namespace consent)' },
   ];
   if (plurals(['Provider']).length) {
     // Provider runtimes: server-side apply (patch; create when the object is new) of a ServiceAccount, a Service

@@ -48,7 +48,7 @@ export function expectedClusterGrants(): Map<string, string[]> {
     [`${GROUP}/vmplacementpolicies`, ['list', 'watch']],
     ['/secrets', ['get']],
     ['/events', ['create', 'patch']],
-    ['/namespaces', ['get', 'list', 'watch']],
+    ['/namespaces', ['list', 'watch']],
     ['apps/deployments', ['get', 'list', 'watch', 'create', 'patch']],
     ['/services', ['create', 'patch']],
     ['/serviceaccounts', ['create', 'patch']],
