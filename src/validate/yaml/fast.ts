@@ -247,10 +247,19 @@ let keyEnd = 0; // out-param of scanKey: index just after the ':'
  * key, or null when the line is not a simple `key:` line.
  */
 function scanKey(text: string, i: number, lineEnd: number): string | null {
-  // Cache probe first: a key seen before is recognized with one native
-  // search and one comparison (its characters were validated when cached).
-  const colon = text.indexOf(':', i);
-  if (colon > i && colon < lineEnd && (colon + 1 === lineEnd || text.charCodeAt(colon + 1) === 32)) {
+  // Cache probe first: a key seen before is recognized with one search and
+  // one comparison (its characters were validated when cached). The search
+  // stays within the line and within the widest cached key, so that a
+  // line without a ':' costs its own length, not the rest of the text.
+  let colon = -1;
+  const probeEnd = i + KEY_CACHE_WIDTH + 1 < lineEnd ? i + KEY_CACHE_WIDTH + 1 : lineEnd;
+  for (let q = i; q < probeEnd; q++) {
+    if (text.charCodeAt(q) === 58) {
+      colon = q;
+      break;
+    }
+  }
+  if (colon > i && (colon + 1 === lineEnd || text.charCodeAt(colon + 1) === 32)) {
     const len = colon - i;
     if (len <= KEY_CACHE_WIDTH) {
       const slot = slotOf(text, i, len) & KEY_CACHE_MASK;
