@@ -133,6 +133,9 @@ export class ReconcilerDeployment extends Construct {
       metadata: { name: NAMES.configMap, namespace: props.namespace, labels },
       data: { 'config.yaml': props.config },
     });
+    dropEmptyDefaults(this.config, '/immutable');
+    // The ConfigMap before the Deployment that mounts it.
+    this.deployment.node.addDependency(this.config);
     this.container.mount(CONFIG_MOUNT, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config, { name: 'config' }), { readOnly: true });
 
     this.metricsService = new kplus.Service(this, 'MetricsService', {

@@ -60,7 +60,7 @@ t.test('kubectl apply -f dist/install.yaml', async (t) => {
   t.equal(r.code, 0, r.stderr);
   t.notMatch(r.stderr, /Warning/i, 'no warnings (Pod Security warn=restricted included)');
   const created = r.stdout.trim().split('\n');
-  t.equal(created.length, 18, r.stdout);
+  t.equal(created.length, 19, r.stdout);
   for (const line of created) t.match(line, / created$/);
 
   const wait = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...readYamlDocs('dist/crds.yaml').map((c) => `crd/${c.metadata.name}`)]);

@@ -43,6 +43,7 @@ t.test('install.yaml: the CRDs of dist/crds.yaml first, then the namespace, then
       'ClusterRoleBinding/virtrigaud-reconciler',
       'Role/virtrigaud-leader-election',
       'RoleBinding/virtrigaud-leader-election',
+      'ConfigMap/virtrigaud-reconciler-config',
       'Deployment/virtrigaud-reconciler',
       'Service/virtrigaud-reconciler-metrics',
     ],
@@ -140,7 +141,7 @@ t.test('Deployment: command line, probes, resources, hardening', async (t) => {
   t.equal(c.name, 'reconciler');
   t.equal(c.image, `ghcr.io/virtrigaud/virtrigaud:${PACKAGE_VERSION}`);
   t.equal(c.imagePullPolicy, 'IfNotPresent');
-  t.same(c.args, ['run', '--leader-elect', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081', '--log-level=info', '--log-format=json']);
+  t.same(c.args, ['run', '--leader-elect', '--config=/etc/virtrigaud/config.yaml', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081', '--log-level=info', '--log-format=json']);
   t.notOk(c.command, 'the image entrypoint (virtrigaud) runs');
   t.same(c.ports, [
     { containerPort: 8080, name: 'metrics', protocol: 'TCP' },
@@ -164,8 +165,11 @@ t.test('Deployment: command line, probes, resources, hardening', async (t) => {
     c.env.map((e: any) => [e.name, e.valueFrom.fieldRef.fieldPath]),
     [['POD_NAMESPACE', 'metadata.namespace'], ['POD_NAME', 'metadata.name']],
   );
-  t.same(c.volumeMounts, [{ mountPath: '/tmp', name: 'tmp' }], '/tmp is the only writable path');
-  t.same(pod.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
+  t.same(c.volumeMounts, [{ mountPath: '/tmp', name: 'tmp' }, { mountPath: '/etc/virtrigaud', name: 'config', readOnly: true }], '/tmp is the only writable path; the configuration is read-only');
+  t.same(pod.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, { name: 'config', configMap: { name: 'virtrigaud-reconciler-config' } }]);
+  const cm = docs.find((d) => d.kind === 'ConfigMap');
+  t.equal(cm.metadata.namespace, 'virtrigaud-system', 'the configuration lives in the install namespace (no tenant writes there)');
+  t.match(cm.data['config.yaml'], /inProcessProviders: \[\]/, 'deny by default');
   t.notOk(pod.hostNetwork);
 });
 
@@ -201,7 +205,7 @@ t.test('InstallChart props reach every object', async (t) => {
   const c = d.spec.template.spec.containers[0];
   t.equal(d.spec.replicas, 3);
   t.equal(c.image, 'registry.example/vr:dev');
-  t.same(c.args, ['run', '--leader-elect', '--metrics-bind-address=:9090', '--health-probe-bind-address=:9091', '--log-level=debug', '--log-format=text', '--max-concurrent-reconciles=4']);
+  t.same(c.args, ['run', '--leader-elect', '--config=/etc/virtrigaud/config.yaml', '--metrics-bind-address=:9090', '--health-probe-bind-address=:9091', '--log-level=debug', '--log-format=text', '--max-concurrent-reconciles=4']);
   t.equal(c.livenessProbe.httpGet.port, 9091);
   t.equal(c.readinessProbe.httpGet.port, 9091);
   t.same(c.ports.map((p: any) => p.containerPort), [9090, 9091]);
