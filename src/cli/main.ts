@@ -1,5 +1,11 @@
-import { runValidate } from './validate-command';
-import { runOperator } from './run-command';
+// Each command is loaded when it runs: `validate` must not pay for loading
+// the reconciler (its providers, clients and controllers), and nothing here
+// does work at import. The loading is a require() (what tsc's CommonJS
+// output makes of `await import()` too): bin/virtrigaud.js registers tsx for
+// require only in a checkout, so a native import() of a .ts file would fail.
+
+type ValidateCommand = typeof import('./validate-command');
+type RunCommand = typeof import('./run-command');
 
 const USAGE = `Usage: virtrigaud <command> [flags]
 
@@ -8,13 +14,17 @@ Commands:
   run        run the reconciler (virtrigaud run --help)`;
 
 /** Entry point of the `virtrigaud` binary; returns the exit status. */
-export function main(argv: string[]): number | Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'validate':
+    case 'validate': {
+      const { runValidate } = require('./validate-command') as ValidateCommand;
       return runValidate(rest);
-    case 'run':
+    }
+    case 'run': {
+      const { runOperator } = require('./run-command') as RunCommand;
       return runOperator(rest);
+    }
     case undefined:
     case '-h':
     case '--help':

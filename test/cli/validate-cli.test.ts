@@ -65,3 +65,21 @@ t.test('a binary file is one invalid document, not a crash', async (t) => {
   t.match(r.stdout, /blob\.yaml\[0\]: .*binary/i);
   t.notMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
 });
+
+t.test('validate loads no reconciler code and nothing from src/reconciler, src/providers or src/install', async (t) => {
+  // the bin's own loading path (tsx/cjs + src/cli/main.ts), then the modules it has loaded
+  const probe = `
+    require('tsx/cjs');
+    const cli = require(${JSON.stringify(path.join(root, 'src/cli/main.ts'))});
+    const loaded = () => Object.keys(require.cache).map((f) => require('node:path').relative(${JSON.stringify(root)}, f)).filter((f) => f.startsWith('src/'));
+    const before = loaded();
+    Promise.resolve(cli.main(['validate', ${JSON.stringify(path.join(dir, 'ok/nested/seed.yaml'))}])).then((code) => {
+      process.stderr.write(JSON.stringify({ code, before, after: loaded() }));
+    });`;
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8' });
+  const report = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{"code"')));
+  t.equal(report.code, 0, r.stdout);
+  t.same(report.before, ['src/cli/main.ts'], 'importing main loads main only');
+  t.ok(report.after.includes('src/cli/validate-command.ts'), 'the validate command was loaded when it ran');
+  t.same(report.after.filter((f: string) => /^src\/(reconciler|providers|install|operator|testenv)\/|run-command/.test(f)), [], 'no reconciler, provider, install or operator module');
+});
