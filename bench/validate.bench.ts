@@ -328,7 +328,11 @@ const USAGE = `usage: npx tsx bench/validate.bench.ts [--count N] [--seed S|rand
   --layout L     multi: one multi-document file; files: one file per
                  document; both (default)
   --keep         keep the temporary directory (corpus, outputs)
-  --json FILE    also write the raw results as JSON`;
+  --json FILE    also write the raw results as JSON
+
+       npx tsx bench/validate.bench.ts --decode-scaling [RUNS]
+
+  decode time of one document of 1 KB to 4 MB, block and flow style (only)`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { count: DEFAULT_COUNT, seed: DEFAULT_SEED, runs: 1, layout: 'both', kv: true, ours: true, keep: false };
@@ -579,9 +583,52 @@ async function main(argv: string[]): Promise<void> {
   else rmSync(work, { recursive: true, force: true });
 }
 
+// ============================================================================
+// Decode time against input size (issue 19): one document of 1 KB to 4 MB,
+// block and flow style; linear growth means the time per MB stays flat.
+// ============================================================================
+
+const DECODE_HEAD = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n';
+const DECODE_SHAPES: Record<string, (bytes: number) => string> = {
+  'block list': (n) => `${DECODE_HEAD}list:\n${'  - item-value-0123\n'.repeat(Math.ceil(n / 20))}`,
+  'block list of mappings': (n) => `${DECODE_HEAD}list:\n${'- a: 1\n  b: x\n'.repeat(Math.ceil(n / 14))}`,
+  'flow list': (n) => `${DECODE_HEAD}list: [${'item-value-0123, '.repeat(Math.ceil(n / 17))}end]\n`,
+  'flow list of mappings': (n) => `${DECODE_HEAD}list: [${'{a: 1, b: x}, '.repeat(Math.ceil(n / 14))}{}]\n`,
+};
+const DECODE_SIZES = [1 << 10, 16 << 10, 256 << 10, 1 << 20, 2 << 20, 4 << 20];
+
+async function decodeScaling(runs: number): Promise<void> {
+  const { decodeStream } = (await import(join(OURS_MODULE, 'yaml'))) as typeof import('../src/validate/yaml');
+  const lim = { maxDocumentBytes: 64 << 20 };
+  console.log(`Decode time against document size (best of ${runs}; node ${process.version}, ${cpus().length} cores)`);
+  console.log('');
+  console.log(`| shape | ${DECODE_SIZES.map((b) => (b < 1 << 20 ? `${b >> 10} KB` : `${b >> 20} MB`)).join(' | ')} | ms/MB at 1 MB | ms/MB at 4 MB |`);
+  console.log(`| --- |${DECODE_SIZES.map(() => ' ---: |').join('')} ---: | ---: |`);
+  for (const [name, make] of Object.entries(DECODE_SHAPES)) {
+    const ms: number[] = [];
+    for (const size of DECODE_SIZES) {
+      const text = make(size);
+      let min = Infinity;
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        const docs = decodeStream(text, lim);
+        min = Math.min(min, performance.now() - t0);
+        if (docs.length !== 1 || docs[0]!.error) throw new Error(`${name} at ${size} bytes: ${JSON.stringify(docs[0]?.error)}`);
+      }
+      ms.push(min);
+    }
+    const perMB = (i: number): string => fmt(ms[i]! / (DECODE_SIZES[i]! / (1 << 20)), 0);
+    console.log(`| ${name} | ${ms.map((m) => `${fmt(m, m < 10 ? 1 : 0)} ms`).join(' | ')} | ${perMB(3)} | ${perMB(5)} |`);
+  }
+}
+
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  const run = argv[0] === '--worker' ? worker(argv[1], Number(argv[2]), argv[3]) : main(argv);
+  const run = argv[0] === '--worker'
+    ? worker(argv[1], Number(argv[2]), argv[3])
+    : argv[0] === '--decode-scaling'
+      ? decodeScaling(Number(argv[1] ?? 3) || 3)
+      : main(argv);
   run.catch((e: Error) => {
     console.error(`bench: ${e.message}`);
     process.exit(2);
