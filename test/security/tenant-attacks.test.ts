@@ -199,6 +199,14 @@ t.test('identity by uid: a consented tenant cannot take over another\'s VM throu
   const mismatch = await refusedWith(Kinds.VirtualMachine, B.ns, 'web', 'IdentityMismatch');
   t.match(mismatch.message, new RegExp(`belongs to another VirtualMachine \\(uid ${webA.metadata.uid}`));
   t.equal((await mem.latest().describe(webA.status.id)).powerState, 'On', 'A\'s VM was not powered off');
+  // A VMSnapshot of B's VM now would snapshot A's VM: refused too.
+  const snapshotsOfA = async () => (await mem.latest().getDiskInfo(webA.status.id, '', '')).snapshots.length;
+  const before = await snapshotsOfA();
+  await B.client.create(Kinds.VMSnapshot, { apiVersion: API, kind: 'VMSnapshot', metadata: { name: 'grab', namespace: B.ns }, spec: { vmRef: { name: 'web' } } });
+  t.match((await refusedWith(Kinds.VMSnapshot, B.ns, 'grab', 'IdentityMismatch')).message, /belongs to another VirtualMachine/);
+  t.equal(await snapshotsOfA(), before, 'no snapshot was taken of A\'s VM');
+  await B.client.delete(Kinds.VMSnapshot, B.ns, 'grab');
+  await eventually('grab gone', async () => ((await get(Kinds.VMSnapshot, B.ns, 'grab')) ? undefined : true), 30_000);
   await B.client.delete(Kinds.VirtualMachine, B.ns, 'web');
   await eventually('B/web released', async () => ((await get(Kinds.VirtualMachine, B.ns, 'web')) ? undefined : true), 30_000);
   const after = await mem.latest().describe(webA.status.id);

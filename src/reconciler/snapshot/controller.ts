@@ -15,10 +15,12 @@ import { isDeepStrictEqual } from 'node:util';
 import type { VMSnapshot, VMSnapshotStatus } from '../../generated/vm-snapshot';
 import { isProviderError, type CallOptions, type Provider } from '../../providers/provider';
 import type { OperatorInformers } from '../informers';
-import { Kinds, refKey } from '../kinds';
+import { Kinds } from '../kinds';
 import { providerKey, type ProviderConnections } from '../provider-connections';
 import { addFinalizer, Controller, getCondition, hasFinalizer, objectKey, removeFinalizer, rfc3339, setCondition, updateStatus, type Condition, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
 import { pollTask } from '../task';
+import { checkedVmId, IdentityMismatch } from '../vm/identity';
+import { providerOf } from '../vm/resolve';
 
 export const SNAPSHOT_FINALIZER = 'snapshot.infra.virtrigaud.io/finalizer';
 
@@ -88,7 +90,9 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
     const base: VMSnapshotStatus = structuredClone(cached.status ?? {});
     const ns = snap.metadata!.namespace!;
     const vm = i.vms.get(`${ns}/${snap.spec?.vmRef?.name}`);
-    const providerObj = vm?.spec?.providerRef ? i.providers.get(refKey(vm.spec.providerRef, ns)) : undefined;
+    // Only a Provider that allows the VM's namespace (the VM reconciler's rule) is ever called for its snapshots.
+    const found = vm ? providerOf(vm, { provider: (k) => i.providers.get(k), namespaceLabels: (n) => i.namespaces?.get(n)?.metadata?.labels }) : undefined;
+    const providerObj = found && 'provider' in found ? found.provider : undefined;
     const status: VMSnapshotStatus = structuredClone(snap.status ?? {});
     const cond = (ok: boolean, reason: string, raw: string) => {
       // Provider errors may quote credentials: redacted with the scope of the VM's Provider, like the Events.
@@ -120,6 +124,7 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
       if (vm?.status?.id && providerObj && (status.snapshotID || status.phase === 'Creating')) {
         try {
           const provider = await o.connections.get(providerObj);
+          await checkedVmId(provider, vm, call);
           // An intent without an id: a snapshot taken by an attempt that died before recording it is deleted too.
           const id = status.snapshotID || (await findUnrecordedSnapshot(provider, vm.status.id, snap, claimedBySiblings(snap), call));
           if (id) {
@@ -128,7 +133,7 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
           }
         } catch (err) {
           // SN-6: a failed delete is reported but does not keep the object.
-          if (!isProviderError(err, 'NotFound')) o.events.event(snap, 'Warning', 'DeleteFailed', (err as Error).message);
+          if (!isProviderError(err, 'NotFound')) o.events.event(snap, 'Warning', err instanceof IdentityMismatch ? err.reason : 'DeleteFailed', (err as Error).message);
         }
       }
       await removeFinalizer(o.client, Kinds.VMSnapshot, snap, SNAPSHOT_FINALIZER);
@@ -137,7 +142,8 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
     if (!hasFinalizer(snap, SNAPSHOT_FINALIZER)) snap = await addFinalizer(o.client, Kinds.VMSnapshot, snap, SNAPSHOT_FINALIZER);
     if (status.phase === 'Ready' || status.phase === 'Failed') return;
     if (!vm || !providerObj) {
-      cond(false, 'WaitingForDependencies', !vm ? `VirtualMachine "${ns}/${snap.spec?.vmRef?.name}" not found` : 'the VM\'s Provider was not found');
+      const why = !vm ? `VirtualMachine "${ns}/${snap.spec?.vmRef?.name}" not found` : found && 'message' in found ? found.message : 'the VM\'s Provider was not found';
+      cond(false, found && 'reason' in found && found.reason === 'ReferenceNotPermitted' ? 'ReferenceNotPermitted' : 'WaitingForDependencies', why);
       status.phase = status.phase === 'Creating' ? 'Creating' : 'Pending';
       await write();
       return { requeueAfterMs: 30_000 };
@@ -152,6 +158,7 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
     try {
       const provider = await o.connections.get(providerObj);
       if (!status.snapshotID) {
+        await checkedVmId(provider, vm, call);
         const hint = snapshotNameHint(snap);
         let id: string | undefined;
         let task: string | undefined;
@@ -211,11 +218,12 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
       await write();
     } catch (err) {
       const message = (err as Error).message;
+      const reason = err instanceof IdentityMismatch ? err.reason : 'ProviderError';
       const before = getCondition(status.conditions as Condition[] | undefined, 'Ready');
-      if (before?.reason !== 'ProviderError') o.events.event(snap, 'Warning', 'ProviderError', message);
-      cond(false, 'ProviderError', message);
+      if (before?.reason !== reason) o.events.event(snap, 'Warning', reason, message);
+      cond(false, reason, message);
       await write();
-      return { requeue: true };
+      return err instanceof IdentityMismatch ? { requeueAfterMs: 60_000 } : { requeue: true };
     }
   };
   const controller = new Controller({ name: 'vmsnapshot', workers: 4, logger: o.logger, metrics: o.metrics, reconcile });

@@ -17,3 +17,22 @@ export async function findByUid(provider: Provider, vm: VirtualMachine, o: { sig
   if (!uid) return undefined;
   return (await provider.listVMs(o)).find((v) => v.uid === uid)?.id;
 }
+
+/** A VM's status.id names a provider VM created for another object: nothing may be done to it through this VM. */
+export class IdentityMismatch extends Error {
+  readonly reason = 'IdentityMismatch';
+}
+
+/**
+ * `vm.status.id`, once the provider confirmed it is this VM's (its uid, when
+ * the provider reports one). For controllers that act on a VM's provider VM
+ * (snapshots), since status.id is only as trustworthy as whoever wrote it.
+ */
+export async function checkedVmId(provider: Provider, vm: VirtualMachine, o: { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+  const id = vm.status?.id ?? '';
+  const desc = await provider.describe(id, o);
+  if (desc.exists && isForeign(desc.uid, vm)) {
+    throw new IdentityMismatch(`VM ${id} on the provider belongs to another VirtualMachine (uid ${desc.uid}), not to ${vm.metadata?.namespace}/${vm.metadata?.name}; nothing is done to it`);
+  }
+  return id;
+}
