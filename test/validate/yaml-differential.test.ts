@@ -252,3 +252,40 @@ t.test('generated block scalars', async (t) => {
   for (const d of docs.slice(0, 200)) compareAll(t, d, JSON.stringify(d));
   t.ok(handled > 100, `the fast path handled ${handled} of ${total}`);
 });
+
+// ------------------------------------------------------ one-line flow style
+
+/** A one-line flow collection of generated scalars, keys and nested collections. */
+function genFlow(r: () => number, depth: number): string {
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const sp = (): string => (r() < 0.2 ? '' : r() < 0.9 ? ' ' : '  ');
+  const node = (): string => (depth < 4 && r() < 0.25 ? genFlow(r, depth + 1) : pick(SCALARS.filter((s) => !s.includes(' #'))));
+  const n = Math.floor(r() * 5);
+  const items: string[] = [];
+  const seq = r() < 0.5;
+  for (let i = 0; i < n; i++) items.push(seq ? node() : `${pick(KEYS)}:${r() < 0.05 ? '' : ' '}${node()}`);
+  const trailing = n > 0 && r() < 0.1 ? ',' : '';
+  return seq ? `[${sp()}${items.join(`${sp()},${sp()}`)}${trailing}${sp()}]` : `{${sp()}${items.join(`,${sp()}`)}${trailing}${sp()}}`;
+}
+
+t.test('generated one-line flow collections', async (t) => {
+  const r = rng(20261202);
+  const docs: string[] = [];
+  for (let i = 0; i < 600; i++) {
+    const lines = ['apiVersion: test/v1', 'kind: Flow'];
+    for (let k = 0; k < 3; k++) lines.push(`${['a', 'b', 'c'][k]}: ${genFlow(r, 0)}${r() < 0.1 ? ' # c' : ''}`);
+    if (r() < 0.3) lines.push(`d:\n  - ${genFlow(r, 0)}\n  - e: ${genFlow(r, 0)}`);
+    docs.push(lines.join('\n') + '\n');
+  }
+  const [handled, total] = compareAll(t, docs.join('---\n'), 'flow');
+  t.equal(total, 600, 'all generated documents were framed');
+  t.ok(handled > 150, `the fast path handled ${handled} of ${total}`);
+});
+
+t.test('flow nesting at the depth limit decodes the same on both paths', async (t) => {
+  for (const levels of [998, 999, 1000, 1001]) {
+    const text = `a: ${'['.repeat(levels)}x${']'.repeat(levels)}\n`;
+    const [handled] = compareAll(t, text, `${levels} levels`);
+    t.equal(handled, 1, `${levels} levels: the fast path decides`);
+  }
+});

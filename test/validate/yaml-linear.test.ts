@@ -36,8 +36,8 @@ for (const [name, make] of Object.entries(SHAPES)) {
     const small = make(1 << 20);
     const large = make(4 << 20);
     best(small, 1); // warm-up
-    const a = best(small, 2);
-    const b = best(large, 1);
+    const a = best(small, 3);
+    const b = best(large, 3);
     const ratio = b / Math.max(a, 1);
     t.comment(`${name}: 1 MB ${a.toFixed(0)} ms, 4 MB ${b.toFixed(0)} ms, ratio ${ratio.toFixed(1)}`);
     t.ok(ratio < 8, `ratio ${ratio.toFixed(1)} < 8 (1 MB ${a.toFixed(0)} ms, 4 MB ${b.toFixed(0)} ms)`);

@@ -11,6 +11,9 @@
  * indentation, empty scalars followed by empty lines, deep leading
  * spaces-only lines).
  *
+ * Flow collections that open and close on one line, holding plain and
+ * quoted scalars and flow collections, are decoded here too (scanFlow).
+ *
  * Anything else — anchors, aliases, tags, other flow collections,
  * multi-line flow scalars, complex or merge keys, tabs in indentation, directives,
  * `...`, control characters, syntax errors, and duplicate keys (so that the
@@ -664,7 +667,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
             lastScalarIndent = col;
             break;
           }
-          const v = c === 91 || c === 123 ? emptyFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
+          const v = c === 91 || c === 123 ? scanFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
           if (v === FALLBACK) return FALLBACK;
           arr.push(v);
           lastScalarIndent = col;
@@ -699,7 +702,7 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
           lastScalarIndent = col;
           break;
         }
-        const v = c === 91 || c === 123 ? emptyFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
+        const v = c === 91 || c === 123 ? scanFlow(text, j, lineEnd, depth, maxDepth) : scanValue(text, j, lineEnd);
         if (v === FALLBACK) return FALLBACK;
         obj[k] = v;
         lastScalarIndent = col;
@@ -722,12 +725,200 @@ export function fastDecode(text: string, start: number, line: number, lim: Limit
   return root;
 }
 
-/** `[]` or `{}` (then only spaces / a comment) as a value; anything else in flow style is FALLBACK. */
-function emptyFlow(text: string, j: number, lineEnd: number, depth: number, maxDepth: number): unknown {
-  const c = text.charCodeAt(j);
-  if (text.charCodeAt(j + 1) !== (c === 91 ? 93 : 125) || j + 2 > lineEnd || !restIsEmpty(text, j + 2, lineEnd)) return FALLBACK;
-  if (depth + 1 > maxDepth) throw depthLimit(maxDepth, j);
-  return c === 91 ? [] : new PlainObject();
+/**
+ * A flow collection (`[...]` or `{...}`) that opens and closes on this line,
+ * then only spaces / a comment, as a value. Holds plain and single-line
+ * quoted scalars and nested flow collections; in maps every entry is
+ * `key: value`. Anything else (a collection over several lines, `?`, empty
+ * values, single-pair mappings in sequences, anchors, tags, comments inside,
+ * colons in plain scalars, tabs) is FALLBACK. No recursion: an explicit stack.
+ * The collection starts at nesting level `depth + 1`.
+ */
+function scanFlow(text: string, j: number, lineEnd: number, depth: number, maxDepth: number): unknown {
+  const fk = flowKinds;
+  const fc = flowConts;
+  let top = -1;
+  let p = j;
+  let result: unknown = FALLBACK;
+  let key = ''; // the key whose value is scanned next (maps)
+  for (;;) {
+    // a node at p
+    while (p < lineEnd && text.charCodeAt(p) === 32) p++;
+    if (p >= lineEnd) return FALLBACK;
+    let c = text.charCodeAt(p);
+    let value: unknown;
+    if (c === 91 || c === 123) {
+      if (depth + top + 2 > maxDepth) throw depthLimit(maxDepth, p);
+      const cont = c === 91 ? [] : new PlainObject();
+      top++;
+      fk[top] = c === 91 ? SEQ : MAP;
+      fc[top] = cont;
+      flowKeys[top] = key;
+      p++;
+      while (p < lineEnd && text.charCodeAt(p) === 32) p++;
+      c = p < lineEnd ? text.charCodeAt(p) : -1;
+      if (c === (fk[top] === SEQ ? 93 : 125)) {
+        // empty: closes at once
+        p++;
+        value = cont;
+        top--;
+        key = top >= 0 ? flowKeys[top + 1]! : '';
+      } else {
+        if (fk[top] === MAP) {
+          const k = flowKey(text, p, lineEnd);
+          if (k === null || (cont as Record<string, unknown>)[k] !== undefined) return FALLBACK;
+          key = k;
+          p = scanEnd;
+        }
+        continue;
+      }
+    } else if (c === 34 || c === 39) {
+      const str = c === 34 ? scanDouble(text, p, lineEnd) : scanSingle(text, p, lineEnd);
+      if (str === null) return FALLBACK;
+      value = str;
+      p = scanEnd;
+    } else {
+      value = flowPlain(text, p, lineEnd);
+      if (value === FALLBACK) return FALLBACK;
+      p = scanEnd;
+    }
+    // store the node, then close what it completes
+    for (;;) {
+      if (top < 0) {
+        result = value;
+        break;
+      }
+      const cont = fc[top];
+      if (fk[top] === SEQ) (cont as unknown[]).push(value);
+      else (cont as Record<string, unknown>)[key] = value;
+      while (p < lineEnd && text.charCodeAt(p) === 32) p++;
+      c = p < lineEnd ? text.charCodeAt(p) : -1;
+      const close = fk[top] === SEQ ? 93 : 125;
+      if (c === 44) {
+        p++;
+        while (p < lineEnd && text.charCodeAt(p) === 32) p++;
+        if (p < lineEnd && text.charCodeAt(p) === close) c = close; // trailing comma
+        else {
+          if (fk[top] === MAP) {
+            const k = flowKey(text, p, lineEnd);
+            if (k === null || (cont as Record<string, unknown>)[k] !== undefined) return FALLBACK;
+            key = k;
+            p = scanEnd;
+          }
+          break; // next node
+        }
+      }
+      if (c !== close) return FALLBACK;
+      p++;
+      value = cont;
+      key = flowKeys[top]!;
+      fc[top] = null;
+      top--;
+    }
+    if (top < 0) break;
+  }
+  if (!restIsEmpty(text, p, lineEnd)) return FALLBACK;
+  return result;
+}
+
+const flowKinds: number[] = [];
+const flowConts: unknown[] = [];
+const flowKeys: string[] = [];
+
+/**
+ * A plain scalar inside a flow collection: ends before `,`, `]`, `}` or
+ * `: ` (spaces before the end are not part of it). FALLBACK when it runs
+ * to the line end or holds anything the fast path does not decide (`:`,
+ * `[`, `{`, ` #`, tabs, control characters). Sets scanEnd.
+ */
+function flowPlain(text: string, i: number, lineEnd: number): unknown {
+  const c0 = text.charCodeAt(i);
+  if (c0 < 128 && NO_PLAIN_START[c0] === 1) {
+    if (c0 !== 45) return FALLBACK;
+    const n = i + 1 < lineEnd ? text.charCodeAt(i + 1) : 32;
+    if (n === 32 || n === 9 || n === 44 || n === 91 || n === 93 || n === 123 || n === 125) return FALLBACK;
+  }
+  let j = i;
+  let last = i;
+  while (j < lineEnd) {
+    const c = text.charCodeAt(j);
+    if (c === 44 || c === 93 || c === 125) break;
+    if (c === 58) {
+      const n = j + 1 < lineEnd ? text.charCodeAt(j + 1) : -1;
+      if (n === 32) break; // `key: ` (the caller decides)
+      return FALLBACK;
+    }
+    if (c === 91 || c === 123) return FALLBACK;
+    if (c === 32) {
+      if (j + 1 < lineEnd && text.charCodeAt(j + 1) === 35) return FALLBACK;
+      j++;
+      continue;
+    }
+    if (PLAIN_CLASS[c] === 1) return FALLBACK;
+    j++;
+    last = j;
+  }
+  if (j >= lineEnd) return FALLBACK;
+  scanEnd = last;
+  return plainValue(text.slice(i, last));
+}
+
+/**
+ * A key in a flow mapping at `i` (after spaces): a plain or single-line
+ * quoted scalar followed by `: `. Returns the JSON key (scanEnd after the
+ * space) or null.
+ */
+function flowKey(text: string, i: number, lineEnd: number): string | null {
+  while (i < lineEnd && text.charCodeAt(i) === 32) i++;
+  if (i >= lineEnd) return null;
+  const c = text.charCodeAt(i);
+  let key: string;
+  let j: number;
+  if (c === 34 || c === 39) {
+    const s = c === 34 ? scanDouble(text, i, lineEnd) : scanSingle(text, i, lineEnd);
+    if (s === null) return null;
+    key = s;
+    j = scanEnd;
+  } else {
+    if (c < 128 && NO_PLAIN_START[c] === 1) {
+      if (c !== 45) return null;
+      const n = i + 1 < lineEnd ? text.charCodeAt(i + 1) : 32;
+      if (n === 32 || n === 9 || n === 44 || n === 91 || n === 93 || n === 123 || n === 125) return null;
+    }
+    let q = i;
+    let last = i;
+    while (q < lineEnd) {
+      const d = text.charCodeAt(q);
+      if (d === 58) {
+        if (q + 1 < lineEnd && text.charCodeAt(q + 1) === 32) break;
+        return null;
+      }
+      if (d === 44 || d === 91 || d === 93 || d === 123 || d === 125) return null;
+      if (d === 32) {
+        if (q + 1 < lineEnd && text.charCodeAt(q + 1) === 35) return null;
+        q++;
+        continue;
+      }
+      if (PLAIN_CLASS[d] === 1) return null;
+      q++;
+      last = q;
+    }
+    if (q >= lineEnd || last - i > 1024) return null;
+    const raw = text.slice(i, last);
+    if (raw === '<<') return null;
+    const k = resolvePlain(raw);
+    key = k === K_STR ? raw : keyString(k, R.v);
+    j = q;
+  }
+  if (j + 1 >= lineEnd || text.charCodeAt(j) !== 58 || text.charCodeAt(j + 1) !== 32) return null;
+  j += 2;
+  while (j < lineEnd && text.charCodeAt(j) === 32) j++;
+  // an empty value (`{a: }`, `{a: ,b}`) is left to the full path
+  if (j >= lineEnd) return null;
+  const n = text.charCodeAt(j);
+  if (n === 44 || n === 125 || n === 93) return null;
+  scanEnd = j;
+  return key;
 }
 
 function depthLimit(max: number, offset: number): DecodeFailure {
