@@ -51,7 +51,7 @@ providerRuntime:
     'c.yaml',
   );
   t.same(c.inProcessProviders[0], { name: 'lab', driver: 'qemu', namespaces: ['team-a'], qemu: { stateDir: '/var/lib/virtrigaud/qemu/lab', sandbox: true, nic: 'user', binary: '/usr/bin/qemu-system-x86_64' } });
-  t.same(c.inProcessProviders[1]!.libvirt, { uris: ['qemu:///system'] });
+  t.same(c.inProcessProviders[1]!.libvirt, { uris: ['qemu:///system'], pools: ['virtrigaud'], networks: [], bridges: [] }, 'pools default to the driver\'s own; no network or bridge unless listed');
   t.equal(c.images.maxBytes, 1073741824);
   t.equal(c.images.downloadTimeoutMs, 300_000);
   t.equal(c.images.tempDir, DEFAULT_CONFIG.images.tempDir, 'unset fields keep their defaults');
@@ -110,7 +110,7 @@ const config = (over: Partial<ReconcilerConfig> = {}): ReconcilerConfig => ({
   ...DEFAULT_CONFIG,
   inProcessProviders: [
     { name: 'lab', driver: 'qemu', namespaces: ['team-a'], qemu: { stateDir: '/var/lib/q', sandbox: true, nic: 'none' } },
-    { name: 'kvm', driver: 'libvirt', namespaces: ['*'], libvirt: { uris: ['qemu:///system'] } },
+    { name: 'kvm', driver: 'libvirt', namespaces: ['*'], libvirt: { uris: ['qemu:///system'], pools: ['virtrigaud', 'lab'], networks: ['default'], bridges: [] } },
     { name: 'vc', driver: 'vsphere', namespaces: ['team-a'], vsphere: { endpoints: ['https://vc.example.com/sdk'] } },
     { name: 'mem', driver: 'memory', namespaces: ['team-a'] },
   ],
@@ -139,6 +139,10 @@ t.test('in-process selection: only what the operator configured, for the namespa
   t.match(refusal(config(), provider('team-a', 'lab', 'qemu', 'qemu:///tmp/other-state')), /^EndpointNotAllowed: spec.endpoint: Invalid value: "qemu:\/\/\/tmp\/other-state"/, 'the endpoint cannot pick a state directory');
   t.match(refusal(config(), provider('team-a', 'kvm', 'libvirt', 'qemu+ssh://attacker.example.com/system')), /^EndpointNotAllowed: .*may connect to "qemu:\/\/\/system" only/);
   t.match(refusal(config(), provider('team-a', 'vc', 'vsphere', 'https://169.254.169.254/sdk')), /^EndpointNotAllowed/);
+  const withDefaults = (defaults: Record<string, string>) => ({ ...provider('team-a', 'kvm', 'libvirt', 'qemu:///system'), spec: { type: 'libvirt', endpoint: 'qemu:///system', defaults } });
+  t.equal(refusal(config(), withDefaults({ datastore: 'lab', network: 'default' })), 'allowed');
+  t.match(refusal(config(), withDefaults({ datastore: 'team-b-disks' })), /^EndpointNotAllowed: spec.defaults.datastore: Invalid value: "team-b-disks": .*storage pools "virtrigaud", "lab" only/);
+  t.match(refusal(config(), withDefaults({ network: 'host-mgmt' })), /^EndpointNotAllowed: spec.defaults.network: Invalid value: "host-mgmt"/);
   t.match(refusal(config(), provider('team-a', 'lab', 'libvirt', 'qemu:///system')), /^DriverTypeMismatch: spec.type: Invalid value: "libvirt": in-process provider "lab" is a qemu driver and serves type qemu/);
   t.match(refusal(config(), provider('team-a', 'mem', 'libvirt', 'memory://x')), /^InProcessNotAllowed: .*in-memory test driver, which runs only when the reconciler is started with --enable-test-providers/);
   t.equal(refusal(config({ testProviders: true }), provider('team-a', 'mem', 'libvirt', 'memory://x')), 'allowed');

@@ -25,6 +25,8 @@ export function libvirtOptionsFromContext(ctx: ProviderContext): LibvirtProvider
     ...(ctx.defaults.datastore ? { pool: ctx.defaults.datastore } : {}),
     ...(ctx.defaults.network ? { defaultNetwork: ctx.defaults.network } : {}),
     ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}),
+    // Through an operator instance, NICs reach only the networks and bridges it lists.
+    ...(ctx.instance.libvirt ? { nicPolicy: { networks: ctx.instance.libvirt.networks, bridges: ctx.instance.libvirt.bridges } } : {}),
   };
 }
 

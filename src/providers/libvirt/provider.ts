@@ -19,7 +19,7 @@ import { prepareImage } from './image';
 import { pendingChanges, power, reconfigure, shutdownGraceful } from './lifecycle';
 import { createDomain, deleteDomain } from './provision';
 import { cloneDomain, snapshotCreate, snapshotDelete, snapshotRevert } from './snapshots';
-import { detectDomainType } from './spec';
+import { detectDomainType, type NicPolicy } from './spec';
 import { Pool } from './storage';
 import { Virsh, type VirshOptions } from './virsh';
 
@@ -34,6 +34,8 @@ export interface LibvirtProviderOptions {
   readonly poolPath?: string;
   /** Network for NICs that name none (Provider `spec.defaults.network`). */
   readonly defaultNetwork?: string;
+  /** Networks and bridges NICs may attach to (the operator's instance settings); unset: any. */
+  readonly nicPolicy?: NicPolicy;
   /** Blank root disk when the image names nothing usable (default false: InvalidSpec). */
   readonly blankRootDisk?: boolean;
   /** Start domains right after Create (default true). */
@@ -104,6 +106,7 @@ export class LibvirtProvider implements Provider {
     const id = await createDomain(host, req, {
       domainType: this.domainType(host),
       defaultNetwork: this.options.defaultNetwork,
+      ...(this.options.nicPolicy ? { nicPolicy: this.options.nicPolicy } : {}),
       blankRootDisk: !!this.options.blankRootDisk,
       startOnCreate: this.options.startOnCreate ?? true,
       hostPolicy: this.options.hostPolicy ?? DEFAULT_HOST_POLICY,

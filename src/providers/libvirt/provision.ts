@@ -12,7 +12,7 @@ import { plainTags, requestUid } from '../uid';
 import { buildDomainXml, type DiskSpec } from './domain-xml';
 import type { Host } from './host';
 import { prepareImage } from './image';
-import { checkName, checkSize, diskTarget, extrasOf, firmwareOf, isThick, nicsOf } from './spec';
+import { checkName, checkSize, diskTarget, extrasOf, firmwareOf, isThick, nicsOf, type NicPolicy } from './spec';
 import type { VirshOptions } from './virsh';
 
 const GiB = 1024 ** 3;
@@ -20,6 +20,8 @@ const GiB = 1024 ** 3;
 export interface ProvisionOptions {
   readonly domainType: 'kvm' | 'qemu';
   readonly defaultNetwork?: string;
+  /** Networks and bridges NICs may use; unset: any (direct library use, not through an operator instance). */
+  readonly nicPolicy?: NicPolicy;
   /** Create a blank root disk when the image names nothing usable (tests, PXE). */
   readonly blankRootDisk: boolean;
   readonly startOnCreate: boolean;
@@ -45,7 +47,7 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
   checkSize(req.class.CPU, req.class.MemoryMiB, op);
   const firmware = firmwareOf(req.class, op);
   const { extras, ignored } = extrasOf(req.class, op);
-  const nics = nicsOf(req.networks, opts.defaultNetwork, op);
+  const nics = nicsOf(req.networks, opts.defaultNetwork, op, opts.nicPolicy);
   for (const d of req.disks) checkName(`${req.name}-disk-${d.Name}`, op);
 
   const uid = requestUid(req, op);

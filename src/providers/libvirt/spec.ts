@@ -67,13 +67,26 @@ export function extrasOf(c: ClassPayload, op: string): { extras: DomainExtras; i
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 const MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3', 'ne2k_pci', 'pcnet'];
 
-export function nicsOf(networks: readonly NetworkPayload[], defaultNetwork: string | undefined, op: string): NicSpec[] {
+/** The operator's choice of what NICs may attach to (an in-process instance's `networks` and `bridges`). */
+export interface NicPolicy {
+  readonly networks: readonly string[];
+  readonly bridges: readonly string[];
+}
+
+export function nicsOf(networks: readonly NetworkPayload[], defaultNetwork: string | undefined, op: string, policy?: NicPolicy): NicSpec[] {
   return networks.map((n) => {
     if (n.MacAddress && !MAC.test(n.MacAddress)) throw new ProviderError('InvalidSpec', `NIC ${n.Name}: MAC address "${n.MacAddress}" is malformed`, op);
     const model = n.Model || 'virtio';
     if (!MODELS.includes(model)) throw new ProviderError('InvalidSpec', `NIC ${n.Name}: model "${model}" (${MODELS.join(', ')})`, op);
     const network = n.Bridge ? undefined : n.NetworkName || defaultNetwork;
     if (!n.Bridge && !network) throw new ProviderError('InvalidSpec', `NIC ${n.Name}: names neither a libvirt network nor a bridge, and the Provider has no default network`, op);
+    // A bridge or network is a place on the host's networks: only those the operator lists.
+    if (policy && n.Bridge && !policy.bridges.includes(n.Bridge)) {
+      throw new ProviderError('InvalidSpec', `NIC ${n.Name}: bridge "${n.Bridge}" is not one the operator allows (${policy.bridges.length ? policy.bridges.join(', ') : 'none'})`, op);
+    }
+    if (policy && network && !policy.networks.includes(network)) {
+      throw new ProviderError('InvalidSpec', `NIC ${n.Name}: libvirt network "${network}" is not one the operator allows (${policy.networks.length ? policy.networks.join(', ') : 'none'})`, op);
+    }
     return { ...(n.Bridge ? { bridge: n.Bridge } : { network }), model, ...(n.MacAddress ? { mac: n.MacAddress.toLowerCase() } : {}) };
   });
 }

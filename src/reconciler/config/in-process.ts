@@ -47,11 +47,25 @@ export function selectInstance(config: ReconcilerConfig, p: ProviderObject): InP
     throw new InProcessRefused('DriverTypeMismatch', `spec.type: Invalid value: "${type}": in-process provider "${wanted}" is a ${inst.driver} driver and serves type ${types.join(' or ')}`);
   }
   checkEndpoint(inst, p.spec?.endpoint ?? '');
+  if (inst.libvirt) checkLibvirtDefaults(inst, p);
   return inst;
 }
 
 export function allowsNamespace(inst: InProcessInstance, ns: string): boolean {
   return inst.namespaces.includes('*') || inst.namespaces.includes(ns);
+}
+
+/** A storage pool and a default network are host resources too: only those the instance lists. */
+function checkLibvirtDefaults(inst: InProcessInstance, p: ProviderObject): void {
+  const l = inst.libvirt!;
+  const pool = p.spec?.defaults?.datastore || 'virtrigaud';
+  if (!l.pools.includes(pool)) {
+    throw new InProcessRefused('EndpointNotAllowed', `spec.defaults.datastore: Invalid value: "${pool}": in-process provider "${inst.name}" may use the storage pools ${l.pools.map((x) => `"${x}"`).join(', ') || '(none)'} only`);
+  }
+  const net = p.spec?.defaults?.network;
+  if (net && !l.networks.includes(net)) {
+    throw new InProcessRefused('EndpointNotAllowed', `spec.defaults.network: Invalid value: "${net}": in-process provider "${inst.name}" may attach NICs to the libvirt networks ${l.networks.map((x) => `"${x}"`).join(', ') || '(none)'} only`);
+  }
 }
 
 /** The endpoint is a network target (libvirt, vCenter) or a host location (QEMU): only what the operator listed. */

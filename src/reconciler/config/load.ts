@@ -116,10 +116,13 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
       return { ...base, qemu: { stateDir, sandbox, nic: (nic as 'none' | 'user' | undefined) ?? 'none', ...(binary ? { binary } : {}) } };
     }
     case 'libvirt': {
-      r.known(sp, settings, ['uris']);
+      r.known(sp, settings, ['uris', 'pools', 'networks', 'bridges']);
       const uris = r.strings(`${sp}.uris`, settings.uris, (s) => (/^[a-z+]+:\/\//.test(s) ? undefined : 'must be a libvirt URI such as qemu:///system'));
       if (!uris?.length) r.fail(`${sp}.uris`, 'Required value: the libvirt URIs Providers of this instance may connect to');
-      return uris?.length ? { ...base, libvirt: { uris } } : undefined;
+      const pools = r.strings(`${sp}.pools`, settings.pools) ?? ['virtrigaud'];
+      const networks = r.strings(`${sp}.networks`, settings.networks) ?? [];
+      const bridges = r.strings(`${sp}.bridges`, settings.bridges) ?? [];
+      return uris?.length ? { ...base, libvirt: { uris, pools, networks, bridges } } : undefined;
     }
     case 'vsphere': {
       r.known(sp, settings, ['endpoints']);

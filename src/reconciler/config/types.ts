@@ -35,6 +35,12 @@ export interface QemuDriverSettings {
 export interface LibvirtDriverSettings {
   /** libvirt URIs a Provider's `spec.endpoint` may name (exact match); a Provider naming another is refused. */
   readonly uris: readonly string[];
+  /** Storage pools a Provider's `spec.defaults.datastore` may name. @default ["virtrigaud"] (the driver's default pool) */
+  readonly pools: readonly string[];
+  /** libvirt networks NICs may attach to (VMNetworkAttachment `libvirt.networkName`, `spec.defaults.network`). @default none */
+  readonly networks: readonly string[];
+  /** Host bridges NICs may attach to (VMNetworkAttachment `libvirt.bridge.name`). @default none */
+  readonly bridges: readonly string[];
 }
 
 export interface VsphereDriverSettings {

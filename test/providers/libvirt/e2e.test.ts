@@ -57,7 +57,7 @@ t.before(async () => {
   });
   // The operator's policy: images from this test's directory only.
   const registry = registerLibvirtProvider(new ProviderRegistry(), { shutdownPollMs: 200, hostPolicy: hostPolicy({ imageRoots: [dir], tempDir: join(dir, 'tmp') }) });
-  await env.start({ registry, config: testConfig([env.ns], { instances: [{ name: 'libvirt', driver: 'libvirt', namespaces: [env.ns], libvirt: { uris: ['qemu:///system'] } }] }) });
+  await env.start({ registry, config: testConfig([env.ns], { instances: [{ name: 'libvirt', driver: 'libvirt', namespaces: [env.ns], libvirt: { uris: ['qemu:///system'], pools: [TEST_POOL], networks: [], bridges: [] } }] }) });
 });
 
 const ready = (phase: string) => (o: any) => o.status?.phase === phase && condition(o, 'Ready')?.status === 'True';
