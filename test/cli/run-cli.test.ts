@@ -5,6 +5,8 @@
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRunFlags, UsageError } from '../../src/cli/run-command';
 import { Kinds } from '../../src/reconciler/kinds';
@@ -21,6 +23,18 @@ t.test('the install Deployment args are valid run flags', async (t) => {
   t.equal(flags.metricsBindAddress, ':8080');
   t.equal(flags.healthProbeBindAddress, ':8081');
   t.equal(flags.leaderElectionNamespace, 'virtrigaud-system', 'Lease namespace from POD_NAMESPACE');
+  t.equal(flags.config, '/etc/virtrigaud/config.yaml', 'the configuration from the install\'s ConfigMap');
+  t.equal(flags.enableTestProviders, false, 'no test driver in the install');
+});
+
+t.test('a bad --config stops the reconciler before it starts, naming the file and the field', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vr-cli-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, 'inProcessProviders:\n  - name: lab\n    driver: qemu\n    namespaces: [a]\n    qemu: { stateDir: relative }\n');
+  const { lines, exited } = startCli(['run', '--config', file]);
+  t.equal(await exited, 2);
+  t.match(lines.join('\n'), new RegExp(`error: ${file}: invalid reconciler configuration:\\n {2}inProcessProviders\\[0\\]\\.qemu\\.stateDir: Invalid value: "relative"`));
 });
 
 t.test('bad flags are usage errors naming the flag', async (t) => {
@@ -34,6 +48,14 @@ t.test('bad flags are usage errors naming the flag', async (t) => {
   t.equal(f.vmWorkers, 3);
   t.equal(f.pollMs, 500);
 });
+
+/** An operator configuration with the in-memory driver as instance `memory` for `ns`. */
+function testConfigFile(ns: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vr-cli-config-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, `inProcessProviders:\n  - name: memory\n    driver: memory\n    namespaces: [${ns}]\n`);
+  return file;
+}
 
 function startCli(args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'virtrigaud.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -72,6 +94,8 @@ t.test('run: probes, metrics, JSON logs, leader election, graceful SIGTERM', asy
   const sa = await env.cp.kubeconfigForServiceAccount(env.ns, env.serviceAccount);
   const { child, lines, exited } = startCli([
     'run', '--kubeconfig', sa.path, '--namespace', env.ns, '--leader-elect', '--leader-election-namespace', env.ns,
+    // The in-memory test driver, switched on explicitly, as instance `memory` for this namespace.
+    '--enable-test-providers', '--config', testConfigFile(env.ns),
     '--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=127.0.0.1:0', '--log-format=json', '--log-level=debug', '--task-poll-interval=200ms',
   ]);
   t.teardown(() => child.kill('SIGKILL'));
