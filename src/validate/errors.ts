@@ -38,7 +38,31 @@ export function show(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return '"array"';
   if (typeof value === 'object') return '"object"';
+  if (typeof value === 'number' && isFloat64(value)) return goFloat(value);
   return String(value);
+}
+
+const TWO_63 = 2 ** 63;
+
+/**
+ * True when the API server holds this decoded number as a float64: it has a
+ * fraction, or it is whole but outside int64 (kubectl's JSON then carries
+ * digits that do not fit an int64, e.g. 9223372036854775808, 1e20). Whole
+ * numbers inside int64 reach the server as int64, even when written 2048.0.
+ */
+export function isFloat64(n: number): boolean {
+  return !Number.isInteger(n) || n >= TWO_63 || n <= -TWO_63;
+}
+
+/** Go's %v of a float64 (strconv 'g', shortest): 2.5, 1.048576e+06, 9.223372036854776e+18, 1e-05. */
+export function goFloat(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  const [mant, e] = f.toExponential().split('e') as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(f); // plain decimal in this range, shortest digits, as Go's %f with shortest precision
 }
 
 /** JSON type name of a decoded value, as the schema validator names it. */

@@ -1,6 +1,6 @@
 import type { SchemaNode } from '../schema';
 import {
-  FieldError, required, invalid, typeInvalid, notSupported, tooMany, tooLong, jsonType,
+  FieldError, required, invalid, typeInvalid, notSupported, tooMany, tooLong, jsonType, isFloat64, goFloat,
 } from './errors';
 
 /**
@@ -136,7 +136,10 @@ function compileNumber(node: SchemaNode): Check {
       return;
     }
     const n = Number(v);
-    if (integer && !isInteger(v)) {
+    // a float64 at the API server (a fraction, or whole but outside int64): bounds are printed as floats
+    const float = typeof v === 'number' && isFloat64(v);
+    const bound = (b: number): string => (float ? goFloat(b) : String(b));
+    if (integer && (float || !isInteger(v))) {
       // The API server names Go's type for the value and adds a fieldless format error; the bounds are still checked.
       if (format === 'int32' || format === 'int64') {
         ctx.errors.push(typeInvalid(path, 'float64', format));
@@ -149,13 +152,13 @@ function compileNumber(node: SchemaNode): Check {
       ctx.errors.push(formatError(path, 'with format int32'));
     }
     if (minimum !== undefined && (exclusiveMinimum ? n <= minimum : n < minimum)) {
-      ctx.errors.push(invalid(path, v, `${path} in body should be greater than ${exclusiveMinimum ? '' : 'or equal to '}${minimum}`, 'minimum'));
+      ctx.errors.push(invalid(path, v, `${path} in body should be greater than ${exclusiveMinimum ? '' : 'or equal to '}${bound(minimum)}`, 'minimum'));
     }
     if (maximum !== undefined && (exclusiveMaximum ? n >= maximum : n > maximum)) {
-      ctx.errors.push(invalid(path, v, `${path} in body should be less than ${exclusiveMaximum ? '' : 'or equal to '}${maximum}`, 'maximum'));
+      ctx.errors.push(invalid(path, v, `${path} in body should be less than ${exclusiveMaximum ? '' : 'or equal to '}${bound(maximum)}`, 'maximum'));
     }
     if (multipleOf !== undefined && n % multipleOf !== 0) {
-      ctx.errors.push(invalid(path, v, `${path} in body should be a multiple of ${multipleOf}`, 'multipleOf'));
+      ctx.errors.push(invalid(path, v, `${path} in body should be a multiple of ${bound(multipleOf)}`, 'multipleOf'));
     }
     enumCheck?.(v, path, ctx);
   };
