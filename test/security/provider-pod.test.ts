@@ -15,15 +15,14 @@
  * Provider privileged later leaves the Deployment exactly as it was.
  */
 import t from 'tap';
+import { tenantIn } from './tenant';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { rawRequest, type RawResponse } from '../../src/testenv';
 import { Kinds } from '../../src/reconciler/kinds';
-import { CoreResources, KubeClient, type ResourceType } from '../../src/reconciler/runtime';
-import { RBAC, condition, operatorEnv, type OperatorEnv } from '../reconciler/support/env';
+import { CoreResources, KubeClient } from '../../src/reconciler/runtime';
+import { condition, operatorEnv, type OperatorEnv } from '../reconciler/support/env';
 import { eventually } from '../reconciler/support/faults-helpers';
 
-const roles: ResourceType = { ...RBAC, plural: 'roles', kind: 'Role', namespaced: true };
-const roleBindings: ResourceType = { ...RBAC, plural: 'rolebindings', kind: 'RoleBinding', namespaced: true };
 const IMAGE = 'ghcr.io/projectbeskar/virtrigaud/provider-libvirt:v0.3.3';
 const PSS = '(restricted Pod Security Standard)';
 
@@ -77,24 +76,9 @@ t.before(async () => {
   ns = env.ns;
   await env.admin.patch(CoreResources.namespaces, undefined, ns, { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } }, { type: 'merge' });
   // The tenant: virtrigaud objects and Secrets in its own namespace, nothing else.
-  await env.admin.create(roles, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: 'tenant', namespace: ns },
-    rules: [
-      { apiGroups: ['infra.virtrigaud.io'], resources: ['*'], verbs: ['*'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['*'] },
-    ],
-  });
-  await env.admin.create(roleBindings, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'tenant', namespace: ns },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenant' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `tenant-${ns}` }],
-  });
-  tenantKc = (await env.cp.kubeconfigFor({ user: `tenant-${ns}`, namespace: ns })).kubeConfig;
-  tenant = new KubeClient(tenantKc);
+  const ten = await tenantIn(env, ns);
+  tenantKc = ten.kubeConfig;
+  tenant = ten.client;
   await tenant.create(CoreResources.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hv-creds', namespace: ns }, stringData: { username: 'root', password: 'tenant-Pa55' } });
   await env.start();
 });
