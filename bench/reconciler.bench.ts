@@ -258,8 +258,13 @@ async function stopChild(proc: ChildProcess): Promise<void> {
 async function startOperator(admin: KubeClient, kubeconfig: string, row: Row, opts: Options, logFile: string): Promise<Child> {
   const [metricsPort, probePort] = [await freePort(), await freePort()];
   const out = openSync(logFile, 'w');
+  // The in-memory test driver, switched on explicitly, as the operator's instance `memory` for the bench namespace.
+  const config = join(mkdtempSync(join(tmpdir(), 'vr-bench-config-')), 'config.yaml');
+  writeFileSync(config, `inProcessProviders:\n  - name: memory\n    driver: memory\n    namespaces: [${NS}]\n`);
   const proc = spawn(process.execPath, [
-    CLI, 'run', '--kubeconfig', kubeconfig, '--namespace', NS,
+    CLI, 'run', '--kubeconfig', kubeconfig, '--namespace', NS, '--config', config, '--enable-test-providers',
+    // One Provider here: let it use every worker, as before per-Provider fairness (its cap is for several Providers).
+    '--per-provider-workers', String(opts.vmWorkers),
     '--metrics-bind-address', `127.0.0.1:${metricsPort}`, '--health-probe-bind-address', `127.0.0.1:${probePort}`,
     '--resync-period', `${opts.resyncS}s`, '--vm-workers', String(opts.vmWorkers),
     '--kube-api-qps', String(row.qps), '--kube-api-burst', String(row.burst), '--log-level', opts.logLevel,
