@@ -12,7 +12,7 @@ import type { CreateRequest, Provider } from '../../../src/providers/provider';
 import { ProviderRegistry } from '../../../src/providers/registry';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
-import { condition, createFixtures, operatorEnv, vmObject, type OperatorEnv } from '../support/env';
+import { condition, createFixtures, operatorEnv, testConfig, vmObject, type OperatorEnv } from '../support/env';
 
 let env: OperatorEnv;
 let memory: MemoryProvider;
@@ -45,7 +45,12 @@ t.before(async () => {
     },
   }) as Provider;
   // dependencyRetryMs is long: only the watches on referenced objects can wake a waiting VM in time.
-  await env.start({ registry: new ProviderRegistry().register('memory', () => recording), vmTiming: { pollMs: 200, resyncMs: 5_000, dependencyRetryMs: 120_000, errorRetryMs: 500 } });
+  await env.start({
+    registry: new ProviderRegistry().register('memory', () => recording),
+    vmTiming: { pollMs: 200, resyncMs: 5_000, dependencyRetryMs: 120_000, errorRetryMs: 500 },
+    // The hook test's server listens on the loopback, which the operator must allow explicitly.
+    config: testConfig([env.ns], { hooks: { httpGetAllowedCidrs: ['127.0.0.1/32'] } }),
+  });
 });
 
 t.test('missing references are named, and creating them wakes the VM', async (t) => {
