@@ -14,6 +14,7 @@ import { requestedInstance, selectInstance } from './config/in-process';
 import { DEFAULT_CONFIG, type InProcessInstance, type ReconcilerConfig } from './config/types';
 import { rateLimited, TokenBucket } from '../providers/rate-limit';
 import { RemoteProvider, tlsFromSecret } from '../providers/remote';
+import { runtimeEndpoint } from './provider-runtime/render';
 import type { SecretReader } from './secrets';
 
 interface Entry {
@@ -162,17 +163,18 @@ export class ProviderConnections {
   private async remote(p: ProviderObject): Promise<Provider> {
     const key = providerKey(p);
     const ns = p.metadata?.namespace ?? '';
-    const endpoint = p.status?.runtime?.endpoint;
+    // The address is the Provider's own Service (or the operator's override), never what status says.
+    const endpoint = runtimeEndpoint(p);
     const override = this.opts.addressOverrides?.get(key);
-    if (!override && (!endpoint || p.status?.runtime?.phase !== 'Running')) {
+    if (!override && p.status?.runtime?.phase !== 'Running') {
       throw new ProviderUnavailable(`the runtime of Provider "${key}" is not Running yet (phase ${p.status?.runtime?.phase ?? 'unknown'})`);
     }
-    const address = override ?? endpoint!;
+    const address = override ?? endpoint;
     const tls = p.spec?.runtime?.service?.tls;
     if (!tls) throw new ProviderUnavailable(`Provider "${key}" has no spec.runtime.service.tls: the connection security must be decided explicitly`);
     if (tls.enabled === false) return new RemoteProvider({ address, tls: { mode: 'plaintext' } });
     if (!tls.secretRef?.name) throw new ProviderUnavailable(`Provider "${key}" enables TLS but names no spec.runtime.service.tls.secretRef`);
-    const serverName = (endpoint ?? `virtrigaud-provider-${ns}-${p.metadata?.name}.${ns}.svc.cluster.local:0`).replace(/:\d+$/, '');
+    const serverName = endpoint.replace(/:\d+$/, '');
     const material = tlsFromSecret((await this.opts.secrets.read(ns, tls.secretRef.name, key)).data, { serverName, insecureSkipVerify: tls.insecureSkipVerify ?? false });
     return new RemoteProvider({ address, tls: material });
   }
@@ -182,6 +184,6 @@ export class ProviderConnections {
 function fingerprint(p: ProviderObject): string {
   const implementation = inProcessImplementation(p);
   // Only a remote connection depends on where and whether the runtime runs.
-  const runtime = implementation ? [] : [p.status?.runtime?.endpoint, p.status?.runtime?.phase];
+  const runtime = implementation ? [] : [p.status?.runtime?.phase];
   return JSON.stringify([p.metadata?.uid, p.metadata?.generation, implementation, ...runtime]);
 }

@@ -12,6 +12,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +159,29 @@ t.test('image URLs and hooks cannot reach the host\'s own network', async (t) =>
   }, 30_000))!;
   t.match(events.message, /127\.0\.0\.1/);
   t.equal(baitHits, 0, 'the bait server on the host got no request');
+});
+
+t.test('a Provider status written by the tenant does not choose where the reconciler dials', async (t) => {
+  let dialled = 0;
+  const trap = createNetServer((sock) => {
+    dialled++;
+    sock.destroy();
+  });
+  await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => trap.close(() => r())));
+  const trapAddress = `127.0.0.1:${(trap.address() as { port: number }).port}`;
+  const remote = provider(B.ns, 'remote', 'memory', 'libvirt', 'qemu:///system');
+  delete (remote.metadata as { annotations?: unknown }).annotations;
+  remote.spec.runtime = { image: 'ghcr.io/projectbeskar/virtrigaud/provider-libvirt:v0.3.3', service: { tls: { enabled: false } } } as any;
+  await B.client.create(Kinds.Provider, remote);
+  await B.client.create(Kinds.VirtualMachine, vmObject(B.ns, 'dialer', { providerRef: { name: 'remote' } }));
+  // For five seconds B keeps claiming the runtime runs at an address of its choosing.
+  const until = Date.now() + 5_000;
+  while (Date.now() < until) {
+    await B.client.patch(Kinds.Provider, B.ns, 'remote', { status: { runtime: { phase: 'Running', endpoint: trapAddress } } }, { type: 'merge', subresource: 'status' }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.equal(dialled, 0, 'the reconciler never dialled the address written into status');
 });
 
 t.test('another namespace\'s Provider, credentials and VMs are out of reach', async (t) => {

@@ -49,6 +49,18 @@ function configurationProblem(provider: Provider, port: number): { reason: Refus
  * @throws TypeError when metadata.name, namespace or uid is missing (a
  *   Provider read from the API server always has them; owner references need the uid)
  */
+/**
+ * Where the runtime of a Provider answers: its Service in its own namespace,
+ * derived from the Provider's name and spec alone. The reconciler dials
+ * this, never `status.runtime.endpoint`, which whoever may write the status
+ * could point anywhere.
+ */
+export function runtimeEndpoint(provider: Provider): string {
+  const { name = '', namespace = '' } = provider.metadata ?? {};
+  const port = provider.spec?.runtime?.service?.port || DEFAULT_GRPC_PORT;
+  return `${runtimeObjectName(namespace, name)}.${namespace}.svc.cluster.local:${port}`;
+}
+
 export function renderProviderRuntime(provider: Provider, policy: RuntimePolicy = DEFAULT_RUNTIME_POLICY): RuntimeRenderResult {
   const p = structuredClone(provider);
   const { name, namespace, uid } = p.metadata ?? {};
