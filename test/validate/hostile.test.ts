@@ -76,7 +76,11 @@ t.test('__proto__ and constructor keys pollute nothing and are reported as unkno
 t.test('invalid UTF-8 and binary input', async (t) => {
   const bytes = Buffer.concat([Buffer.from(good('utf8')), Buffer.from('---\nkind: '), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]);
   const results = validateText(bytes);
-  t.ok(results.some((r) => r.errors.some((e) => e.rule === 'invalid-utf8')), 'invalid UTF-8 is reported');
+  // as kubectl: the bad bytes become U+FFFD and every document is validated
+  t.equal(results.length, 2, 'both documents');
+  t.ok(results[0].valid && results[0].name === 'utf8', 'the good document is validated');
+  t.notOk(results[1].valid, 'the second document is judged on its own');
+  t.match(results[1].errors[0]?.message ?? '', /\ufffd\(|apiVersion|kind/, 'and judged on what kubectl would send');
   const binary = validateText(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00]));
   t.equal(binary.length, 1);
   t.match(binary[0].errors[0].rule ?? '', /binary/);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { useControlPlane, type ControlPlane } from '../../src/testenv';
 import { validateText, type DocumentResult } from '../../src/validate';
+import { decodeStream } from '../../src/validate/yaml';
 
 const NS = `kubectl-oracle-${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubectl-oracle-'));
@@ -77,5 +78,70 @@ t.test('kubectl and the API server', async (t) => {
     // a maximum, printed as a float when the value is one
     for (const v of ['9223372036854775808', '1048577', '1048576.5']) await same(t, cp, `memoryMiB: ${v}`, vm(`    memoryMiB: ${v}`));
     await same(t, cp, 'cpu (int32): 9223372036854775808', vm('    cpu: 9223372036854775808'));
+  });
+
+  /** The objects kubectl sends for `content` (as the server returns them from a dry run), by name. */
+  async function sent(content: Uint8Array): Promise<Map<string, Record<string, unknown>>> {
+    const file = path.join(dir, `sent-${++files}.yaml`);
+    fs.writeFileSync(file, content);
+    const r = await cp.kubectl(['create', '--dry-run=server', '-n', NS, '-o', 'json', '-f', file]);
+    if (r.code !== 0) throw new Error(`kubectl failed: ${r.stderr}`);
+    // one pretty-printed JSON object per document, one after the other
+    const items: Record<string, unknown>[] = JSON.parse(`[${r.stdout.trim().replace(/^\}\n\{$/gm, '},{')}]`);
+    return new Map(items.map((o) => [(o.metadata as { name: string }).name, o]));
+  }
+  const bytes = (...parts: (string | number[])[]): Uint8Array =>
+    Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+  const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n`;
+
+  t.test('invalid UTF-8 is replaced as kubectl replaces it, and every document is read', async (t) => {
+    const content = bytes(
+      cm('a'), '  k1: "x', [0xc3, 0x28], 'y"\n  k2: x', [0xe2, 0x82], 'y\n  k3: ', [0xed, 0xa0, 0x80], '\n  k4: ', [0xf0, 0x9f, 0x98], '\n',
+      '  k5: ', [0xff, 0xfe, 0x80], 'z\n  k6: caf', [0xe9], '\n  k7: ', [0xc0, 0xaf], '\n',
+      '---\n', cm('b'), '  k: ok\n',
+    );
+    const server = await sent(content);
+    const ours = decodeStream(content);
+    t.same(ours.map((d) => d.error), [undefined, undefined], 'both documents decode');
+    t.same(ours.map((d) => (d.value as { data: unknown }).data), ['a', 'b'].map((n) => server.get(n)?.data), 'the same data as kubectl sent');
+    t.ok(String((server.get('a')?.data as Record<string, string>).k3).includes('\ufffd'), 'kubectl did replace');
+    const vmc = bytes('apiVersion: infra.virtrigaud.io/v1beta1\nkind: VMClass\nmetadata: {name: c}\nspec:\n  cpu: 2\n  memory: 4Gi\n  bogus', [0xff], ': 1\n');
+    const k = await kubectlVerdict(cp, vmc, true);
+    const [r] = validateText(vmc, { strict: true });
+    t.equal(r!.valid, k.code === 0, 'strict: same verdict on a VMClass with a bad byte in an unknown key');
+    t.match(k.stderr, /unknown field "spec\.bogus\ufffd"/, 'kubectl names the replaced key');
+    t.same(r!.errors.map((e) => e.field), ['spec.bogus\ufffd'], 'so do we');
+  });
+
+  t.test('UTF-16 with a byte order mark is decoded, as kubectl does', async (t) => {
+    const text = `${cm('u16')}  k: "café 😀"\n---\n${cm('u16b')}  k: b\n`;
+    for (const [label, bom, le] of [['UTF-16LE', [0xff, 0xfe], true], ['UTF-16BE', [0xfe, 0xff], false]] as const) {
+      const body = Buffer.from(text, 'utf16le');
+      if (!le) body.swap16();
+      const content = bytes(bom as unknown as number[], [...body]);
+      const server = await sent(content);
+      const ours = decodeStream(content);
+      t.same(ours.map((d) => d.value), ['u16', 'u16b'].map((n) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n }, data: server.get(n)?.data })), `${label}: what kubectl sent`);
+    }
+    const nobom = Buffer.from(text, 'utf16le');
+    const k = await kubectlVerdict(cp, nobom, false);
+    t.not(k.code, 0, 'without a BOM kubectl fails');
+    t.notOk(validateText(nobom)[0]!.valid, 'so do we');
+  });
+
+  t.test('a %YAML or %TAG directive fails, as in kubectl', async (t) => {
+    const cases = [
+      `%YAML 1.1\n---\n${cm('d1')}`,
+      `%YAML 1.1\n${cm('d2')}`,
+      `# c\n%TAG ! tag:example.com,2000:\n---\n${cm('d3')}`,
+    ];
+    for (const c of cases) {
+      const k = await kubectlVerdict(cp, c, false);
+      t.not(k.code, 0, `kubectl fails: ${k.stderr.trim()}`);
+      t.match(k.stderr, /did not find expected <document start>/);
+      const ours = validateText(c);
+      t.notOk(ours[0]!.valid, 'the directive piece fails here too');
+      t.match(ours[0]!.errors[0]!.message, /did not find expected <document start>/, 'with kubectl\'s words');
+    }
   });
 });

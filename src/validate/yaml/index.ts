@@ -20,6 +20,10 @@
  *  - Documents are decoded by the fast block-subset decoder (fast.ts) and,
  *    when it declines, by the full YAML path (full.ts).
  *
+ *  - Bytes that are not valid UTF-8 become U+FFFD, UTF-16 with a byte order
+ *    mark is decoded, and a piece that starts with a directive (`%YAML`) fails,
+ *    as kubectl does (input.ts).
+ *
  * Differences from kubectl, on purpose: duplicate mapping keys fail the
  * document ('duplicate-key'; kubectl's client-side decoding silently keeps
  * the last value, the API server's strict YAML decoding rejects them); a
@@ -125,6 +129,10 @@ class Stream {
         const len = end - pos;
         if (len > max || (len * 3 > max && Buffer.byteLength(text.slice(pos, end), 'utf8') > max)) {
           this.error(first, new DecodeFailure('size-limit', `document is larger than ${max} bytes (maxDocumentBytes)`, firstAt));
+        } else if (text.charCodeAt(firstAt) === 37 && (firstAt === 0 || text.charCodeAt(firstAt - 1) === 10)) {
+          // a directive (%YAML, %TAG): kubectl splits on every `---` line, so the `---` that
+          // must follow a directive always ends the piece, and go-yaml fails on the piece
+          this.error(first, new DecodeFailure('yaml-syntax', 'did not find expected <document start> (a %YAML or %TAG directive; kubectl cannot read them)', firstAt));
         } else {
           try {
             this.value(first, fullDecode(text, pos, end, this.lim, this.lines), firstAt);

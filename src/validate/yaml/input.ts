@@ -1,7 +1,10 @@
 /**
- * Input checks before any parsing: NUL bytes mean binary input ('binary');
- * bytes must be valid UTF-8 ('invalid-utf8', with the position of the first
- * bad byte). Positions are 1-based line and column (column in characters).
+ * Input checks before any parsing, as kubectl reads a file: UTF-16 with a
+ * byte order mark is decoded (kubectl's reader does); NUL bytes otherwise
+ * mean binary input ('binary'); bytes that are not valid UTF-8 are replaced
+ * with U+FFFD (one per maximal invalid subsequence, as kubectl does; the API
+ * server then stores the replacement characters). Positions are 1-based line
+ * and column (column in characters).
  */
 
 import { DecodeError } from './types';
@@ -70,6 +73,10 @@ export function toText(input: string | Uint8Array): Text {
   if (!(input instanceof Uint8Array)) {
     return { text: '', error: { rule: 'binary', message: 'input is neither a string nor bytes', line: 1 } };
   }
+  if (input.length >= 2 && ((input[0] === 0xff && input[1] === 0xfe) || (input[0] === 0xfe && input[1] === 0xff))) {
+    // UTF-16 with a byte order mark (the BOM is dropped); then the checks of a string
+    return toText(new TextDecoder(input[0] === 0xff ? 'utf-16le' : 'utf-16be').decode(input));
+  }
   const nul = input.indexOf(0);
   if (nul >= 0) {
     const p = positionInBytes(input, nul);
@@ -78,11 +85,7 @@ export function toText(input: string | Uint8Array): Text {
   try {
     return { text: fatal.decode(input) };
   } catch {
-    const at = firstInvalidUtf8(input);
-    const p = positionInBytes(input, Math.max(0, at));
-    return {
-      text: '',
-      error: { rule: 'invalid-utf8', message: `input is not valid UTF-8 (byte ${at}, value 0x${(input[at] ?? 0).toString(16).padStart(2, '0')})`, ...p },
-    };
+    // not valid UTF-8: replaced as kubectl does (WHATWG replacement, the same U+FFFD count)
+    return { text: lenient.decode(input) };
   }
 }
