@@ -38,37 +38,54 @@ export function defaultValidator(): Validator {
 export function validateText(input: string | Uint8Array, opts: ValidateOptions = {}): DocumentResult[] {
   const validator = opts.validator ?? defaultValidator();
   const out: DocumentResult[] = [];
+  const unreadable = (line: number, message: string, rule: string): void => {
+    out.push({ file: opts.file, index: out.length, line, valid: false, skipped: false, errors: [{ field: '', type: 'DocumentInvalid', message, rule }], warnings: [] });
+  };
   for (const doc of decodeStream(input, opts)) {
     if (doc.error) {
       const where = doc.error.line ? ` (line ${doc.error.line}${doc.error.column ? `, column ${doc.error.column}` : ''})` : '';
-      out.push({
-        file: opts.file,
-        index: doc.index,
-        line: doc.line,
-        valid: false,
-        skipped: false,
-        errors: [{ field: '', type: 'DocumentInvalid', message: `${doc.error.message}${where}`, rule: doc.error.rule }],
-        warnings: [],
-      });
+      unreadable(doc.line, `${doc.error.message}${where}`, doc.error.rule);
       continue;
     }
-    const r = validator.validateObject(doc.value, { strict: opts.strict, inPlace: true });
-    if (!r.valid) withHints(r);
-    out.push({
-      file: opts.file,
-      index: doc.index,
-      line: doc.line,
-      apiVersion: r.apiVersion,
-      kind: r.kind,
-      namespace: r.namespace,
-      name: r.name,
-      valid: r.valid,
-      skipped: r.skipped,
-      errors: r.errors,
-      warnings: r.warnings,
-    });
+    // kubectl reads a list (`kind: List`, `VMClassList`, any *List kind) as its items; none of our kinds ends in List
+    const kind = (doc.value as { kind?: unknown }).kind;
+    if (typeof kind === 'string' && kind.endsWith('List')) {
+      const items = (doc.value as { items?: unknown }).items;
+      if (!Array.isArray(items)) {
+        // kubectl's client-side check refuses it before sending anything
+        unreadable(doc.line, `${kind} without an items list: invalid object to validate (kubectl refuses it)`, 'list');
+        continue;
+      }
+      for (const item of items) {
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+          unreadable(doc.line, `an item of ${kind} is not an object: invalid object to validate (kubectl refuses it)`, 'list');
+        } else if (typeof (item as { kind?: unknown }).kind === 'string' && String((item as { kind: string }).kind).endsWith('List') && Array.isArray((item as { items?: unknown }).items)) {
+          unreadable(doc.line, `a list inside ${kind}: kubectl does not expand nested lists (*unstructured.Unstructured is not a list)`, 'list');
+        } else out.push(judge(validator, item, doc.line, out.length, opts));
+      }
+      continue;
+    }
+    out.push(judge(validator, doc.value, doc.line, out.length, opts));
   }
   return out;
+}
+
+function judge(validator: Validator, value: unknown, line: number, index: number, opts: ValidateOptions): DocumentResult {
+  const r = validator.validateObject(value, { strict: opts.strict, inPlace: true });
+  if (!r.valid) withHints(r);
+  return {
+    file: opts.file,
+    index,
+    line,
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    valid: r.valid,
+    skipped: r.skipped,
+    errors: r.errors,
+    warnings: r.warnings,
+  };
 }
 
 /** Validates already-decoded objects (for example from a cdk8s app). */

@@ -144,4 +144,37 @@ t.test('kubectl and the API server', async (t) => {
       t.match(ours[0]!.errors[0]!.message, /did not find expected <document start>/, 'with kubectl\'s words');
     }
   });
+
+  t.test('lists are validated item by item, as kubectl expands them', async (t) => {
+    const item = (name: string, cpu: number, indent = '  ') =>
+      `${indent}- apiVersion: infra.virtrigaud.io/v1beta1\n${indent}  kind: VMClass\n${indent}  metadata: {name: ${name}}\n${indent}  spec: {cpu: ${cpu}, memory: 4Gi}\n`;
+    const expanded = [
+      `apiVersion: v1\nkind: List\nitems:\n${item('la', 2)}${item('lb', 0)}${item('lc', 3)}`,
+      `apiVersion: infra.virtrigaud.io/v1beta1\nkind: VMClassList\nitems:\n${item('ld', 0)}${item('le', 2)}`,
+      `apiVersion: v1\nkind: List\nitems: []\n`,
+      `apiVersion: infra.virtrigaud.io/v1beta1\nkind: VirtualMachineList\nitems: []\n`,
+    ];
+    for (const c of expanded) {
+      const k = await kubectlVerdict(cp, c, false);
+      const created = k.stdout.split('\n').filter(Boolean).map((l) => l.split('/').pop());
+      const ours = validateText(c);
+      t.same(ours.filter((r) => r.valid).map((r) => r.name), created, `the items kubectl creates are the valid ones: [${created.join(', ')}]`);
+      t.same(ours.flatMap((r) => ourCauses(r)).sort(), k.causes, 'the invalid ones have the API server\'s errors');
+      if (created.length === 0) t.match(k.stderr, /no objects passed/, 'an empty list creates nothing');
+    }
+    const refused = [
+      `apiVersion: v1\nkind: List\nitems: {}\n`,
+      `apiVersion: v1\nkind: List\n`,
+      `apiVersion: v1\nkind: List\nitems:\n- 1\n`,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n${item('nested', 0, '  ')}`,
+      `apiVersion: v1\nkind: List\nitems:\n- {kind: VMClass}\n`,
+    ];
+    for (const c of refused) {
+      const k = await kubectlVerdict(cp, c, false);
+      t.not(k.code, 0, `kubectl refuses: ${k.stderr.trim()}`);
+      t.equal(k.stdout.trim(), '', 'and creates nothing');
+      const ours = validateText(c);
+      t.ok(ours.length > 0 && ours.every((r) => !r.valid), 'every result here is invalid');
+    }
+  });
 });
