@@ -97,13 +97,23 @@ export class Validator {
     const undecodable = decodeProblem(raw, kind, compiled.def.version);
     if (undecodable) return result(raw, apiVersion, kind, [undecodable], warnings, false);
     const obj = (opts.inPlace ? raw : structuredClone(raw)) as Record<string, unknown>;
+    let statusUnknown: string[] = [];
     if (compiled.hasStatusSubresource && obj.status !== undefined) {
+      // The API server decodes the body (strictly, with --strict) before it resets the status, so unknown
+      // fields under status are reported like any other; its values are never validated.
+      const status = obj.status;
+      if (typeof status === 'object' && status !== null && !Array.isArray(status)) {
+        const sctx: WalkContext = { errors: [], unknown: [] };
+        compiled.check({ status }, '', sctx);
+        statusUnknown = sctx.unknown.filter((f) => f === 'status' || f.startsWith('status.') || f.startsWith('status['));
+      }
       delete obj.status;
       warnings.push('status is ignored: it can only be written through the status subresource');
     }
     const ctx: WalkContext = { errors, unknown: [] };
     validateMetadata(meta, errors, ctx.unknown);
     compiled.check(obj, '', ctx);
+    ctx.unknown.push(...statusUnknown);
     if (compiled.def.props.scale) validateScale(obj, compiled.def.props.scale.specReplicasPath, errors);
     if (ctx.unknown.length > 0) {
       // Strict decoding fails before validation: the unknown fields are all the API server reports.

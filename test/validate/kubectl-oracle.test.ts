@@ -177,4 +177,24 @@ t.test('kubectl and the API server', async (t) => {
       t.ok(ours.length > 0 && ours.every((r) => !r.valid), 'every result here is invalid');
     }
   });
+
+  t.test('--strict reports unknown fields under status, as the API server does', async (t) => {
+    const vmc = (extra: string) => `apiVersion: infra.virtrigaud.io/v1beta1\nkind: VMClass\nmetadata: {name: c}\nspec:\n  cpu: 2\n  memory: 4Gi\n${extra}`;
+    const cases = [
+      vm('    cpu: 2') + 'status: {bogusField: 1}\n',
+      vmc('  bogusSpec: 1\nstatus:\n  bogusField: 1\n  conditions: [{type: X, status: Bogus, extra: 1}]\n  observedGeneration: x\n'),
+      vmc('status: {bogusField: 1, observedGeneration: -5}\n'),
+      vmc('status: 5\n'),
+      vmc('status: {observedGeneration: notANumber, conditions: 3}\n'),
+    ];
+    for (const c of cases) {
+      for (const strict of [true, false]) {
+        const k = await kubectlVerdict(cp, c, strict);
+        const [ours] = validateText(c, { strict });
+        t.equal(ours!.valid, k.code === 0, `strict=${strict}: kubectl ${k.code === 0 ? 'accepts' : `rejects: ${k.stderr.trim()}`}`);
+        const unknown = [...k.stderr.matchAll(/unknown field "([^"]+)"/g)].map((m) => m[1]);
+        if (k.code !== 0) t.same(ours!.errors.map((e) => e.field), unknown, 'the same unknown fields, in the same order');
+      }
+    }
+  });
 });
