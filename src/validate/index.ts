@@ -1,6 +1,7 @@
 import { decodeStream, type DecodeOptions } from './yaml';
 import { Validator, type ObjectResult } from './validator';
 import type { FieldError } from './errors';
+import { MAX_REQUEST_BODY_BYTES, requestBodyBytes } from './request-size';
 
 export { Validator, type ObjectResult, type ObjectOptions } from './validator';
 export type { FieldError, CauseType } from './errors';
@@ -71,7 +72,19 @@ export function validateText(input: string | Uint8Array, opts: ValidateOptions =
 }
 
 function judge(validator: Validator, value: unknown, line: number, index: number, opts: ValidateOptions): DocumentResult {
+  // measured before validation prunes and defaults in place: the body is what kubectl would send
+  const body = requestBodyBytes(value as Record<string, unknown>);
   const r = validator.validateObject(value, { strict: opts.strict, inPlace: true });
+  if (!r.skipped && body > MAX_REQUEST_BODY_BYTES) {
+    // the API server refuses the request before reading it: that is the only error
+    r.errors.splice(0, r.errors.length, {
+      field: '',
+      type: 'DocumentInvalid',
+      message: `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES} (kubectl would send ${body} bytes of JSON)`,
+      rule: 'size-limit',
+    });
+    (r as { valid: boolean }).valid = false;
+  }
   if (!r.valid) withHints(r);
   return {
     file: opts.file,

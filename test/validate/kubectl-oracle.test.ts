@@ -12,6 +12,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { useControlPlane, type ControlPlane } from '../../src/testenv';
 import { validateText, type DocumentResult } from '../../src/validate';
 import { decodeStream } from '../../src/validate/yaml';
+import { requestBodyBytes } from '../../src/validate/request-size';
 
 const NS = `kubectl-oracle-${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubectl-oracle-'));
@@ -194,6 +195,28 @@ t.test('kubectl and the API server', async (t) => {
         t.equal(ours!.valid, k.code === 0, `strict=${strict}: kubectl ${k.code === 0 ? 'accepts' : `rejects: ${k.stderr.trim()}`}`);
         const unknown = [...k.stderr.matchAll(/unknown field "([^"]+)"/g)].map((m) => m[1]);
         if (k.code !== 0) t.same(ours!.errors.map((e) => e.field), unknown, 'the same unknown fields, in the same order');
+      }
+    }
+  });
+
+  t.test('a request body over 3 MiB (as the JSON kubectl sends) is refused, one byte under is not', async (t) => {
+    const LIMIT = 3 * 1024 * 1024;
+    const doc = (pad: string) => ({ apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMClass', metadata: { name: 'big', namespace: NS }, spec: { cpu: 2, memory: '4Gi', pad } });
+    const yaml = (pad: string) => `apiVersion: infra.virtrigaud.io/v1beta1\nkind: VMClass\nmetadata: {name: big, namespace: ${NS}}\nspec:\n  cpu: 2\n  memory: 4Gi\n  pad: "${pad}"\n`;
+    // `<` and `&` are 6 bytes each in Go's JSON, é is 2: 840,000 characters that are 2.9 MB as JSON
+    const unit = '<é&x<';
+    const base = unit.repeat(140_000);
+    for (const want of [LIMIT, LIMIT + 1]) {
+      const pad = base + 'x'.repeat(want - requestBodyBytes(doc(base)));
+      t.equal(requestBodyBytes(doc(pad)), want, `the body is ${want} bytes by our count`);
+      const content = yaml(pad);
+      t.ok(Buffer.byteLength(content) < 2_000_000, 'while the YAML file is far smaller');
+      const k = await kubectlVerdict(cp, content, false);
+      const [ours] = validateText(content);
+      t.equal(ours!.valid, k.code === 0, `${want} bytes: kubectl ${k.code === 0 ? 'accepts' : `refuses: ${k.stderr.trim().slice(0, 200)}`}`);
+      if (k.code !== 0) {
+        t.match(k.stderr, /Request entity too large: limit is 3145728/);
+        t.match(ours!.errors[0]!.message, /^Request entity too large: limit is 3145728/, 'with the API server\'s words');
       }
     }
   });
