@@ -1,6 +1,6 @@
 /** The provider payloads of a VM (§15.5): exact keys, unit conversions, precedence rules. */
 import t from 'tap';
-import { classPayload, createRequest, imagePayload, mergeUserData, networkPayloads, placementPayload, vmPayload } from '../../../src/reconciler/vm/payload';
+import { classPayload, createRequest, imagePayload, mergeUserData, networkPayloads, placementPayload, providerVmName, vmPayload } from '../../../src/reconciler/vm/payload';
 import { quantityToBytes, quantityToMiB } from '../../../src/reconciler/vm/quantity';
 import { stringifyProviderRaw } from '../../../src/reconciler/vm/status-draft';
 import { durationMs } from '../../../src/reconciler/duration';
@@ -90,4 +90,16 @@ t.test('status.provider values are strings; __proto__ is dropped', async (t) => 
   const out = stringifyProviderRaw(raw);
   t.same(out, { n: '3', b: 'true', o: '{"x":1}', nil: '' });
   t.equal(({} as any).polluted, undefined);
+});
+
+t.test('provider-side names never collide across namespaces; the uid travels; a diskID is never a path', async (t) => {
+  const vm = (ns: string, name: string, extra: Record<string, unknown> = {}): any => ({ metadata: { namespace: ns, name, uid: `uid-${ns}-${name}` }, spec: extra });
+  t.equal(providerVmName(vm('team', 'web'), 'team'), 'web', 'same namespace: the plain name');
+  t.equal(providerVmName(vm('team', 'a-web'), 'other'), 'team_a-web');
+  t.equal(providerVmName(vm('team-a', 'web'), 'other'), 'team-a_web', 'team/a-web and team-a/web stay apart');
+  t.not(providerVmName(vm('team', 'a.web'), 'team'), providerVmName(vm('a', 'web'), 'team'), 'a same-namespace name cannot look like a qualified one');
+  const req = createRequest({ vm: vm('team', 'web'), classSpec: { cpu: 1, memory: '1Gi' }, attachments: new Map() });
+  t.equal(req.uid, 'uid-team-web', 'the VirtualMachine uid is in the create request');
+  t.equal(imagePayload(vm('t', 'x', { importedDisk: { diskID: '../../etc/passwd', format: 'raw' } }), undefined).Path, '', 'a diskID with separators becomes no path');
+  t.equal(imagePayload(vm('t', 'x', { importedDisk: { diskID: 'disk-1', format: 'qcow2' } }), undefined).Path, '/var/lib/libvirt/images/disk-1.qcow2');
 });
