@@ -11,8 +11,12 @@
 
 export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
 
+/** Characters whose JSON or UTF-8 size the native byte count does not give (escapes, surrogates). */
+const SPECIAL = /["\\<>&\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+
 /** Bytes of Go's JSON for a string, quotes included. */
 function stringBytes(s: string): number {
+  if (s.length > 24 && !SPECIAL.test(s)) return 2 + Buffer.byteLength(s, 'utf8'); // native, for long strings
   let n = 2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
