@@ -107,6 +107,19 @@ export function presenceImmutable(field: string, o: RuleOptions = {}): Validatio
   }, o);
 }
 
+/**
+ * `field` is set exactly when `discriminator` equals `value` (a union's
+ * member that goes with one choice of its discriminator, e.g. `selector`
+ * with `from: Selector`). The discriminator must be set, e.g. by a default.
+ */
+export function presentWhen(field: string, discriminator: string, value: string, o: RuleOptions = {}): ValidationRule {
+  if (!/^[A-Za-z0-9_.-]*$/.test(value)) throw new Error(`presentWhen(): value ${JSON.stringify(value)} must be a plain word`);
+  return withOptions({
+    rule: `has(self.${celField(field)}) == (self.${celField(discriminator)} == '${value}')`,
+    message: o.message ?? `${field} is required when ${discriminator} is ${value}, and only then`,
+  }, o);
+}
+
 /** A rule written by hand. */
 export function rule(expression: string, message: string, o: Omit<RuleOptions, 'message'> & { optionalOldSelf?: boolean } = {}): ValidationRule {
   return withOptions({ rule: expression, message, optionalOldSelf: o.optionalOldSelf }, o);

@@ -62,6 +62,14 @@ export function nativeRule(rule: string): NativeProgram | undefined {
       return exactly ? n === 1 : n <= 1;
     };
   }
+  if ((m = new RegExp(`^has\\(self\\.${ID}\\) == \\(self\\.${ID} == '([A-Za-z0-9_.-]*)'\\)$`).exec(rule))) {
+    const [f, d, v] = [unescape(m[1]), unescape(m[2]), m[3]];
+    return (c) => {
+      // Selecting an absent field is an evaluation error in CEL.
+      if (!has(c.self, d)) throw new Error(`no such key: ${d}`);
+      return has(c.self, f) === ((c.self as Context)[d] === v);
+    };
+  }
   if (/^has\(self\.[A-Za-z_][A-Za-z0-9_]*\)( \|\| has\(self\.[A-Za-z_][A-Za-z0-9_]*\))+$/.test(rule)) {
     const fields = [...rule.matchAll(/has\(self\.([A-Za-z_][A-Za-z0-9_]*)\)/g)].map((x) => unescape(x[1]));
     return (c) => fields.some((f) => has(c.self, f));

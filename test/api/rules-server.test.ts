@@ -103,6 +103,8 @@ const rejections: [string, () => any, string, RegExp][] = [
   ['VMClone without a source', () => ({
     apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMClone', metadata: { name: 'c', namespace: NS }, spec: { source: {}, target: { name: 'web-2' } },
   }), 'spec.source', /a clone source needs exactly one of vmRef, snapshotRef, templateRef or imageRef/],
+  ['Provider allowedNamespaces from Selector without a selector', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.allowedNamespaces = { from: 'Selector' }; return o; }, 'spec.allowedNamespaces', /selector is required with from: Selector and used only with it/],
+  ['VMImage allowedNamespaces selector with from: All', () => { const o = byKind('VMImage'); o.metadata.namespace = NS; o.spec.allowedNamespaces = { from: 'All', selector: { matchLabels: { a: 'b' } } }; return o; }, 'spec.allowedNamespaces', /selector is required with from: Selector and used only with it/],
 ];
 
 t.test('violations are rejected with our message at the right field', async (t) => {
@@ -123,6 +125,7 @@ t.test('boundary values are accepted', async (t) => {
     ['Provider at the limits', () => { const o = byKind('Provider'); o.metadata.namespace = NS; o.spec.runtime.replicas = 10; o.spec.runtime.env = Array.from({ length: 50 }, (_, i) => ({ name: `E${i}`, value: 'v' })); o.spec.runtime.tolerations = Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, operator: 'Exists' })); return o; }],
     ['50 tags and 63-character names', () => { const o = vm(); o.spec.tags = Array.from({ length: 50 }, (_, i) => `t${i}`); o.spec.disks[0].name = 'd'.repeat(63); return o; }],
     ['10 networks', () => { const o = vm(); o.spec.networks = Array.from({ length: 10 }, (_, i) => ({ name: `n${i}` })); return o; }],
+    ['consent by selector and by name', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.allowedNamespaces = { from: 'Selector', selector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['gold'] }] }, names: ['team-b'] }; return o; }],
     ['importedDisk alone', () => { const o = vm(); delete o.spec.imageRef; o.spec.importedDisk = { diskID: 'd1' }; return o; }],
     ['tpmVersion "2.0"', () => { const o = byKind('VMClass'); o.metadata.namespace = NS; o.spec.securityProfile = { tpmEnabled: true, tpmVersion: '2.0' }; return o; }],
     ['VMClone from a VM', () => ({ apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMClone', metadata: { name: 'c', namespace: NS }, spec: { source: { vmRef: { name: 'web' } }, target: { name: 'web-2' } } })],

@@ -1,4 +1,4 @@
-import { s } from '../../schema';
+import { cel, s } from '../../schema';
 
 /** API group of every kind. */
 export const GROUP = 'infra.virtrigaud.io';
@@ -111,8 +111,5 @@ export const allowedNamespaces = (kind: string) =>
         },
       }),
     },
-    rules: [
-      { rule: "self.from != 'Selector' || has(self.selector)", message: 'from: Selector needs a selector' },
-      { rule: "!has(self.selector) || self.from == 'Selector'", message: 'selector is only used with from: Selector' },
-    ],
+    rules: [cel.presentWhen('selector', 'from', 'Selector', { message: 'selector is required with from: Selector and used only with it' })],
   });
