@@ -35,10 +35,18 @@ for (const [name, make] of Object.entries(SHAPES)) {
   t.test(`${name}: 4 MB decodes in under 8x the time of 1 MB`, async (t) => {
     const small = make(1 << 20);
     const large = make(4 << 20);
-    best(small, 1); // warm-up
-    const a = best(small, 3);
-    const b = best(large, 3);
-    const ratio = b / Math.max(a, 1);
+    best(large, 1); // warm-up: compiled code, and a heap already grown to the larger size (so GC costs compare)
+    best(small, 1);
+    // a quadratic decoder gives ~16 on every attempt; a linear one ~4, now and then more on a busy
+    // machine (garbage collection), so up to three attempts
+    let a = 0;
+    let b = 0;
+    let ratio = Infinity;
+    for (let attempt = 0; attempt < 3 && ratio >= 8; attempt++) {
+      a = best(small, 5);
+      b = best(large, 5);
+      ratio = b / Math.max(a, 1);
+    }
     t.comment(`${name}: 1 MB ${a.toFixed(0)} ms, 4 MB ${b.toFixed(0)} ms, ratio ${ratio.toFixed(1)}`);
     t.ok(ratio < 8, `ratio ${ratio.toFixed(1)} < 8 (1 MB ${a.toFixed(0)} ms, 4 MB ${b.toFixed(0)} ms)`);
   });
