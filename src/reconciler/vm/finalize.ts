@@ -44,9 +44,8 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
 
   const found = providerOf(vm, ctx.lookups);
   if (!('provider' in found)) {
-    // Never allowed to use it: nothing can have been created there through this object.
-    if (found.reason === 'ReferenceNotPermitted') return release('Deleted', `${found.message}; nothing was created through it`);
-    return blocked(found.reason, found.message);
+    // Consent withdrawn after a create: the VM may exist there, so it is not released silently (no orphan).
+    return blocked(found.reason, found.reason === 'ReferenceNotPermitted' ? `${found.message}, but a VM may have been created through it before` : found.message);
   }
   const providerObj = found.provider;
   let provider: Provider;

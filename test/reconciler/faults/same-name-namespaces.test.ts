@@ -50,8 +50,19 @@ t.test('same VM name in two namespaces on one Provider', async (t) => {
   t.equal(uids.web, a.metadata.uid, 'each provider VM carries its VirtualMachine\'s uid');
   t.equal(uids[`${other}_web`], b.metadata.uid);
 
-  // Deleting the second namespace's VM must leave the first one's alone.
+  // The Provider withdraws its consent: deleting b/web must not orphan its VM, so the deletion waits.
+  await env.admin.patch(Kinds.Provider, env.ns, 'lab', { spec: { allowedNamespaces: null } }, { type: 'merge' });
   await env.admin.delete(Kinds.VirtualMachine, other, 'web');
+  const held = await eventually('b/web deletion held', async () => {
+    const o = await env.admin.get(Kinds.VirtualMachine, other, 'web');
+    const ready = o?.status?.conditions?.find((c: any) => c.type === 'Ready');
+    return ready?.reason === 'ReferenceNotPermitted' ? ready : undefined;
+  });
+  t.match(held.message, /a VM may have been created through it before.*force-delete/);
+  t.equal((await mem.latest().describe(b.status.id)).exists, true, 'b/web\'s provider VM is not orphaned silently');
+  // Consent back: the deletion completes and removes b/web's provider VM, and only that one.
+  await env.admin.patch(Kinds.Provider, env.ns, 'lab', { spec: { allowedNamespaces: { names: [other] } } }, { type: 'merge' });
   await eventually('b/web released', async () => !(await env.admin.get(Kinds.VirtualMachine, other, 'web')), 30_000);
+  t.equal((await mem.latest().describe(b.status.id)).exists, false, 'b/web\'s provider VM deleted');
   t.equal((await mem.latest().describe(a.status.id)).exists, true, "a/web's provider VM survives the deletion of b/web");
 });
