@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG, InProcessRefused, loadConfigFile, parseConfig, selectInstance, type ReconcilerConfig } from '../../src/reconciler/config';
 import { permitsReference, selectorMatches } from '../../src/reconciler/consent';
+import { DEFAULT_RECONCILER_CONFIG } from '../../src/install';
 
 const problems = (text: string): string[] => {
   try {
@@ -170,6 +171,5 @@ t.test('consent: cross-namespace references only where the target allows them', 
 });
 
 t.test('the install ships a configuration that parses to the deny-all default', async (t) => {
-  const { DEFAULT_RECONCILER_CONFIG } = await import('../../src/install');
   t.same(parseConfig(DEFAULT_RECONCILER_CONFIG, 'virtrigaud-reconciler-config'), DEFAULT_CONFIG);
 });
