@@ -144,7 +144,10 @@ export async function operatorEnv(t: TeardownHost, opts: { private?: boolean; ap
   return { cp, admin, ns, serviceAccount, kubeConfig, start, waitFor };
 }
 
-/** A Provider served in process by the `memory` implementation, its credentials Secret, a VMClass and a VMImage. */
+/**
+ * A Provider served in process by the in-memory test driver (the operator instance `memory` that
+ * {@link testConfig} switches on; `spec.type` is only a label here), its credentials Secret, a VMClass and a VMImage.
+ */
 export async function createFixtures(env: OperatorEnv, opts: { endpoint?: string; password?: string } = {}): Promise<void> {
   const { admin, ns } = env;
   await admin.create(CoreResources.secrets, {
