@@ -21,7 +21,6 @@
  * VIRTRIGAUD_RBAC_LOGDIR=<dir> writes each trial's operator log there.
  */
 import t from 'tap';
-import { PassThrough } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -38,7 +37,7 @@ import { Operator } from '../../src/reconciler/operator';
 import { CoreResources, createLogger, KubeClient, type ResourceType } from '../../src/reconciler/runtime';
 import { SecretRedactor } from '../../src/reconciler/secrets';
 import { REPO_ROOT, useControlPlane, type ControlPlane } from '../../src/testenv';
-import { testConfig } from '../reconciler/support/env';
+import { lineCapture, testConfig } from '../reconciler/support/env';
 
 /** How long a scenario may take with the install's complete rules. */
 const POSITIVE_LIMIT_MS = 20_000;
@@ -285,13 +284,7 @@ async function runTrial(s: Scenario, without: Grant | undefined, waitMs: number)
       memory.set(ctx.name, m);
       return m;
     });
-    const stream = new PassThrough();
-    let partial = '';
-    stream.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      logs.push(...lines);
-    });
+    const stream = lineCapture(logs);
     const redactor = new SecretRedactor();
     const operator = new Operator({
       kubeConfig: sa.kubeConfig,

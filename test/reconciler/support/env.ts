@@ -43,6 +43,19 @@ export function installDocs(): any[] {
   return parseAllDocuments(readFileSync(path.join(REPO_ROOT, 'dist', 'install.yaml'), 'utf8')).map((d) => d.toJSON());
 }
 
+/** A stream for a logger that appends each complete line to `lines` (and echoes them with VIRTRIGAUD_TEST_LOGS=1). */
+export function lineCapture(lines: string[]): PassThrough {
+  const stream = new PassThrough();
+  let partial = '';
+  stream.on('data', (chunk: Buffer) => {
+    const complete = (partial + chunk.toString('utf8')).split('\n');
+    partial = complete.pop() ?? '';
+    lines.push(...complete);
+    if (process.env.VIRTRIGAUD_TEST_LOGS === '1') for (const l of complete) process.stderr.write(`# op: ${l}\n`);
+  });
+  return stream;
+}
+
 export interface RunningOperator {
   readonly operator: Operator;
   readonly logs: string[];
@@ -95,14 +108,7 @@ export async function operatorEnv(t: TeardownHost, opts: { private?: boolean; ap
 
   const start = async (o: Partial<OperatorOptions> = {}): Promise<RunningOperator> => {
     const logs: string[] = [];
-    const stream = new PassThrough();
-    let partial = '';
-    stream.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      logs.push(...lines);
-      if (process.env.VIRTRIGAUD_TEST_LOGS === '1') for (const l of lines) process.stderr.write(`# op: ${l}\n`);
-    });
+    const stream = lineCapture(logs);
     const redactor = o.redactor ?? new SecretRedactor();
     const logger = o.logger ?? createLogger({ level: 'debug', format: 'json', stream, redact: () => redactor.secrets() });
     const operator = new Operator({
