@@ -47,9 +47,7 @@ export function providerKey(p: ProviderObject): string {
 }
 
 /** The in-process instance this Provider asks for (whether it gets it is the operator's configuration's to say). */
-export function inProcessImplementation(p: ProviderObject): string | undefined {
-  return requestedInstance(p);
-}
+export const inProcessImplementation = requestedInstance;
 
 /**
  * Secret references of a Provider name Secrets in its own namespace only:
