@@ -6,10 +6,8 @@
  * `timeoutMs` fails at once (Retryable), an aborted `signal` ends the wait,
  * and the time spent waiting is taken off the deadline the provider sees.
  */
-import { TokenBucket } from '../reconciler/runtime/ratelimit';
+import type { TokenBucket } from '../reconciler/runtime/ratelimit';
 import { ProviderError, type CallOptions, type Provider } from './provider';
-
-export { TokenBucket };
 
 /** Where each method takes its CallOptions (the last parameter of the Provider interface). */
 const OPTIONS_AT: Readonly<Record<Exclude<keyof Provider, 'close'>, number>> = {

@@ -16,6 +16,9 @@ export const Kinds = {
   Provider: resourceOf('Provider'),
   VMPlacementPolicy: resourceOf('VMPlacementPolicy'),
   VMSnapshot: resourceOf('VMSnapshot'),
+  VMClone: resourceOf('VMClone'),
+  VMSet: resourceOf('VMSet'),
+  VMMigration: resourceOf('VMMigration'),
 } as const;
 
 export const API_VERSION = `${Kinds.VirtualMachine.group}/${Kinds.VirtualMachine.version}`;

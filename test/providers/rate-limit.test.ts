@@ -2,7 +2,8 @@
 import t from 'tap';
 import { MemoryProvider } from '../../src/providers/memory';
 import { ProviderError } from '../../src/providers/provider';
-import { rateLimited, TokenBucket } from '../../src/providers/rate-limit';
+import { rateLimited } from '../../src/providers/rate-limit';
+import { TokenBucket } from '../../src/reconciler/runtime/ratelimit';
 
 t.test('calls beyond the burst wait for tokens at qps; close is never limited', async (t) => {
   const provider = rateLimited(new MemoryProvider({ credentials: { username: 'u' } }), new TokenBucket(10, 2));

@@ -1,20 +1,13 @@
 /** The Provider controller: its reconciler and the watches that wake it. */
 import type { VirtualMachine } from '../../generated/virtual-machine';
-import type { OperatorInformers } from '../informers';
 import { VM_INDEX } from '../informers';
 import { refKey } from '../kinds';
-import type { ProviderConnections } from '../provider-connections';
+import type { ControllerDeps } from '../deps';
 import type { RuntimePolicy } from '../provider-runtime';
-import { Controller, CoreResources, Informer, type EventRecorder, type KubeClient, type Logger, type Metrics } from '../runtime';
+import { Controller, CoreResources, Informer } from '../runtime';
 import { ProviderReconciler } from './reconciler';
 
-export interface ProviderControllerOptions {
-  readonly client: KubeClient;
-  readonly informers: OperatorInformers;
-  readonly connections: ProviderConnections;
-  readonly events: EventRecorder;
-  readonly logger: Logger;
-  readonly metrics?: Metrics;
+export interface ProviderControllerOptions extends ControllerDeps {
   readonly namespace?: string;
   readonly pendingRetryMs?: number;
   /** What a Provider may ask of its runtime pod (images, placement, env). @default DEFAULT_RUNTIME_POLICY */

@@ -6,7 +6,6 @@
  * `failureThreshold` / `successThreshold` consecutive results.
  */
 import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { Provider as ProviderObject, ProviderStatus } from '../../generated/provider';
 import type { Capabilities } from '../../providers/provider';
 import { InProcessRefused } from '../config/in-process';
@@ -14,7 +13,7 @@ import type { InProcessInstance } from '../config/types';
 import { inProcessImplementation, providerKey, ProviderUnavailable, type ProviderConnections } from '../provider-connections';
 import { DEFAULT_RUNTIME_POLICY, PROVIDER_RUNTIME_FIELD_MANAGER, renderProviderRuntime, runtimeStatusFrom, type RuntimePolicy, type RuntimeRenderResult } from '../provider-runtime';
 import { Kinds } from '../kinds';
-import { CoreResources, getCondition, rfc3339, setCondition, updateStatus, type Condition, type EventRecorder, type KubeClient, type Logger, type Result } from '../runtime';
+import { CoreResources, rfc3339, StatusDraft, writeStatus, type EventRecorder, type KubeClient, type Logger, type Result } from '../runtime';
 import { durationMs } from '../duration';
 
 /** Annotation on rendered runtime objects: hash of what was applied, so an unchanged runtime is never re-applied. */
@@ -55,13 +54,12 @@ export class ProviderReconciler {
       return;
     }
     const p = structuredClone(cached);
-    const status: ProviderStatus = structuredClone(p.status ?? {});
-    const cond = (type: string, ok: boolean, reason: string, raw: string) => {
-      // A Validate or connection error may quote the Provider's credentials: redacted with its own scope.
-      const message = this.ctx.events.redact(p, raw);
-      const before = getCondition(status.conditions as Condition[] | undefined, type);
-      if (before && (before.status === 'True') !== ok && !ok) this.ctx.events.event(p, 'Warning', reason, message);
-      status.conditions = setCondition(status.conditions as Condition[] | undefined, { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: p.metadata?.generation });
+    const draft = new StatusDraft<ProviderStatus>(p);
+    const status = draft.status;
+    // Warns on a True -> False flip only; the message is redacted by the recorder (and by write() in the condition).
+    const cond = (type: string, ok: boolean, reason: string, message: string) => {
+      if (draft.getCondition(type)?.status === 'True' && !ok) this.ctx.events.event(p, 'Warning', reason, message);
+      draft.condition(type, ok, reason, message);
     };
     const implementation = inProcessImplementation(p);
     let running: boolean;
@@ -75,7 +73,7 @@ export class ProviderReconciler {
         // Refused by the operator's configuration: nothing runs, no Secret is read, and it says why.
         const reason = err instanceof InProcessRefused || err instanceof ProviderUnavailable ? err.reason : 'InProcessNotAllowed';
         const message = (err as Error).message;
-        const before = getCondition(status.conditions as Condition[] | undefined, 'ProviderRuntimeReady');
+        const before = draft.getCondition('ProviderRuntimeReady');
         if (before?.reason !== reason || before.message !== message) this.ctx.events.event(p, 'Warning', reason, message);
         status.runtime = { phase: 'Failed', message: `${reason}: ${message}` };
         cond('ProviderRuntimeReady', false, reason, message);
@@ -83,7 +81,7 @@ export class ProviderReconciler {
         cond('Ready', false, reason, message);
         status.healthy = false;
         status.observedGeneration = p.metadata?.generation;
-        await this.write(p, status);
+        await this.write(p, draft);
         return { requeueAfterMs: 60_000 };
       }
       running = true;
@@ -94,7 +92,7 @@ export class ProviderReconciler {
       cond('TLSConfigured', rendered.tls.decision === 'Enabled', rendered.tls.decision, rendered.tls.message);
       if (rendered.refused) {
         // A policy refusal is a Warning each time it is new (cond() warns only on a True -> False flip).
-        const before = getCondition(status.conditions as Condition[] | undefined, 'ProviderRuntimeReady');
+        const before = draft.getCondition('ProviderRuntimeReady');
         const repeated = before?.status === 'False' && before.reason === rendered.refused.reason && before.message === rendered.refused.message;
         if (rendered.violations.length && !repeated && before?.status !== 'True') this.ctx.events.event(p, 'Warning', rendered.refused.reason, rendered.refused.message);
         status.runtime = { mode: 'Remote', phase: 'Failed', message: `${rendered.refused.reason}: ${rendered.refused.message}` };
@@ -103,7 +101,7 @@ export class ProviderReconciler {
         cond('Ready', false, rendered.refused.reason, rendered.refused.message);
         status.healthy = false;
         status.observedGeneration = p.metadata?.generation;
-        await this.write(p, status);
+        await this.write(p, draft);
         return { requeueAfterMs: 60_000 };
       }
       const deployment = await this.applyRuntime(p, rendered);
@@ -122,10 +120,10 @@ export class ProviderReconciler {
     status.connectedVMs = this.ctx.connectedVMs(key);
     status.observedGeneration = p.metadata?.generation;
     // Ready sums the others up: the runtime runs and the provider answers.
-    const available = getCondition(status.conditions as Condition[] | undefined, 'ProviderAvailable');
+    const available = draft.getCondition('ProviderAvailable');
     if (running && status.healthy) cond('Ready', true, 'ProviderReady', available?.message ?? 'the provider is available');
     else cond('Ready', false, running ? 'ProviderUnavailable' : 'RuntimeNotReady', available?.message ?? status.runtime?.message ?? 'the provider runtime is not running');
-    await this.write(p, status);
+    await this.write(p, draft);
     return { requeueAfterMs: requeueMs };
   }
 
@@ -187,11 +185,9 @@ export class ProviderReconciler {
     return applied;
   }
 
-  private async write(p: ProviderObject, status: ProviderStatus): Promise<void> {
-    if (isDeepStrictEqual(status, p.status ?? {})) return;
-    await updateStatus<ProviderObject>(this.ctx.client, Kinds.Provider, p, (fresh) => {
-      fresh.status = structuredClone(status);
-    });
+  /** A Validate or connection error may quote the Provider's credentials: condition messages are redacted with its own scope. */
+  private async write(p: ProviderObject, draft: StatusDraft<ProviderStatus>): Promise<void> {
+    await writeStatus(this.ctx.client, Kinds.Provider, p, draft, { redact: (m) => this.ctx.events.redact(p, m) });
   }
 }
 

@@ -6,6 +6,7 @@ export * from './informer';
 export * from './workqueue';
 export * from './controller';
 export * from './conditions';
+export * from './status';
 export * from './objects';
 export * from './metrics';
 export * from './logger';

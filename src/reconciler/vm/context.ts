@@ -1,10 +1,9 @@
 /** What the VirtualMachine reconciler works with, and the names it reads and writes on VMs. */
-import { isDeepStrictEqual } from 'node:util';
 import type { VirtualMachine, VirtualMachineStatus } from '../../generated/virtual-machine';
 import type { VMClass } from '../../generated/vm-class';
 import { Kinds } from '../kinds';
 import type { ProviderConnections } from '../provider-connections';
-import { updateStatus, type EventRecorder, type KubeClient, type Logger } from '../runtime';
+import { writeStatus, type EventRecorder, type KubeClient, type Logger } from '../runtime';
 import type { SecretReader } from '../secrets';
 import type { HookPolicy } from './hooks';
 import type { Lookups } from './resolve';
@@ -72,33 +71,18 @@ export interface VmReconcilerContext {
 }
 
 /**
- * Writes the draft; condition messages pass through `redact` first (a
- * provider error may quote a credential; the VM's Provider scope). The draft was computed from
- * `vm.status`; when the stored status turns out to be different (our cache
- * lagged behind a write of ours), nothing is written and the result is
- * false: the caller looks again with fresh data. `force` writes anyway (the
- * provider id right after a create must never be dropped).
+ * Writes the draft through the shared writer (src/reconciler/runtime/status.ts):
+ * condition messages redacted with the VM's Provider scope (a provider error
+ * may quote a credential), refused when our view of the stored status was
+ * stale (false: the caller looks again with fresh data). `force` writes
+ * anyway (the provider id right after a create must never be dropped).
  */
 export function statusWriter(client: KubeClient, redact: (s: string, vm: VirtualMachine) => string = (s) => s) {
   return async (vm: VirtualMachine, draft: StatusDraft, opts: { force?: boolean } = {}): Promise<boolean> => {
-    for (const c of draft.status.conditions ?? []) c.message = redact(c.message, vm);
     // status.message: the one line a person reads first, the Ready condition's message.
-    const ready = draft.status.conditions?.find((c) => c.type === 'Ready');
+    const ready = draft.getCondition('Ready');
     if (ready) draft.status.message = ready.message;
-    if (!draft.changed()) return true;
-    const status = draft.normalized();
-    const base = vm.status ?? {};
-    let stale = false;
-    const written = await updateStatus<VirtualMachine>(client, Kinds.VirtualMachine, vm, (fresh) => {
-      if (!opts.force && !isDeepStrictEqual(fresh.status ?? {}, base)) {
-        stale = true;
-        return false;
-      }
-      fresh.status = structuredClone(status);
-    });
-    vm.status = written.status ?? status;
-    if (written.metadata?.resourceVersion) vm.metadata = { ...vm.metadata, resourceVersion: written.metadata.resourceVersion };
-    return !stale;
+    return writeStatus(client, Kinds.VirtualMachine, vm, draft, { redact: (m) => redact(m, vm), unlessStale: !opts.force });
   };
 }
 

@@ -4,22 +4,16 @@ import { Validator } from '../../validate';
 import type { OperatorInformers } from '../informers';
 import { VM_INDEX } from '../informers';
 import { refKey } from '../kinds';
-import type { ProviderConnections } from '../provider-connections';
-import { Controller, objectKey, type EventRecorder, type KubeClient, type Logger, type Metrics, type Result } from '../runtime';
+import type { ControllerDeps } from '../deps';
+import { Controller, objectKey, type EventRecorder, type Logger, type Result } from '../runtime';
 import type { SecretReader } from '../secrets';
 import { annotationSetter, DEFAULT_VM_TIMING, statusWriter, type VmLookups, type VmTiming } from './context';
 import type { HookPolicy } from './hooks';
 import { VmReconciler } from './reconciler';
 import { StatusDraft } from './status-draft';
 
-export interface VmControllerOptions {
-  readonly client: KubeClient;
-  readonly informers: OperatorInformers;
-  readonly connections: ProviderConnections;
+export interface VmControllerOptions extends ControllerDeps {
   readonly secrets: SecretReader;
-  readonly events: EventRecorder;
-  readonly logger: Logger;
-  readonly metrics?: Metrics;
   readonly timing?: Partial<VmTiming>;
   /** @default 10 */
   readonly workers?: number;

@@ -17,7 +17,7 @@ import { MemoryProvider, memoryOptionsFromContext } from '../../../src/providers
 import { ProviderError, type CallOptions, type SnapshotCreateRequest } from '../../../src/providers/provider';
 import { ProviderRegistry } from '../../../src/providers/registry';
 import { Kinds } from '../../../src/reconciler/kinds';
-import { snapshotNameHint, uidToken } from '../../../src/reconciler/snapshot/controller';
+import { snapshotNameHint, uidToken } from '../../../src/reconciler/snapshot/naming';
 import { REPO_ROOT } from '../../../src/testenv';
 import { condition, createFixtures, operatorEnv, vmObject, type OperatorEnv } from '../support/env';
 import { eventsFor, eventually } from '../support/faults-helpers';
