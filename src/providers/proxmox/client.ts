@@ -78,7 +78,7 @@ export class PveClient {
       headers.Authorization = `PVEAPIToken=${this.opts.tokenId}=${this.opts.tokenSecret ?? ''}`;
     } else {
       const t = await this.session(op);
-      headers.Cookie = `PVEAuthCookie=${encodeURIComponent(t.cookie)}`;
+      headers.Cookie = `PVEAuthCookie=${t.cookie}`;
       if (method !== 'GET') headers.CSRFPreventionToken = t.csrf;
     }
     try {
