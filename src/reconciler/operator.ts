@@ -9,6 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { registerLibvirtProvider } from '../providers/libvirt';
 import { registerMemoryProvider } from '../providers/memory';
 import { registerQemuProvider } from '../providers/qemu';
+import { registerProxmoxProvider } from '../providers/proxmox';
 import { registerVsphereProvider } from '../providers/vsphere';
 import type { HostPolicy } from '../providers/hostutil/policy';
 import { ProviderRegistry } from '../providers/registry';
@@ -59,7 +60,7 @@ export interface OperatorOptions {
 /** The drivers `virtrigaud run` can serve in process; the in-memory test double only when asked for. */
 export function defaultRegistry(opts: { testProviders?: boolean } = {}): ProviderRegistry {
   const registry = new ProviderRegistry();
-  for (const register of [registerLibvirtProvider, registerQemuProvider, registerVsphereProvider]) register(registry);
+  for (const register of [registerLibvirtProvider, registerQemuProvider, registerVsphereProvider, registerProxmoxProvider]) register(registry);
   if (opts.testProviders) registerMemoryProvider(registry);
   return registry;
 }

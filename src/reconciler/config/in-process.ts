@@ -48,6 +48,7 @@ export function selectInstance(config: ReconcilerConfig, p: ProviderObject): InP
   }
   checkEndpoint(inst, p.spec?.endpoint ?? '');
   if (inst.libvirt) checkLibvirtDefaults(inst, p);
+  if (inst.proxmox) checkProxmoxDefaults(inst, p);
   return inst;
 }
 
@@ -68,6 +69,19 @@ function checkLibvirtDefaults(inst: InProcessInstance, p: ProviderObject): void 
   }
 }
 
+/** Proxmox storage and bridge defaults are host resources: only those the instance lists. */
+function checkProxmoxDefaults(inst: InProcessInstance, p: ProviderObject): void {
+  const x = inst.proxmox!;
+  const check = (field: string, v: string | undefined, list: readonly string[], what: string) => {
+    if (v && list.length && !list.includes(v)) {
+      throw new InProcessRefused('EndpointNotAllowed', `spec.defaults.${field}: Invalid value: "${v}": in-process provider "${inst.name}" may use the ${what} ${list.map((s) => `"${s}"`).join(', ')} only`);
+    }
+  };
+  check('datastore', p.spec?.defaults?.datastore, x.storages, 'storages');
+  check('network', p.spec?.defaults?.network, x.bridges, 'bridges');
+  check('cluster', p.spec?.defaults?.cluster, x.nodes, 'nodes');
+}
+
 /** The endpoint is a network target (libvirt, vCenter) or a host location (QEMU): only what the operator listed. */
 function checkEndpoint(inst: InProcessInstance, endpoint: string): void {
   const refuse = (allowed: readonly string[]) => {
@@ -80,6 +94,11 @@ function checkEndpoint(inst: InProcessInstance, endpoint: string): void {
     case 'vsphere': {
       const base = endpoint.replace(/[?#].*$/, '');
       if (!inst.vsphere!.endpoints.some((e) => e.replace(/[?#].*$/, '') === base)) refuse(inst.vsphere!.endpoints);
+      return;
+    }
+    case 'proxmox': {
+      const norm = (u: string) => u.replace(/[?#].*$/, '').replace(/\/+$/, '').replace(/\/api2\/json$/, '');
+      if (!inst.proxmox!.endpoints.some((e) => norm(e) === norm(endpoint))) refuse(inst.proxmox!.endpoints);
       return;
     }
     case 'qemu':

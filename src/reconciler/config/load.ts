@@ -92,7 +92,7 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
     if (v === undefined || v === null) r.fail(path, 'Required value');
     return undefined;
   }
-  r.known(path, o, ['name', 'driver', 'namespaces', 'qemu', 'libvirt', 'vsphere', 'memory']);
+  r.known(path, o, ['name', 'driver', 'namespaces', 'qemu', 'libvirt', 'vsphere', 'proxmox', 'memory']);
   const name = r.str(`${path}.name`, o.name, (s) => (DNS_LABEL.test(s) && s.length <= 63 ? undefined : 'must be a DNS label (lower case letters, digits and "-")'));
   if (o.name === undefined) r.fail(`${path}.name`, 'Required value');
   const driver = r.str(`${path}.driver`, o.driver, (s) => ((IN_PROCESS_DRIVERS as readonly string[]).includes(s) ? undefined : `supported values: ${IN_PROCESS_DRIVERS.map((d) => `"${d}"`).join(', ')}`)) as InProcessDriver | undefined;
@@ -129,6 +129,15 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
       const endpoints = r.strings(`${sp}.endpoints`, settings.endpoints, (s) => (/^https:\/\/[^/?#]+/.test(s) ? undefined : 'must be an https URL such as https://vcenter.example.com/sdk'));
       if (!endpoints?.length) r.fail(`${sp}.endpoints`, 'Required value: the vCenter URLs Providers of this instance may connect to');
       return endpoints?.length ? { ...base, vsphere: { endpoints } } : undefined;
+    }
+    case 'proxmox': {
+      r.known(sp, settings, ['endpoints', 'nodes', 'storages', 'bridges']);
+      const endpoints = r.strings(`${sp}.endpoints`, settings.endpoints, (s) => (/^https:\/\/[^/?#]+/.test(s) ? undefined : 'must be an https URL such as https://pve.example.com:8006'));
+      if (!endpoints?.length) r.fail(`${sp}.endpoints`, 'Required value: the Proxmox VE API URLs Providers of this instance may connect to');
+      const nodes = r.strings(`${sp}.nodes`, settings.nodes) ?? [];
+      const storages = r.strings(`${sp}.storages`, settings.storages) ?? [];
+      const bridges = r.strings(`${sp}.bridges`, settings.bridges) ?? ['vmbr0'];
+      return endpoints?.length ? { ...base, proxmox: { endpoints, nodes, storages, bridges } } : undefined;
     }
     case 'memory': {
       r.known(sp, settings, ['stateDir']);

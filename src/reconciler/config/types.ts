@@ -10,7 +10,7 @@
  */
 
 /** Drivers the reconciler can run in process. `memory` is a test double, served only with `testProviders`. */
-export const IN_PROCESS_DRIVERS = ['libvirt', 'qemu', 'vsphere', 'memory'] as const;
+export const IN_PROCESS_DRIVERS = ['libvirt', 'qemu', 'vsphere', 'proxmox', 'memory'] as const;
 export type InProcessDriver = (typeof IN_PROCESS_DRIVERS)[number];
 
 /** The Provider `spec.type` each driver serves (`memory` serves any type: it is a stand-in for all). */
@@ -18,6 +18,7 @@ export const DRIVER_TYPES: Readonly<Record<InProcessDriver, readonly string[] | 
   libvirt: ['libvirt'],
   qemu: ['qemu'],
   vsphere: ['vsphere'],
+  proxmox: ['proxmox'],
   memory: 'any',
 };
 
@@ -48,6 +49,17 @@ export interface VsphereDriverSettings {
   readonly endpoints: readonly string[];
 }
 
+export interface ProxmoxDriverSettings {
+  /** PVE API URLs a Provider's `spec.endpoint` may name (scheme, host and port must match; a trailing `/api2/json` is ignored). */
+  readonly endpoints: readonly string[];
+  /** Nodes VMs may be created on and templates read from; empty: any node of the cluster. @default none (any) */
+  readonly nodes: readonly string[];
+  /** Storages VMs' disks may be placed on (`spec.defaults.datastore`, `spec.placement.datastore`); empty: the template's. @default none */
+  readonly storages: readonly string[];
+  /** Bridges NICs may attach to (VMNetworkAttachment `proxmox.bridge`, `spec.defaults.network`). @default ["vmbr0"] */
+  readonly bridges: readonly string[];
+}
+
 export interface MemoryDriverSettings {
   /** Keep each Provider's VMs in `<stateDir>/<namespace>-<name>.json` (crash-restart tests). */
   readonly stateDir?: string;
@@ -66,6 +78,7 @@ export interface InProcessInstance {
   readonly qemu?: QemuDriverSettings;
   readonly libvirt?: LibvirtDriverSettings;
   readonly vsphere?: VsphereDriverSettings;
+  readonly proxmox?: ProxmoxDriverSettings;
   readonly memory?: MemoryDriverSettings;
 }
 

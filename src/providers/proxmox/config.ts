@@ -1,0 +1,83 @@
+/**
+ * PVE VM config keys from the manager's payloads: cores/memory, NICs
+ * (`netN`), cloud-init (`ciuser`, `sshkeys`, `ipconfigN`, `cicustom`) and
+ * the description that carries the VM uid.
+ */
+import { ProviderError, type ClassPayload, type NetworkPayload } from '../provider';
+import type { ProxmoxLimits } from './limits';
+
+export const UID_LINE = 'virtrigaud.io/uid=';
+export const MANAGED_LINE = 'virtrigaud.io/managed';
+
+export function requireSize(op: string, cpu: number, memoryMiB: number): void {
+  if (!Number.isInteger(cpu) || cpu < 1 || cpu > 512) throw new ProviderError('InvalidSpec', `${op}: CPU must be an integer from 1 to 512 (got ${cpu})`, op);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 16) throw new ProviderError('InvalidSpec', `${op}: memory must be at least 16 MiB (got ${memoryMiB})`, op);
+}
+
+/** The description: the uid on a line of its own, so it survives user notes around it. */
+export function description(uid: string | undefined): string {
+  return [MANAGED_LINE, ...(uid ? [`${UID_LINE}${uid}`] : [])].join('\n');
+}
+
+export function uidOf(desc: string | undefined): string | undefined {
+  for (const line of (desc ?? '').split('\n')) if (line.startsWith(UID_LINE)) return line.slice(UID_LINE.length).trim() || undefined;
+  return undefined;
+}
+
+export function sizeConfig(cls: ClassPayload): Record<string, string | number> {
+  const out: Record<string, string | number> = { cores: cls.CPU, sockets: 1, memory: cls.MemoryMiB };
+  const fw = cls.Firmware.toLowerCase();
+  if (fw === 'uefi' || fw === 'efi') out.bios = 'ovmf';
+  return out;
+}
+
+const MODELS = ['virtio', 'e1000', 'rtl8139', 'vmxnet3'];
+
+/** `netN` values; bridges only from the operator's list. */
+export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits, defaultBridge: string | undefined, op: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  nets.forEach((n, i) => {
+    const bridge = n.Bridge || defaultBridge || limits.bridges[0] || 'vmbr0';
+    limits.check('bridge', bridge, op, `networks[${i}].bridge`);
+    const model = n.Model || 'virtio';
+    if (!MODELS.includes(model)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].model: Unsupported value: ${JSON.stringify(model)}: supported values: ${MODELS.join(', ')}`, op);
+    if (n.MacAddress && !/^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/.test(n.MacAddress)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].macAddress: Invalid value: ${JSON.stringify(n.MacAddress)}`, op);
+    const parts = [n.MacAddress ? `${model}=${n.MacAddress.toUpperCase()}` : model, `bridge=${bridge}`];
+    if (n.VLAN) {
+      if (!Number.isInteger(n.VLAN) || n.VLAN < 1 || n.VLAN > 4094) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].vlan: Invalid value: ${n.VLAN}: must be 1 to 4094`, op);
+      parts.push(`tag=${n.VLAN}`);
+    }
+    out[`net${i}`] = parts.join(',');
+    out[`ipconfig${i}`] = ipconfig(n, i, op);
+  });
+  return out;
+}
+
+function ipconfig(n: NetworkPayload, i: number, op: string): string {
+  if (!n.StaticIP) return 'ip=dhcp';
+  const ip = n.StaticIP.includes('/') ? n.StaticIP : `${n.StaticIP}/${n.Prefix || 24}`;
+  if (!/^[0-9.]+\/\d{1,2}$/.test(ip)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].ipAddress: Invalid value: ${JSON.stringify(n.StaticIP)}: must be an IPv4 address`, op);
+  return n.Gateway ? `ip=${ip},gw=${n.Gateway}` : `ip=${ip}`;
+}
+
+/**
+ * cloud-init from the rendered user-data: `ciuser` and `sshkeys` (PVE wants
+ * the keys URL-encoded, `%20` for spaces) when the user-data says them
+ * plainly; the whole document as a `cicustom` snippet otherwise is the
+ * operator's choice (a snippet storage) and left to them.
+ */
+export function cloudInit(userData: string | undefined): Record<string, string> {
+  if (!userData) return {};
+  const out: Record<string, string> = {};
+  const user = /^\s*(?:user|ciuser):\s*([A-Za-z_][A-Za-z0-9_-]*)\s*$/m.exec(userData)?.[1]
+    ?? /^\s*-\s*name:\s*([A-Za-z_][A-Za-z0-9_-]*)\s*$/m.exec(userData)?.[1];
+  if (user) out.ciuser = user;
+  const keys = [...userData.matchAll(/(ssh-(?:rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+(?: [^\n"']*)?/g)].map((m) => m[0].trim());
+  if (keys.length) out.sshkeys = encodeSshKeys(keys);
+  return out;
+}
+
+/** PVE's encoding of `sshkeys`: URI-encoded, with `%20` (not `+`) for spaces. */
+export function encodeSshKeys(keys: readonly string[]): string {
+  return encodeURIComponent(keys.join('\n') + '\n');
+}

@@ -1,0 +1,105 @@
+/**
+ * Create by cloning a template: vmid from `/cluster/nextid` (serialised in
+ * this process, and retried when another client took the id first), the
+ * clone task awaited, then the size, NICs, cloud-init and data disks set by
+ * `PUT /config` (synchronous). A create that fails after the clone removes
+ * what it made.
+ */
+import { ProviderError, type CreateRequest } from '../provider';
+import { requestUid } from '../uid';
+import type { PveClient } from './client';
+import { cloudInit, description, netConfig, requireSize, sizeConfig } from './config';
+import { isMissing } from './errors';
+import type { ProxmoxLimits } from './limits';
+import { awaitUpid } from './tasks';
+import { disksOf, resources, vmPath, type Config, type Resource, type VmRef } from './vm';
+
+export interface CreateContext {
+  readonly client: PveClient;
+  readonly limits: ProxmoxLimits;
+  readonly defaults: Readonly<Record<string, string>>;
+  /** Serialises nextid + clone POST in this process. */
+  readonly idLock: { chain: Promise<unknown> };
+}
+
+const TAG = /^[a-z0-9_][a-z0-9_.+-]*$/;
+
+export async function findTemplate(c: PveClient, ref: string, op: string): Promise<Resource> {
+  const all = await resources(c, op);
+  const t = all.find((r) => r.template === 1 && (String(r.vmid) === ref || r.name === ref));
+  if (!t) throw new ProviderError('InvalidSpec', `${op}: image: no Proxmox VE template ${JSON.stringify(ref)} (give a template's VMID or name)`, op);
+  return t;
+}
+
+/** Clones `src` to a fresh vmid; returns the new VM. */
+export async function cloneTo(ctx: CreateContext, src: VmRef, name: string, params: Record<string, string | number>, op: string): Promise<VmRef> {
+  const run = async (): Promise<{ ref: VmRef; upid: unknown }> => {
+    for (let attempt = 0; ; attempt++) {
+      const newid = Number(await ctx.client.get<string>('/cluster/nextid', {}, op));
+      try {
+        const upid = await ctx.client.post(`${vmPath(src)}/clone`, { newid, name, ...params }, op);
+        return { ref: { node: String(params.target ?? src.node), vmid: newid }, upid };
+      } catch (e) {
+        if (attempt < 5 && e instanceof ProviderError && /already exists|unable to create VM \d+/.test(e.message)) continue;
+        throw e;
+      }
+    }
+  };
+  const next = ctx.idLock.chain.then(run, run);
+  ctx.idLock.chain = next.catch(() => undefined);
+  const { ref, upid } = await next;
+  await awaitUpid(ctx.client, upid, op);
+  return ref;
+}
+
+export async function createVm(ctx: CreateContext, req: CreateRequest): Promise<VmRef> {
+  const op = 'Create';
+  requireSize(op, req.class.CPU, req.class.MemoryMiB);
+  const uid = requestUid(req, op);
+  if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(req.name)) throw new ProviderError('InvalidSpec', `${op}: name ${JSON.stringify(req.name)} is not a valid Proxmox VM name (a DNS name)`, op);
+  const all = await resources(ctx.client, op);
+  if (all.some((r) => r.name === req.name && r.template !== 1)) throw new ProviderError('InvalidSpec', `${op}: a VM named ${JSON.stringify(req.name)} already exists`, op);
+  const tmpl = await findTemplate(ctx.client, req.image.TemplateName, op);
+  ctx.limits.check('node', tmpl.node, op, 'image.node');
+  const target = req.placement?.Cluster || ctx.defaults.cluster || tmpl.node;
+  ctx.limits.check('node', target, op, 'placement.cluster');
+  const storage = req.placement?.Datastore || ctx.defaults.datastore || ctx.limits.storages[0] || '';
+  if (storage) ctx.limits.check('storage', storage, op, 'placement.datastore');
+  const nets = netConfig(req.networks, ctx.limits, ctx.defaults.network, op);
+  const ci = cloudInit(req.userData);
+  const params: Record<string, string | number> = { full: 1, description: description(uid) };
+  if (target !== tmpl.node) params.target = target;
+  if (storage) params.storage = storage;
+  const ref = await cloneTo(ctx, { node: tmpl.node, vmid: tmpl.vmid }, req.name, params, op);
+  try {
+    const tags = req.tags.filter((t) => TAG.test(t)).join(';');
+    await ctx.client.put(`${vmPath(ref)}/config`, { ...sizeConfig(req.class), ...nets, ...ci, ...(tags ? { tags } : {}) }, op);
+    await addDisks(ctx, ref, req.disks, storage, op);
+  } catch (e) {
+    await ctx.client.delete(vmPath(ref), { purge: 1, 'destroy-unreferenced-disks': 1 }, op).then((u) => awaitUpid(ctx.client, u, op)).catch(() => undefined);
+    throw e;
+  }
+  return ref;
+}
+
+/** Data disks after the boot disk: added when missing, grown when smaller (PVE never shrinks). */
+export async function addDisks(ctx: CreateContext, ref: VmRef, disks: readonly { SizeGiB: number; Name: string }[], storage: string, op: string): Promise<void> {
+  const cfg = await ctx.client.get<Config>(`${vmPath(ref)}/config`, {}, op);
+  const have = disksOf(cfg);
+  const boot = have[0];
+  const bus = boot?.key.replace(/\d+$/, '') ?? 'scsi';
+  const store = storage || boot?.value.split(':')[0] || 'local-lvm';
+  for (const [i, d] of disks.entries()) {
+    if (!Number.isInteger(d.SizeGiB) || d.SizeGiB < 1) throw new ProviderError('InvalidSpec', `${op}: disks[${i}].sizeGiB: Invalid value: ${d.SizeGiB}: must be a whole number of GiB, at least 1`, op);
+    const key = `${bus}${i + 1}`;
+    const cur = cfg[key];
+    if (cur === undefined) {
+      await ctx.client.put(`${vmPath(ref)}/config`, { [key]: `${store}:${d.SizeGiB}` }, op);
+    } else {
+      const m = /size=(\d+)G/.exec(String(cur));
+      if (!m || Number(m[1]) < d.SizeGiB) await ctx.client.put(`${vmPath(ref)}/resize`, { disk: key, size: `${d.SizeGiB}G` }, op);
+    }
+  }
+}
+
+export { isMissing };
