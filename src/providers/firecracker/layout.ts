@@ -37,6 +37,8 @@ export interface SnapshotRecord {
   readonly memoryMiB: number;
   /** Drive ids whose files were copied into the snapshot directory. */
   readonly drives: readonly string[];
+  /** When the process it was taken from started (a Diff needs a Full of the same process). */
+  readonly launchedAt?: string;
 }
 
 export interface VmConfig {
@@ -58,6 +60,8 @@ export interface VmConfig {
   snapshots: SnapshotRecord[];
   /** What the running process was configured with (differs from cpu/memory after a reconfigure). */
   launched?: { cpu: number; memoryMiB: number; drives: string[] };
+  /** When the running process was started (ISO time). */
+  launchedAt?: string;
   /** A graceful shutdown in progress: when to kill the process (epoch ms). */
   shutdownDeadline?: number;
   lastShutdown?: 'guest' | 'forced-after-timeout';
