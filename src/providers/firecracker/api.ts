@@ -43,7 +43,8 @@ export function fcApi<T = unknown>(socketPath: string, call: ApiCall): Promise<T
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) return resolve(parsed as T);
         const fault = typeof parsed === 'object' && parsed && 'fault_message' in parsed ? String((parsed as { fault_message: unknown }).fault_message) : text;
-        reject(new FirecrackerApiError(call.method, call.path, status, fault));
+        const action = (call.body as { action_type?: string } | undefined)?.action_type;
+        reject(new FirecrackerApiError(call.method, action ? `${call.path} ${action}` : call.path, status, fault));
       });
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error(`${call.method} ${call.path}: no answer from Firecracker within ${call.timeoutMs ?? 30_000} ms`), { code: 'ETIMEDOUT' })));

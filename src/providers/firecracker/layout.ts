@@ -78,6 +78,7 @@ export class Layout {
   get imagesDir(): string { return join(this.stateDir, 'images'); }
   vmDir(id: string): string { return join(this.vmsDir, id); }
   file(id: string, name: string): string { return join(this.vmDir(id), name); }
+  config(id: string): string { return this.file(id, 'config.json'); }
   socket(id: string): string { return this.file(id, 'api.sock'); }
   pidfile(id: string): string { return this.file(id, 'firecracker.pid'); }
   log(id: string): string { return this.file(id, 'firecracker.log'); }

@@ -103,3 +103,22 @@ export async function terminate(layout: Layout, id: string): Promise<void> {
   await fs.rm(layout.socket(id), { force: true });
   await fs.rm(layout.pidfile(id), { force: true });
 }
+
+/** Waits for the taps of an ended process to go (the kernel drops them when the last fd closes); deletes any that stays. */
+export async function removeTaps(host: HostSettings, taps: readonly string[]): Promise<void> {
+  const ip = (args: string[]) => new Promise<boolean>((resolve) => {
+    const c = spawn('ip', host.netns ? ['-n', host.netns, ...args] : args, { stdio: 'ignore' });
+    c.once('error', () => resolve(false));
+    c.once('exit', (code) => resolve(code === 0));
+  });
+  for (const tap of taps) {
+    const end = Date.now() + 2_000;
+    while (await ip(['link', 'show', 'dev', tap])) {
+      if (Date.now() > end) {
+        await ip(['link', 'del', 'dev', tap]);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}

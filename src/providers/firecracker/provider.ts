@@ -20,7 +20,7 @@ import { checkDisks, createDataDisk, growDisk, nextDriveId, resolveTemplate } fr
 import { Layout, type VmConfig } from './layout';
 import { checkSize } from './machine';
 import { beginGraceful, observe, powerOff, powerOn, reboot, settleGraceful, type Host } from './power';
-import { terminate } from './process';
+import { removeTaps, terminate } from './process';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
 import { checkVersion } from './version';
 import { description, diskInfo, FIRECRACKER_CAPABILITIES, NOT_FOUND, vmInfo } from './views';
@@ -139,9 +139,10 @@ export class FirecrackerProvider implements Provider {
   }
 
   delete(id: string, o?: CallOptions): Promise<TaskRef | undefined> {
-    return this.withVm('Delete', id, o, async () => {
+    return this.withVm('Delete', id, o, async (cfg) => {
       this.clearTimer(id);
       await terminate(this.layout, id);
+      await removeTaps(this.host.settings, cfg.nics.map((n) => n.tap));
       await fs.rm(this.layout.vmDir(id), { recursive: true, force: true });
       return undefined;
     });
