@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ProviderError, type DiskPayload, type ImagePayload } from '../provider';
-import { run } from '../hostutil';
+import { confinePath, run, type HostPolicy } from '../hostutil';
 import type { DriveRecord, Layout } from './layout';
 
 export const GiB = 1024 ** 3;
@@ -16,14 +16,24 @@ const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export interface Template { readonly kernel: string; readonly rootfs: string }
 
-/** The kernel and root filesystem of the image the VM names (operator-installed templates only). */
-export async function resolveTemplate(layout: Layout, image: ImagePayload, op = 'Create'): Promise<Template> {
-  if (image.Path || image.URL) {
-    throw new ProviderError('InvalidSpec', `${op}: the Firecracker provider boots only templates the operator installed in ${layout.imagesDir}/<name>/ (vmlinux + rootfs.ext4); image path/url sources are not supported`, op);
+/**
+ * The kernel and root filesystem of the image the VM names: a template in
+ * the images directory, or (VMImage `source.libvirt.path`) a directory
+ * with the same two files inside the operator's image roots. URLs are refused.
+ */
+export async function resolveTemplate(layout: Layout, image: ImagePayload, policy: HostPolicy, op = 'Create'): Promise<Template> {
+  if (image.URL) {
+    throw new ProviderError('InvalidSpec', `${op}: the Firecracker provider does not download images: install a template in ${layout.imagesDir}/<name>/ or give a directory path (vmlinux + rootfs.ext4) in the operator's image roots`, op);
   }
-  const name = image.TemplateName;
-  if (!TEMPLATE_NAME.test(name) || name.includes('..')) throw new ProviderError('InvalidSpec', `${op}: image template name ${JSON.stringify(name)} is not a plain name`, op);
-  const dir = join(layout.imagesDir, name);
+  let dir: string;
+  let name = image.TemplateName;
+  if (image.Path) {
+    dir = await confinePath(policy, image.Path, op);
+    name = image.Path;
+  } else {
+    if (!TEMPLATE_NAME.test(name) || name.includes('..')) throw new ProviderError('InvalidSpec', `${op}: image template name ${JSON.stringify(name)} is not a plain name`, op);
+    dir = join(layout.imagesDir, name);
+  }
   const t = { kernel: join(dir, 'vmlinux'), rootfs: join(dir, 'rootfs.ext4') };
   for (const f of [t.kernel, t.rootfs]) {
     const st = await fs.stat(f).catch(() => undefined);

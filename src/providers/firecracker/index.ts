@@ -22,7 +22,7 @@ export function firecrackerOptionsFromContext(ctx: ProviderContext): Firecracker
   if (!f) throw new ProviderError('InvalidSpec', `in-process instance "${ctx.instance.name}" has no firecracker settings`);
   return {
     stateDir: f.stateDir, networks: f.networks, smt: f.smt,
-    ...(f.binary ? { binary: f.binary } : {}), ...(f.netns ? { netns: f.netns } : {}),
+    ...(f.binary ? { binary: f.binary } : {}), ...(f.netns ? { netns: f.netns } : {}), ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}),
   };
 }
 

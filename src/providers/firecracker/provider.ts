@@ -12,6 +12,7 @@ import {
   type Description, type DiskInfo, type ExportDiskResponse, type ImagePrepareResponse, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
+import { DEFAULT_HOST_POLICY, type HostPolicy } from '../hostutil';
 import { locksFor, type Locks } from '../qemu/locks';
 import { cloneUid, plainTags, requestUid } from '../uid';
 import { fcApi, toProviderError } from './api';
@@ -36,6 +37,8 @@ export interface FirecrackerProviderOptions {
   readonly networks?: readonly NetworkRule[];
   /** Simultaneous multithreading in the guest (vCPU count 1 or even). Default false. */
   readonly smt?: boolean;
+  /** The operator's limits on image paths (default DEFAULT_HOST_POLICY: none allowed). */
+  readonly hostPolicy?: HostPolicy;
 }
 
 const GRACEFUL = 'graceful:';
@@ -127,7 +130,7 @@ export class FirecrackerProvider implements Provider {
       checkSize('Create', req.class.CPU, req.class.MemoryMiB, this.host.machine.smt);
       checkDisks('Create', req.disks);
       const stored: CreateRequest = { ...req, uid: requestUid(req), tags: plainTags(req.tags) };
-      const template = await resolveTemplate(this.layout, req.image);
+      const template = await resolveTemplate(this.layout, req.image, this.options.hostPolicy ?? DEFAULT_HOST_POLICY);
       const cfg = await this.locks.run('#names', async () => {
         const existing = (await this.layout.all()).find((v) => v.name === req.name);
         if (existing) throw new ProviderError('InvalidSpec', `Create: a VM named ${JSON.stringify(req.name)} already exists (id ${existing.id})`, 'Create');
