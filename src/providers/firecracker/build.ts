@@ -35,11 +35,24 @@ export function nicsFor(op: string, id: string, networks: readonly NetworkPayloa
   });
 }
 
-export async function buildVm(layout: Layout, id: string, req: CreateRequest, t: Template, allowed: readonly NetworkRule[]): Promise<VmConfig> {
-  const nics = nicsFor('Create', id, req.networks, allowed);
+/** Assembles a VM directory under a temporary name: `fill` puts the files in and returns the config; then config.json and the rename. */
+async function assemble(layout: Layout, id: string, fill: (tmp: string) => Promise<VmConfig>): Promise<VmConfig> {
   const tmp = join(layout.vmsDir, `.tmp-${id}`);
   await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
   try {
+    const cfg = await fill(tmp);
+    await fs.writeFile(join(tmp, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`, { mode: 0o600 });
+    await fs.rename(tmp, layout.vmDir(id));
+    return cfg;
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export async function buildVm(layout: Layout, id: string, req: CreateRequest, t: Template, allowed: readonly NetworkRule[]): Promise<VmConfig> {
+  const nics = nicsFor('Create', id, req.networks, allowed);
+  return assemble(layout, id, async (tmp) => {
     await copyDisk(t.rootfs, join(tmp, 'rootfs.ext4'), 'Create');
     const size = (await fs.stat(join(tmp, 'rootfs.ext4'))).size;
     const cfg: VmConfig = {
@@ -51,20 +64,13 @@ export async function buildVm(layout: Layout, id: string, req: CreateRequest, t:
     };
     const tmpLayout = { file: (_: string, n: string) => join(tmp, n) } as Layout;
     for (const d of req.disks) cfg.drives.push(await createDataDisk(tmpLayout, id, nextDriveId(cfg.drives), d));
-    await fs.writeFile(join(tmp, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`, { mode: 0o600 });
-    await fs.rename(tmp, layout.vmDir(id));
     return cfg;
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  });
 }
 
 /** A full clone: the source's drive files copied (while it is paused, when it runs), a new identity. */
 export async function buildClone(layout: Layout, id: string, src: VmConfig, name: string, size: { cpu: number; memoryMiB: number }, uid: string | undefined, allowed: readonly NetworkRule[]): Promise<VmConfig> {
-  const tmp = join(layout.vmsDir, `.tmp-${id}`);
-  await fs.mkdir(tmp, { recursive: true, mode: 0o700 });
-  try {
+  return assemble(layout, id, async (tmp) => {
     for (const d of src.drives) await copyDisk(layout.file(src.id, d.file), join(tmp, d.file), 'Clone');
     const nics = nicsFor('Clone', id, src.nics.map((n) => ({ NetworkName: n.network, MacAddress: '' }) as NetworkPayload), allowed);
     const { launched: _l, launchedAt: _a, shutdownDeadline: _s, lastShutdown: _ls, uid: _u, ...rest } = src;
@@ -72,11 +78,6 @@ export async function buildClone(layout: Layout, id: string, src: VmConfig, name
       ...rest, id, name, ...(uid ? { uid } : {}), cpu: size.cpu, memoryMiB: size.memoryMiB, createdAt: new Date().toISOString(),
       drives: src.drives.map((d) => ({ ...d })), nics, snapshots: [], clonedFrom: src.id,
     };
-    await fs.writeFile(join(tmp, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`, { mode: 0o600 });
-    await fs.rename(tmp, layout.vmDir(id));
     return cfg;
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  });
 }

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fs, openSync, closeSync } from 'node:fs';
 import { ProviderError } from '../provider';
+import { ownedPid } from '../hostutil';
 import { fcApi } from './api';
 import type { Layout } from './layout';
 
@@ -18,24 +19,9 @@ export interface HostSettings {
   readonly netns?: string;
 }
 
-/** The pid of the VM's Firecracker when it is alive and really this VM's process (guards against pid reuse). */
-export async function livePid(layout: Layout, id: string): Promise<number | undefined> {
-  let pid: number;
-  try {
-    pid = Number((await fs.readFile(layout.pidfile(id), 'utf8')).trim());
-  } catch {
-    return undefined;
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return undefined;
-    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.split('\0').includes(layout.socket(id)) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+/** The pid of the VM's Firecracker when it is alive and really this VM's process (its command line names the socket). */
+export function livePid(layout: Layout, id: string): Promise<number | undefined> {
+  return ownedPid(layout.pidfile(id), (argv) => argv.includes(layout.socket(id)));
 }
 
 /** Starts an empty Firecracker for the VM and waits for its API socket to answer. */
