@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { registerLibvirtProvider } from '../providers/libvirt';
 import { registerMemoryProvider } from '../providers/memory';
+import { registerFirecrackerProvider } from '../providers/firecracker';
 import { registerQemuProvider } from '../providers/qemu';
 import { registerProxmoxProvider } from '../providers/proxmox';
 import { registerVsphereProvider } from '../providers/vsphere';
@@ -60,7 +61,7 @@ export interface OperatorOptions {
 /** The drivers `virtrigaud run` can serve in process; the in-memory test double only when asked for. */
 export function defaultRegistry(opts: { testProviders?: boolean } = {}): ProviderRegistry {
   const registry = new ProviderRegistry();
-  for (const register of [registerLibvirtProvider, registerQemuProvider, registerVsphereProvider, registerProxmoxProvider]) register(registry);
+  for (const register of [registerLibvirtProvider, registerQemuProvider, registerFirecrackerProvider, registerVsphereProvider, registerProxmoxProvider]) register(registry);
   if (opts.testProviders) registerMemoryProvider(registry);
   return registry;
 }

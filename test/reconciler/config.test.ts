@@ -79,7 +79,7 @@ sandboxes: off
 `);
   t.match(p.join('\n'), /kind: Unsupported value: "Wrong"/);
   t.match(p.join('\n'), /inProcessProviders\[0\]\.name: Invalid value: "Lab_1": must be a DNS label/);
-  t.match(p.join('\n'), /inProcessProviders\[0\]\.driver: Invalid value: "hyperv": supported values: "libvirt", "qemu", "vsphere", "proxmox", "memory"/);
+  t.match(p.join('\n'), /inProcessProviders\[0\]\.driver: Invalid value: "hyperv": supported values: "libvirt", "qemu", "firecracker", "vsphere", "proxmox", "memory"/);
   t.match(p.join('\n'), /inProcessProviders\[0\]\.namespaces: Required value/);
   t.match(p.join('\n'), /inProcessProviders\[1\]\.qemu\.stateDir: Invalid value: "relative\/dir": must be an absolute path/);
   t.match(p.join('\n'), /inProcessProviders\[1\]\.qemu\.sandbox: Invalid value: "no": must be true or false/);

@@ -6,6 +6,7 @@
  * downloads).
  */
 export { CommandError, run, type RunOptions, type RunResult } from './run';
+export { ownedPid } from './proc';
 export { qemuImg, type QemuImgInfo } from './qemu-img';
 export { buildSeedIso, type SeedData } from './seed-iso';
 export { checksumAlgo, fileChecksum, verifyChecksum, type ChecksumAlgo } from './checksum';

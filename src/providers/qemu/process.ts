@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { ProviderError } from '../provider';
-import { run } from '../hostutil';
+import { ownedPid, run } from '../hostutil';
 import type { Layout, VmConfig } from './layout';
 import { withQmp } from './qmp';
 
@@ -50,26 +50,10 @@ export function qemuArgs(layout: Layout, cfg: VmConfig, lo: LaunchOptions, loadv
   return args;
 }
 
-/** The pid of the VM's QEMU when it is alive (not a zombie, and really this VM's process). */
-export async function livePid(layout: Layout, id: string): Promise<number | undefined> {
-  let pid: number;
-  try {
-    pid = Number((await fs.readFile(layout.pidfile(id), 'utf8')).trim());
-  } catch {
-    return undefined;
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    // State is the field after the parenthesised command name; Z/X are dead.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return undefined;
-    // Guards against pid reuse: the command line names this VM's pidfile.
-    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes(layout.pidfile(id)) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+/** The pid of the VM's QEMU when it is alive (not a zombie, and really this VM's process: its command line names the pidfile). */
+export function livePid(layout: Layout, id: string): Promise<number | undefined> {
+  const pidfile = layout.pidfile(id);
+  return ownedPid(pidfile, (argv) => argv.join('\0').includes(pidfile));
 }
 
 /** Starts the VM's QEMU and returns its pid; `-daemonize` returns once the VM is set up (or failed). */

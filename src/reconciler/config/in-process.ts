@@ -105,6 +105,10 @@ function checkEndpoint(inst: InProcessInstance, endpoint: string): void {
       // The state directory, binary and sandbox come from the instance; the endpoint only says "this host".
       if (endpoint !== 'qemu:///system') refuse(['qemu:///system']);
       return;
+    case 'firecracker':
+      // Like QEMU: every host choice is the instance's; the endpoint only says "this host".
+      if (endpoint !== 'firecracker:///system') refuse(['firecracker:///system']);
+      return;
     case 'memory':
       return;
   }

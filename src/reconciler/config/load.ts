@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { durationMs } from '../duration';
 import {
   CONFIG_API_VERSION, CONFIG_KIND, DEFAULT_CONFIG, IN_PROCESS_DRIVERS, type ImageSettings, type InProcessDriver,
-  type InProcessInstance, type ReconcilerConfig,
+  type FirecrackerNetworkSettings, type InProcessInstance, type ReconcilerConfig,
 } from './types';
 
 export class ConfigError extends Error {
@@ -92,7 +92,7 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
     if (v === undefined || v === null) r.fail(path, 'Required value');
     return undefined;
   }
-  r.known(path, o, ['name', 'driver', 'namespaces', 'qemu', 'libvirt', 'vsphere', 'proxmox', 'memory']);
+  r.known(path, o, ['name', 'driver', 'namespaces', 'qemu', 'firecracker', 'libvirt', 'vsphere', 'proxmox', 'memory']);
   const name = r.str(`${path}.name`, o.name, (s) => (DNS_LABEL.test(s) && s.length <= 63 ? undefined : 'must be a DNS label (lower case letters, digits and "-")'));
   if (o.name === undefined) r.fail(`${path}.name`, 'Required value');
   const driver = r.str(`${path}.driver`, o.driver, (s) => ((IN_PROCESS_DRIVERS as readonly string[]).includes(s) ? undefined : `supported values: ${IN_PROCESS_DRIVERS.map((d) => `"${d}"`).join(', ')}`)) as InProcessDriver | undefined;
@@ -115,6 +115,7 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
       if (!stateDir) return undefined;
       return { ...base, qemu: { stateDir, sandbox, nic: (nic as 'none' | 'user' | undefined) ?? 'none', ...(binary ? { binary } : {}) } };
     }
+    case 'firecracker': return readFirecracker(r, sp, settings, base);
     case 'libvirt': {
       r.known(sp, settings, ['uris', 'pools', 'networks', 'bridges']);
       const uris = r.strings(`${sp}.uris`, settings.uris, (s) => (/^[a-z+]+:\/\//.test(s) ? undefined : 'must be a libvirt URI such as qemu:///system'));
@@ -145,6 +146,33 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
       return { ...base, memory: stateDir ? { stateDir } : {} };
     }
   }
+}
+
+const NETNS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function readFirecracker(r: Reader, sp: string, settings: Obj, base: Pick<InProcessInstance, 'name' | 'driver' | 'namespaces'>): InProcessInstance | undefined {
+  r.known(sp, settings, ['stateDir', 'binary', 'netns', 'networks', 'smt']);
+  const stateDir = r.str(`${sp}.stateDir`, settings.stateDir, absolute);
+  if (settings.stateDir === undefined) r.fail(`${sp}.stateDir`, 'Required value: each Firecracker instance needs a state directory of its own');
+  const binary = r.str(`${sp}.binary`, settings.binary, absolute);
+  const netns = r.str(`${sp}.netns`, settings.netns, (s) => (NETNS.test(s) ? undefined : 'must be a network namespace name (ip netns)'));
+  const smt = r.bool(`${sp}.smt`, settings.smt) ?? false;
+  const networks: FirecrackerNetworkSettings[] = [];
+  const list = settings.networks ?? [];
+  if (!Array.isArray(list)) r.fail(`${sp}.networks`, 'must be a list');
+  else list.forEach((n, i) => {
+    const np = `${sp}.networks[${i}]`;
+    const o = r.obj(np, n);
+    if (!o) return;
+    r.known(np, o, ['name', 'rxBitsPerSecond', 'txBitsPerSecond']);
+    const name = r.str(`${np}.name`, o.name, (s) => (DNS_LABEL.test(s) ? undefined : 'must be a DNS label'));
+    if (o.name === undefined) r.fail(`${np}.name`, 'Required value');
+    const rx = o.rxBitsPerSecond === undefined ? undefined : r.positive(`${np}.rxBitsPerSecond`, o.rxBitsPerSecond);
+    const tx = o.txBitsPerSecond === undefined ? undefined : r.positive(`${np}.txBitsPerSecond`, o.txBitsPerSecond);
+    if (name) networks.push({ name, ...(rx ? { rxBitsPerSecond: rx } : {}), ...(tx ? { txBitsPerSecond: tx } : {}) });
+  });
+  if (!stateDir) return undefined;
+  return { ...base, firecracker: { stateDir, networks, smt, ...(binary ? { binary } : {}), ...(netns ? { netns } : {}) } };
 }
 
 function readImages(r: Reader, v: unknown): ImageSettings {

@@ -10,13 +10,14 @@
  */
 
 /** Drivers the reconciler can run in process. `memory` is a test double, served only with `testProviders`. */
-export const IN_PROCESS_DRIVERS = ['libvirt', 'qemu', 'vsphere', 'proxmox', 'memory'] as const;
+export const IN_PROCESS_DRIVERS = ['libvirt', 'qemu', 'firecracker', 'vsphere', 'proxmox', 'memory'] as const;
 export type InProcessDriver = (typeof IN_PROCESS_DRIVERS)[number];
 
 /** The Provider `spec.type` each driver serves (`memory` serves any type: it is a stand-in for all). */
 export const DRIVER_TYPES: Readonly<Record<InProcessDriver, readonly string[] | 'any'>> = {
   libvirt: ['libvirt'],
   qemu: ['qemu'],
+  firecracker: ['firecracker'],
   vsphere: ['vsphere'],
   proxmox: ['proxmox'],
   memory: 'any',
@@ -31,6 +32,28 @@ export interface QemuDriverSettings {
   readonly sandbox: boolean;
   /** `none`: no NIC; `user`: a restricted user-mode NIC. @default none */
   readonly nic: 'none' | 'user';
+}
+
+export interface FirecrackerNetworkSettings {
+  /** The network name a VMNetworkAttachment (or the payload's NetworkName) gives. */
+  readonly name: string;
+  /** Per-NIC receive limit (Firecracker rate limiter), bits per second. @default none */
+  readonly rxBitsPerSecond?: number;
+  /** Per-NIC transmit limit, bits per second. @default none */
+  readonly txBitsPerSecond?: number;
+}
+
+export interface FirecrackerDriverSettings {
+  /** Where microVM state (drive files, API sockets, config, snapshots) and image templates live. Each instance should have its own. */
+  readonly stateDir: string;
+  /** The firecracker binary. @default FIRECRACKER_BIN, else firecracker on PATH */
+  readonly binary?: string;
+  /** Network namespace (made by the operator) the Firecracker processes and their taps live in. @default the host's */
+  readonly netns?: string;
+  /** Networks NICs may attach to (each NIC is a tap the provider names). @default none: a VM with a NIC is refused */
+  readonly networks: readonly FirecrackerNetworkSettings[];
+  /** SMT in the guest (the vCPU count must then be 1 or even). @default false */
+  readonly smt: boolean;
 }
 
 export interface LibvirtDriverSettings {
@@ -76,6 +99,7 @@ export interface InProcessInstance {
   /** Namespaces whose Provider objects may select this instance; `*` means every namespace. */
   readonly namespaces: readonly string[];
   readonly qemu?: QemuDriverSettings;
+  readonly firecracker?: FirecrackerDriverSettings;
   readonly libvirt?: LibvirtDriverSettings;
   readonly vsphere?: VsphereDriverSettings;
   readonly proxmox?: ProxmoxDriverSettings;
