@@ -22,7 +22,7 @@ export const PATTERN_SAMPLES: Record<string, string> = {
   '^https?://.*\\.(ova|ovf)$': 'https://images.example.com/a.ova',
   '^((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)/([0-9]|[1-2][0-9]|3[0-2])$': '10.1.0.0/24',
   '^vmbr[0-9]+$': 'vmbr0',
-  '^((https?://[a-zA-Z0-9.-]+(:[0-9]+)?(/.*)?|(tcp|grpc)://[a-zA-Z0-9.-]+:[0-9]+(/.*)?)|qemu(\\+ssh|\\+tcp|\\+tls)?://([a-zA-Z0-9@.-]+(:[0-9]+)?)?(/.*))$': 'https://vcenter.example.com/sdk',
+  '^((https?://[a-zA-Z0-9.-]+(:[0-9]+)?(/.*)?|(tcp|grpc)://[a-zA-Z0-9.-]+:[0-9]+(/.*)?)|qemu(\\+ssh|\\+tcp|\\+tls)?://([a-zA-Z0-9@.-]+(:[0-9]+)?)?(/.*)|firecracker:///.*)$': 'https://vcenter.example.com/sdk',
   '^[a-zA-Z0-9._/-]+(:[a-zA-Z0-9._-]+)?(@[a-zA-Z0-9]+:[a-fA-F0-9]{64})?$': 'ghcr.io/example/provider:v1',
   '^(@(annually|yearly|monthly|weekly|daily|hourly|reboot))|(@every (\\d+(ns|us|µs|ms|s|m|h))+)|((((\\d+,)+\\d+|(\\d+(\\/|-)\\d+)|\\d+|\\*) ?){5,7})$': '0 2 * * *',
   '^[a-zA-Z0-9]([a-zA-Z0-9\\-_]*[a-zA-Z0-9])?$': 'snap-1',

@@ -15,7 +15,7 @@ export const IPV4_CIDR = `^(${OCTET}\\.){3}${OCTET}/([0-9]|[1-2][0-9]|3[0-2])$`;
 export const MAC = '^([0-9A-Fa-f]{2}[:-]){5}([0-9A-Fa-f]{2})$';
 export const PROVIDER_IMAGE = '^[a-zA-Z0-9._/-]+(:[a-zA-Z0-9._-]+)?(@[a-zA-Z0-9]+:[a-fA-F0-9]{64})?$';
 export const PROVIDER_ENDPOINT =
-  '^((https?://[a-zA-Z0-9.-]+(:[0-9]+)?(/.*)?|(tcp|grpc)://[a-zA-Z0-9.-]+:[0-9]+(/.*)?)|qemu(\\+ssh|\\+tcp|\\+tls)?://([a-zA-Z0-9@.-]+(:[0-9]+)?)?(/.*))$';
+  '^((https?://[a-zA-Z0-9.-]+(:[0-9]+)?(/.*)?|(tcp|grpc)://[a-zA-Z0-9.-]+:[0-9]+(/.*)?)|qemu(\\+ssh|\\+tcp|\\+tls)?://([a-zA-Z0-9@.-]+(:[0-9]+)?)?(/.*)|firecracker:///.*)$';
 export const CRON =
   '^(@(annually|yearly|monthly|weekly|daily|hourly|reboot))|(@every (\\d+(ns|us|µs|ms|s|m|h))+)|((((\\d+,)+\\d+|(\\d+(\\/|-)\\d+)|\\d+|\\*) ?){5,7})$';
 
