@@ -5,6 +5,7 @@ import { isProviderError, ProviderError } from '../../../src/providers/provider'
 import { PveClient } from '../../../src/providers/proxmox';
 import { encodeSshKeys } from '../../../src/providers/proxmox/config';
 import { awaitUpid } from '../../../src/providers/proxmox/tasks';
+import { eventually } from '../../support/eventually';
 import { startFakePve } from './fakepve';
 
 const categoryOfRejection = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof ProviderError ? e.category : `other: ${String(e)}`));
@@ -116,7 +117,11 @@ t.test('PVE semantics against fakepve', async (t) => {
     t.match(cfg.description, uid, 'the uid is stored in the description');
     t.equal(cfg.full === undefined ? 'full' : cfg.full, 'full', 'a full clone');
     await awaitUpid(p.client, (await p.power(id, 'On', 0))?.id, 'Power');
-    const d = await p.describe(id);
+    // The launcher gives a started VM its guest agent on its next 100 ms tick: wait for it (5 s at most).
+    const d = (await eventually('the guest agent reports an address', async () => {
+      const desc = await p.describe(id);
+      return desc.ips.length ? desc : undefined;
+    }, 5_000, 100).catch(() => p.describe(id)))!;
     t.equal(d.uid, uid, 'describe reports the uid');
     t.same(d.ips, ['192.0.2.10'], 'IPs from the guest agent, loopback left out');
     t.match(d.consoleURL, new RegExp(`^${pve.url}/\\?console=kvm&novnc=1&vmid=${vmidOf(id)}&node=pve1$`), 'console URL');
