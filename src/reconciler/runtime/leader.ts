@@ -222,8 +222,12 @@ export class LeaderElector {
     const { namespace, name, identity } = this.opts;
     const timeoutMs = Math.max(1, Math.floor(budgetMs));
     const signal = AbortSignal.timeout(timeoutMs);
+    // After a pause the GET's reply can be handled before the timeout timer fires: check the clock before writing.
+    const until = performance.now() + timeoutMs;
+    const late = () => performance.now() > until;
     try {
       const lease = await this.client.get(CoreResources.leases, namespace, name, { signal });
+      if (late()) return false;
       if (!lease) {
         await this.client.create(CoreResources.leases, {
           apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: this.spec(microTime(), 0),
@@ -238,6 +242,7 @@ export class LeaderElector {
       if (holder && holder !== identity && this.observed.at + durMs > performance.now()) return false;
       const renewing = holder === identity;
       lease.spec = this.spec(renewing && spec.acquireTime ? spec.acquireTime : microTime(), (spec.leaseTransitions ?? 0) + (renewing ? 0 : 1));
+      if (late()) return false;
       await this.client.update(CoreResources.leases, lease, { signal }); // carries resourceVersion: 409 if someone else wrote first
       this.observe(lease.spec);
       if (!renewing) this.log.info('acquired lease', { previousHolder: holder || undefined });

@@ -158,6 +158,35 @@ t.test('LeaderElector', async (t) => {
     t.equal((await admin.get(CoreResources.leases, ns, 'paused')).spec.holderIdentity, 'e', 'not released: it may have passed on already');
   });
 
+  t.test('a pause between reading the lease and writing it: the stale renewal is not sent', async (t) => {
+    const own = new KubeClient(sa.kubeConfig);
+    t.teardown(() => own.close());
+    // The lease GET's reply arrives, then the thread stops (SIGSTOP) before the update goes out.
+    let pauseAfterGet = false;
+    const via = new Proxy(own, {
+      get(target, prop, receiver) {
+        if (prop !== 'get') return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<KubeClient['get']>) => {
+          const got = await target.get(...args);
+          if (pauseAfterGet) {
+            pauseAfterGet = false;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FAST.renewDeadlineMs + 300);
+          }
+          return got;
+        };
+      },
+    });
+    const p = elector('read-then-pause', 'p', {}, via);
+    await eventually('p leads', () => p.el.isLeader());
+    await delay(300);
+    const writesBefore = own.stats.writes;
+    pauseAfterGet = true;
+    await p.done;
+    t.notOk(p.el.isLeader(), 'stepped down');
+    t.equal(own.stats.writes, writesBefore, 'the renewal read before the pause was never written');
+    t.equal((await admin.get(CoreResources.leases, ns, 'read-then-pause')).spec.holderIdentity, 'p', 'the lease is untouched');
+  });
+
   t.test('the fence is asked again when the connection is up, right before the request is written', async (t) => {
     // The first answer comes before a connection is made: a pause while connecting must not let a stale write through.
     const answers: (string | undefined)[] = [undefined, 'renew deadline passed meanwhile'];
