@@ -28,6 +28,8 @@ export class VmReconciler {
   /** Resources asked for by an outstanding reconfigure: key → desired. */
   private readonly pendingResources = new Map<string, { cpu: number; memoryMiB: number }>();
 
+  /** VM uid → the resourceVersion whose pending postStart this reconciler ran: the cache may still show it before the clear arrives. */
+  private readonly postStartRanAt = new Map<string, string>();
   constructor(private readonly ctx: VmReconcilerContext) {}
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result | void> {
@@ -141,7 +143,10 @@ export class VmReconciler {
     const powered = await this.convergePower(vm, draft, provider, desc.ips, signal);
     if (powered) return powered;
 
-    if (vm.metadata?.annotations?.[ANNOTATIONS.postStartPending] && draft.status.powerState === 'On') {
+    const uid = vm.metadata?.uid ?? '';
+    const rv = vm.metadata?.resourceVersion ?? '';
+    if (vm.metadata?.annotations?.[ANNOTATIONS.postStartPending] && draft.status.powerState === 'On' && this.postStartRanAt.get(uid) !== rv) {
+      this.postStartRanAt.set(uid, rv);
       const outcome = await runHook('postStart', vm, provider, desc.ips, signal, this.ctx.hookPolicy);
       if (outcome) this.ctx.events.event(vm, outcome.ok ? 'Normal' : 'Warning', outcome.ok ? 'PostStartHook' : 'PostStartHookFailed', outcome.detail);
       await this.ctx.setAnnotation(vm, ANNOTATIONS.postStartPending, undefined);
