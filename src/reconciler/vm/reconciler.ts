@@ -30,6 +30,7 @@ export class VmReconciler {
 
   /** VM uid → the resourceVersion whose pending postStart this reconciler ran: the cache may still show it before the clear arrives. */
   private readonly postStartRanAt = new Map<string, string>();
+
   constructor(private readonly ctx: VmReconcilerContext) {}
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result | void> {
@@ -145,7 +146,9 @@ export class VmReconciler {
 
     const uid = vm.metadata?.uid ?? '';
     const rv = vm.metadata?.resourceVersion ?? '';
-    if (vm.metadata?.annotations?.[ANNOTATIONS.postStartPending] && draft.status.powerState === 'On' && this.postStartRanAt.get(uid) !== rv) {
+    const pending = vm.metadata?.annotations?.[ANNOTATIONS.postStartPending];
+    if (!pending) this.postStartRanAt.delete(uid); // the clear reached the cache: nothing to remember
+    if (pending && draft.status.powerState === 'On' && this.postStartRanAt.get(uid) !== rv) {
       this.postStartRanAt.set(uid, rv);
       const outcome = await runHook('postStart', vm, provider, desc.ips, signal, this.ctx.hookPolicy);
       if (outcome) this.ctx.events.event(vm, outcome.ok ? 'Normal' : 'Warning', outcome.ok ? 'PostStartHook' : 'PostStartHookFailed', outcome.detail);
