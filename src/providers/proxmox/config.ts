@@ -37,8 +37,8 @@ const MODELS = ['virtio', 'e1000', 'rtl8139', 'vmxnet3'];
 export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits, defaultBridge: string | undefined, op: string): Record<string, string> {
   const out: Record<string, string> = {};
   nets.forEach((n, i) => {
-    const bridge = n.Bridge || defaultBridge || limits.bridges[0] || 'vmbr0';
-    limits.check('bridge', bridge, op, `networks[${i}].bridge`);
+    const bridge = n.Bridge || defaultBridge || limits.first('bridge') || 'vmbr0';
+    limits.check('bridge', bridge, op, n.Bridge ? `networks[${i}].bridge` : defaultBridge ? `networks[${i}].bridge (Provider spec.defaults.network)` : `networks[${i}].bridge (none given)`);
     const model = n.Model || 'virtio';
     if (!MODELS.includes(model)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].model: Unsupported value: ${JSON.stringify(model)}: supported values: ${MODELS.join(', ')}`, op);
     if (n.MacAddress && !/^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/.test(n.MacAddress)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].macAddress: Invalid value: ${JSON.stringify(n.MacAddress)}`, op);

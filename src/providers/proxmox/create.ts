@@ -52,6 +52,31 @@ export async function cloneTo(ctx: CreateContext, src: VmRef, name: string, para
   return ref;
 }
 
+/**
+ * The node a new VM is cloned onto: the tenant's `spec.placement.cluster`,
+ * else the Provider's `spec.defaults.cluster`, else the template's own node.
+ * With no nodes listed only the template's node passes.
+ */
+export function targetNode(ctx: CreateContext, req: Pick<CreateRequest, 'placement'>, templateNode: string, op: string): string {
+  const named = req.placement?.Cluster ? { v: req.placement.Cluster, field: 'spec.placement.cluster' } : ctx.defaults.cluster ? { v: ctx.defaults.cluster, field: 'Provider spec.defaults.cluster' } : undefined;
+  if (!named) return templateNode;
+  ctx.limits.check('node', named.v, op, named.field, templateNode);
+  return named.v;
+}
+
+/**
+ * The storage for a VM's disks (clone target and data disks): the tenant's
+ * `spec.placement.datastore`, else the Provider's `spec.defaults.datastore`,
+ * else the operator's first listed storage; '' (the template's storage)
+ * when none. A named storage must be one the operator lists.
+ */
+export function diskStorage(ctx: CreateContext, placement: CreateRequest['placement'] | null | undefined, op: string): string {
+  const named = placement?.Datastore ? { v: placement.Datastore, field: 'spec.placement.datastore' } : ctx.defaults.datastore ? { v: ctx.defaults.datastore, field: 'Provider spec.defaults.datastore' } : undefined;
+  if (!named) return ctx.limits.first('storage') ?? '';
+  ctx.limits.check('storage', named.v, op, named.field);
+  return named.v;
+}
+
 export async function createVm(ctx: CreateContext, req: CreateRequest): Promise<VmRef> {
   const op = 'Create';
   requireSize(op, req.class.CPU, req.class.MemoryMiB);
@@ -60,11 +85,10 @@ export async function createVm(ctx: CreateContext, req: CreateRequest): Promise<
   const all = await resources(ctx.client, op);
   if (all.some((r) => r.name === req.name && r.template !== 1)) throw new ProviderError('InvalidSpec', `${op}: a VM named ${JSON.stringify(req.name)} already exists`, op);
   const tmpl = await findTemplate(ctx.client, req.image.TemplateName, op);
-  ctx.limits.check('node', tmpl.node, op, 'image.node');
-  const target = req.placement?.Cluster || ctx.defaults.cluster || tmpl.node;
-  ctx.limits.check('node', target, op, 'placement.cluster');
-  const storage = req.placement?.Datastore || ctx.defaults.datastore || ctx.limits.storages[0] || '';
-  if (storage) ctx.limits.check('storage', storage, op, 'placement.datastore');
+  // The template's node is where PVE says the template lives: nothing of the tenant's names it.
+  ctx.limits.check('node', tmpl.node, op, `image (template ${tmpl.vmid} is on node ${tmpl.node})`, tmpl.node);
+  const target = targetNode(ctx, req, tmpl.node, op);
+  const storage = diskStorage(ctx, req.placement, op);
   const nets = netConfig(req.networks, ctx.limits, ctx.defaults.network, op);
   const ci = cloudInit(req.userData);
   const params: Record<string, string | number> = { full: 1, description: description(uid) };
@@ -88,7 +112,12 @@ export async function addDisks(ctx: CreateContext, ref: VmRef, disks: readonly {
   const have = disksOf(cfg);
   const boot = have[0];
   const bus = boot?.key.replace(/\d+$/, '') ?? 'scsi';
-  const store = storage || boot?.value.split(':')[0] || 'local-lvm';
+  let store = storage || boot?.value.split(':')[0] || '';
+  if (!store && disks.some((_, i) => cfg[`${bus}${i + 1}`] === undefined)) {
+    // No storage named and no boot disk to follow: PVE's usual pool only if the operator allows any storage.
+    if (!ctx.limits.allowsAny('storage')) throw new ProviderError('InvalidSpec', `${op}: disks: Forbidden: the VM has no disk whose storage new disks could share and the operator allows no storages (the operator configures proxmox.storages in the reconciler config)`, op);
+    store = 'local-lvm';
+  }
   for (const [i, d] of disks.entries()) {
     if (!Number.isInteger(d.SizeGiB) || d.SizeGiB < 1) throw new ProviderError('InvalidSpec', `${op}: disks[${i}].sizeGiB: Invalid value: ${d.SizeGiB}: must be a whole number of GiB, at least 1`, op);
     const key = `${bus}${i + 1}`;

@@ -3,7 +3,9 @@
  * `proxmox`. A Provider object supplies the endpoint (`https://pve:8006`),
  * the credentials Secret (`tokenId` + `tokenSecret`, or `username` +
  * `password`; optional `ca.crt`) and `spec.defaults`; the operator's
- * instance (`proxmox.nodes`, `storages`, `bridges`) limits what it may use.
+ * instance (`proxmox.nodes`, `storages`, `bridges`) limits what it may use:
+ * deny by default, an empty list lets the tenant choose nothing of that kind
+ * (see ./limits.ts); the operator writes `"*"` to allow any.
  */
 import type { ProviderContext, ProviderRegistry } from '../registry';
 import { ProxmoxProvider, type ProxmoxProviderOptions } from './provider';
@@ -11,6 +13,7 @@ import { ProxmoxProvider, type ProxmoxProviderOptions } from './provider';
 export { PROXMOX_CAPABILITIES, ProxmoxProvider, type ProxmoxProviderOptions } from './provider';
 export { PveClient, type PveClientOptions } from './client';
 export { categoryOf } from './errors';
+export { ANY, PROXMOX_ANY, ProxmoxLimits, type ProxmoxLimitLists } from './limits';
 
 export const PROXMOX_IMPLEMENTATION = 'proxmox';
 

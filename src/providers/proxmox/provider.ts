@@ -12,14 +12,20 @@ import {
 import { cloneUid } from '../uid';
 import { PveClient, type PveClientOptions } from './client';
 import { description, requireSize, sizeConfig } from './config';
-import { addDisks, cloneTo, createVm, findTemplate, type CreateContext } from './create';
+import { addDisks, cloneTo, createVm, diskStorage, findTemplate, type CreateContext } from './create';
 import { isMissing } from './errors';
-import { ProxmoxLimits, type ProxmoxLimitLists } from './limits';
+import { ANY, ProxmoxLimits, type ProxmoxLimitLists } from './limits';
 import { awaitUpid, taskStatus } from './tasks';
 import { describeVm, formatId, parseId, resources, vmInfo, vmPath, type VmRef } from './vm';
 
 export interface ProxmoxProviderOptions extends PveClientOptions {
   readonly defaults?: Readonly<Record<string, string>>;
+  /**
+   * The nodes, storages and bridges the tenant may name. Deny by default:
+   * a list left out or empty allows none (VMs stay on their template's node
+   * and storage; no NIC). A provider pod whose operator configured the pod
+   * itself passes `PROXMOX_ANY` (or `['*']` per kind) explicitly.
+   */
   readonly limits?: Partial<ProxmoxLimitLists>;
 }
 
@@ -51,7 +57,7 @@ export class ProxmoxProvider implements Provider {
     try {
       const v = await this.client.get<{ version: string }>('/version', {}, 'Validate');
       const nodes = await this.client.get<{ node: string; status: string }[]>('/nodes', {}, 'Validate');
-      const allowed = this.ctx.limits.nodes;
+      const allowed = this.ctx.limits.nodes.filter((n) => n !== ANY);
       const missing = allowed.filter((n) => !nodes.some((x) => x.node === n));
       if (missing.length) return { ok: false, message: `Proxmox VE ${v.version}: nodes ${missing.join(', ')} are not in the cluster` };
       return { ok: true, message: `Proxmox VE ${v.version}, ${nodes.length} node(s), ${this.client.usesToken ? 'API token' : 'ticket'} authentication` };
@@ -105,8 +111,10 @@ export class ProxmoxProvider implements Provider {
   async reconfigure(id: string, desired: VMPayload): Promise<TaskRef | undefined> {
     const r = this.ref(id, 'Reconfigure');
     requireSize('Reconfigure', desired.Class.CPU, desired.Class.MemoryMiB);
+    // Checked before anything changes: a storage the operator does not allow is refused here as on create.
+    const storage = diskStorage(this.ctx, desired.Placement, 'Reconfigure');
     await this.client.put(`${vmPath(r)}/config`, sizeConfig(desired.Class), 'Reconfigure');
-    await addDisks(this.ctx, r, desired.Disks, desired.Placement?.Datastore ?? '', 'Reconfigure');
+    await addDisks(this.ctx, r, desired.Disks, storage, 'Reconfigure');
     return undefined;
   }
 
@@ -155,12 +163,14 @@ export class ProxmoxProvider implements Provider {
   }
 
   async imagePrepare(req: ImagePrepareRequest): Promise<ImagePrepareResponse> {
-    const spec = JSON.parse(req.imageJson || '{}') as { source?: { proxmox?: { templateID?: number; templateName?: string } } };
+    const spec = JSON.parse(req.imageJson || '{}') as { source?: { proxmox?: { templateID?: number; templateName?: string; node?: string; storage?: string } } };
     const px = spec.source?.proxmox;
     const ref = px?.templateID !== undefined ? String(px.templateID) : px?.templateName;
     if (!ref) throw new ProviderError('Unimplemented', 'ImagePrepare: the Proxmox provider uses existing templates (source.proxmox.templateID or templateName); imports are not implemented', 'ImagePrepare');
     const t = await findTemplate(this.client, ref, 'ImagePrepare');
-    this.ctx.limits.check('node', t.node, 'ImagePrepare', 'source.proxmox.node');
+    this.ctx.limits.check('node', t.node, 'ImagePrepare', `source.proxmox (template ${t.vmid} is on node ${t.node})`, t.node);
+    if (px?.node) this.ctx.limits.check('node', px.node, 'ImagePrepare', 'source.proxmox.node', t.node);
+    if (px?.storage) this.ctx.limits.check('storage', px.storage, 'ImagePrepare', 'source.proxmox.storage');
     return { preparedImageId: String(t.vmid), preparedImagePath: `${t.node}/${t.vmid}` };
   }
 

@@ -69,13 +69,19 @@ function checkLibvirtDefaults(inst: InProcessInstance, p: ProviderObject): void 
   }
 }
 
-/** Proxmox storage and bridge defaults are host resources: only those the instance lists. */
+/**
+ * Proxmox node, storage and bridge defaults are host resources: only those
+ * the instance lists (`"*"` for any). An empty list allows none: VMs stay on
+ * their template's node and storage, and the Provider may not name one.
+ */
 function checkProxmoxDefaults(inst: InProcessInstance, p: ProviderObject): void {
   const x = inst.proxmox!;
   const check = (field: string, v: string | undefined, list: readonly string[], what: string) => {
-    if (v && list.length && !list.includes(v)) {
-      throw new InProcessRefused('EndpointNotAllowed', `spec.defaults.${field}: Invalid value: "${v}": in-process provider "${inst.name}" may use the ${what} ${list.map((s) => `"${s}"`).join(', ')} only`);
+    if (!v || list.includes('*') || list.includes(v)) return;
+    if (!list.length) {
+      throw new InProcessRefused('EndpointNotAllowed', `spec.defaults.${field}: Forbidden: "${v}": in-process provider "${inst.name}" allows no ${what} (leave it unset; the operator configures proxmox.${what} in the reconciler config)`);
     }
+    throw new InProcessRefused('EndpointNotAllowed', `spec.defaults.${field}: Invalid value: "${v}": in-process provider "${inst.name}" may use the ${what} ${list.map((s) => `"${s}"`).join(', ')} only`);
   };
   check('datastore', p.spec?.defaults?.datastore, x.storages, 'storages');
   check('network', p.spec?.defaults?.network, x.bridges, 'bridges');

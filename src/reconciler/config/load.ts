@@ -135,6 +135,7 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
       r.known(sp, settings, ['endpoints', 'nodes', 'storages', 'bridges']);
       const endpoints = r.strings(`${sp}.endpoints`, settings.endpoints, (s) => (/^https:\/\/[^/?#]+/.test(s) ? undefined : 'must be an https URL such as https://pve.example.com:8006'));
       if (!endpoints?.length) r.fail(`${sp}.endpoints`, 'Required value: the Proxmox VE API URLs Providers of this instance may connect to');
+      // Deny by default (src/providers/proxmox/limits.ts): empty lists let the tenant name none; "*" allows any.
       const nodes = r.strings(`${sp}.nodes`, settings.nodes) ?? [];
       const storages = r.strings(`${sp}.storages`, settings.storages) ?? [];
       const bridges = r.strings(`${sp}.bridges`, settings.bridges) ?? ['vmbr0'];

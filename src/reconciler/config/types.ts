@@ -75,11 +75,22 @@ export interface VsphereDriverSettings {
 export interface ProxmoxDriverSettings {
   /** PVE API URLs a Provider's `spec.endpoint` may name (scheme, host and port must match; a trailing `/api2/json` is ignored). */
   readonly endpoints: readonly string[];
-  /** Nodes VMs may be created on and templates read from; empty: any node of the cluster. @default none (any) */
+  /**
+   * Nodes VMs may be created on (`spec.placement.cluster`, `spec.defaults.cluster`) and templates read from.
+   * Empty: no node may be named; a VM is cloned onto its template's own node (where PVE says the template is).
+   * `"*"`: any node of the cluster. @default none (the template's node only)
+   */
   readonly nodes: readonly string[];
-  /** Storages VMs' disks may be placed on (`spec.defaults.datastore`, `spec.placement.datastore`); empty: the template's. @default none */
+  /**
+   * Storages VMs' disks may be placed on (`spec.defaults.datastore`, `spec.placement.datastore`,
+   * VMImage `source.proxmox.storage`); the first listed is used when none is named.
+   * Empty: no storage may be named; disks stay on the template's storage. `"*"`: any storage. @default none (the template's)
+   */
   readonly storages: readonly string[];
-  /** Bridges NICs may attach to (VMNetworkAttachment `proxmox.bridge`, `spec.defaults.network`). @default ["vmbr0"] */
+  /**
+   * Bridges NICs may attach to (VMNetworkAttachment `proxmox.bridge`, `spec.defaults.network`); the first
+   * listed is used when none is named. Explicitly empty: no NIC can be attached. `"*"`: any bridge. @default ["vmbr0"]
+   */
   readonly bridges: readonly string[];
 }
 

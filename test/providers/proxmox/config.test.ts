@@ -40,3 +40,19 @@ t.test('a Provider selects the instance only within the operator\'s lists', asyn
   refused({ defaults: { network: 'vmbr7' } }, /spec\.defaults\.network: Invalid value: "vmbr7"/, 'another bridge');
   refused({ defaults: { cluster: 'pve9' } }, /spec\.defaults\.cluster: Invalid value: "pve9"/, 'another node');
 });
+
+t.test('empty node and storage lists: the Provider may name none; "*" allows any', async (t) => {
+  const c = parseConfig(YAML('    proxmox:\n      endpoints: [https://pve.example.com:8006]\n      bridges: []\n'), 'test');
+  t.same(c.inProcessProviders[0]!.proxmox, { endpoints: ['https://pve.example.com:8006'], nodes: [], storages: [], bridges: [] }, 'nodes and storages default to none, bridges: [] stays empty');
+  t.equal(selectInstance(c, provider({})).name, 'pve', 'a Provider naming no node, storage or bridge is served');
+  const refused = (spec: Record<string, unknown>, re: RegExp, what: string) => {
+    const e = (() => { try { selectInstance(c, provider(spec)); return undefined; } catch (x) { return x; } })();
+    t.ok(e instanceof InProcessRefused && e.reason === 'EndpointNotAllowed', `${what}: EndpointNotAllowed`);
+    t.match((e as Error).message, re, `${what}: ${(e as Error).message}`);
+  };
+  refused({ defaults: { datastore: 'local-lvm' } }, /spec\.defaults\.datastore: Forbidden: "local-lvm": in-process provider "pve" allows no storages \(leave it unset; the operator configures proxmox\.storages in the reconciler config\)/, 'any storage');
+  refused({ defaults: { cluster: 'pve1' } }, /spec\.defaults\.cluster: Forbidden: "pve1": in-process provider "pve" allows no nodes/, 'any node');
+  refused({ defaults: { network: 'vmbr0' } }, /spec\.defaults\.network: Forbidden: "vmbr0": in-process provider "pve" allows no bridges/, 'any bridge (explicitly empty)');
+  const any = parseConfig(YAML('    proxmox:\n      endpoints: [https://pve.example.com:8006]\n      nodes: ["*"]\n      storages: ["*"]\n      bridges: ["*"]\n'), 'test');
+  t.equal(selectInstance(any, provider({ defaults: { datastore: 'nfs', cluster: 'pve9', network: 'vmbr7' } })).name, 'pve', '"*" is the operator\'s explicit opt-in to any');
+});

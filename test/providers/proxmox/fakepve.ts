@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../../src/testenv';
-import { ProxmoxProvider, type ProxmoxProviderOptions } from '../../../src/providers/proxmox';
+import { PROXMOX_ANY, ProxmoxProvider, type ProxmoxProviderOptions } from '../../../src/providers/proxmox';
 
 const run = promisify(execFile);
 const INSTALL = "bash scripts/fakepve.sh (a venv with pip install 'fakepve[crypto]==0.5.0'; .ci/run does this)";
@@ -30,7 +30,11 @@ export interface FakePve {
   readonly tokenId: string;
   readonly tokenSecret: string;
   readonly templateId: number;
-  /** A provider using the API token (or the ticket login with `{ tokenId: undefined, username, password }`). */
+  /**
+   * A provider using the API token (or the ticket login with `{ tokenId: undefined, username, password }`).
+   * It stands for a provider pod whose operator allows everything (`limits: PROXMOX_ANY`, explicitly: the
+   * provider's own default allows nothing); pass `limits` to test the operator's lists.
+   */
   provider(over?: Partial<ProxmoxProviderOptions>): ProxmoxProvider;
   control<T = unknown>(cmd: Record<string, unknown>): Promise<T>;
   vms(): Promise<FakeVmView[]>;
@@ -89,7 +93,7 @@ export async function startFakePve(t: { teardown(fn: () => unknown): unknown }):
   t.teardown(stop);
   return {
     url: info.url, ca, user: info.user, password: info.password, tokenId: info.token, tokenSecret: info.secret, templateId: info.template,
-    provider: (over = {}) => new ProxmoxProvider({ url: info.url, ca, tokenId: info.token, tokenSecret: info.secret, ...over }),
+    provider: (over = {}) => new ProxmoxProvider({ url: info.url, ca, tokenId: info.token, tokenSecret: info.secret, limits: PROXMOX_ANY, ...over }),
     control,
     vms: () => control<FakeVmView[]>({ op: 'vms' }),
     stop,
