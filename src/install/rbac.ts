@@ -22,19 +22,19 @@ export interface RbacRule {
 
 /**
  * The kinds the reconciler reads, by the controllers that use them: the
- * VirtualMachine, VMSnapshot and Provider controllers and the caches of what
- * a VM references. VMClone, VMSet and VMMigration have no controller yet, so
- * the reconciler gets no access to them at all.
+ * VirtualMachine, VMSnapshot, VMSet and Provider controllers and the caches
+ * of what a VM references. VMClone and VMMigration have no controller yet,
+ * so the reconciler gets no access to them at all.
  */
-const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNetworkAttachment', 'VMPlacementPolicy', 'VMSnapshot'] as const;
+const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNetworkAttachment', 'VMPlacementPolicy', 'VMSnapshot', 'VMSet'] as const;
 /** Kinds whose status the reconciler writes (PUT of the status subresource). */
-const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
+const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet'] as const;
 /** Kinds it reads fresh from the server where the cache may lag (before a create on the provider, on a 409). */
-const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
+const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet'] as const;
 /** Kinds whose finalizers and annotations it sets (merge patch; never PUT). */
-const PATCHED_KINDS = ['VirtualMachine', 'VMSnapshot'] as const;
-/** Owners of objects the reconciler creates with `blockOwnerDeletion` (the Provider owns its runtime). */
-const OWNER_KINDS = ['Provider'] as const;
+const PATCHED_KINDS = ['VirtualMachine', 'VMSnapshot', 'VMSet'] as const;
+/** Owners of objects the reconciler creates with `blockOwnerDeletion` (the Provider owns its runtime, a VMSet its members and revisions). */
+const OWNER_KINDS = ['Provider', 'VMSet'] as const;
 
 /**
  * The cluster-wide permissions of the reconciler (its ClusterRole). VMs and
@@ -60,6 +60,14 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
     // Cross-namespace consent: allowedNamespaces may select namespaces by label; an informer caches them (never a get).
     { apiGroup: '', resources: ['namespaces'], verbs: ['list', 'watch'], why: 'cache namespace labels for allowedNamespaces selectors (cross-namespace consent)' },
   ];
+  if (plurals(['VMSet']).length) {
+    // VMSet members are VirtualMachines in the set's own namespace, made from its template; its template history
+    // is kept as ControllerRevisions (labelled, so the informer lists only those).
+    rules.push(
+      { apiGroup: group, resources: plurals(['VirtualMachine']), verbs: ['create', 'delete'], why: 'create and delete the member VMs of a VMSet (in the VMSet\'s namespace)' },
+      { apiGroup: 'apps', resources: ['controllerrevisions'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'], why: 'keep each VMSet\'s template revisions (renumbered on rollback, pruned to revisionHistoryLimit)' },
+    );
+  }
   if (plurals(['Provider']).length) {
     // Provider runtimes: server-side apply (patch; create when the object is new) of a ServiceAccount, a Service
     // and a Deployment per Provider. Nothing deletes them: owner references let the garbage collector do it.

@@ -23,6 +23,7 @@ import { EventRecorder, KubeClient, Manager, Metrics, type Logger } from './runt
 import { scopedRedaction, SecretReader, SecretRedactor } from './secrets';
 import { createSnapshotController } from './snapshot/controller';
 import { createVmController } from './vm/controller';
+import { createVmSetController } from './vmset/controller';
 import type { VmTiming } from './vm/context';
 
 export const COMPONENT = 'virtrigaud';
@@ -123,6 +124,7 @@ export class Operator {
     for (const informer of [...allInformers(this.informers), provider.deployments]) this.manager.addInformer(informer);
     this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency, hookPolicy: this.hostPolicy }));
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
+    this.manager.add(createVmSetController(common));
     this.manager.add(provider.controller);
     // Flush queued events and close provider connections after the controllers stopped.
     this.manager.add({

@@ -7,6 +7,7 @@ export * from './workqueue';
 export * from './controller';
 export * from './conditions';
 export * from './status';
+export * from './expectations';
 export * from './objects';
 export * from './metrics';
 export * from './logger';
