@@ -30,7 +30,7 @@ const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNet
 /** Kinds whose status the reconciler writes (PUT of the status subresource). */
 const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet'] as const;
 /** Kinds it reads fresh from the server where the cache may lag (before a create on the provider, on a 409). */
-const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet'] as const;
+const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
 /** Kinds whose finalizers and annotations it sets (merge patch; never PUT). */
 const PATCHED_KINDS = ['VirtualMachine', 'VMSnapshot', 'VMSet'] as const;
 /** Owners of objects the reconciler creates with `blockOwnerDeletion` (the Provider owns its runtime, a VMSet its members and revisions). */
@@ -52,7 +52,7 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
     { apiGroup: group, resources: plurals(PATCHED_KINDS), verbs: ['patch'], why: 'add and remove its finalizer and set annotations (merge patch)' },
     { apiGroup: group, resources: plurals(STATUS_KINDS, '/status'), verbs: ['update'], why: 'write status (phase, conditions, observed state)' },
     // The OwnerReferencesPermissionEnforcement admission plugin (where enabled) checks update on <owner>/finalizers.
-    { apiGroup: group, resources: plurals(OWNER_KINDS, '/finalizers'), verbs: ['update'], why: 'own the runtime objects of a Provider with blockOwnerDeletion (OwnerReferencesPermissionEnforcement)' },
+    { apiGroup: group, resources: plurals(OWNER_KINDS, '/finalizers'), verbs: ['update'], why: 'own a Provider\'s runtime objects and a VMSet\'s members and revisions with blockOwnerDeletion (OwnerReferencesPermissionEnforcement)' },
     // Read by name only: Provider credentials and TLS material, cloud-init user data.
     { apiGroup: '', resources: ['secrets'], verbs: ['get'], why: 'read the Secrets Providers and VMs name (credentials, TLS material, cloud-init user data)' },
     // core/v1 Events: create, and patch to bump the count of a repeated one (runtime/events.ts).

@@ -196,7 +196,6 @@ const UNGRANTED = [
   'admissionregistration.k8s.io/validatingwebhookconfigurations',
   `${GROUP}/vmsets/scale`,
   `${GROUP}/vmclones`,
-  `${GROUP}/vmsets`,
   `${GROUP}/vmmigrations`,
   `${GROUP}/vmclasses/status`,
   `${GROUP}/vmclasses/finalizers`,

@@ -27,20 +27,25 @@ export const PLURALS = [
 /** Every verb the API server knows for resources (for "everything else is denied"). */
 export const ALL_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 
-/** The kinds the reconciler caches (list, watch); VMClone, VMSet and VMMigration have no controller and get nothing. */
-export const CACHED = ['virtualmachines', 'vmclasses', 'vmimages', 'vmnetworkattachments', 'providers', 'vmplacementpolicies', 'vmsnapshots'] as const;
+/** The kinds the reconciler caches (list, watch); VMClone and VMMigration have no controller and get nothing. */
+export const CACHED = ['virtualmachines', 'vmclasses', 'vmimages', 'vmnetworkattachments', 'providers', 'vmplacementpolicies', 'vmsnapshots', 'vmsets'] as const;
 
 /** `group/resource` -> verbs the ClusterRole grants. */
 export function expectedClusterGrants(): Map<string, string[]> {
   return new Map([
-    // VirtualMachine, VMSnapshot and Provider have controllers: cached, read fresh, finalizers/annotations, status.
-    [`${GROUP}/virtualmachines`, ['list', 'watch', 'get', 'patch']],
+    // VirtualMachine, VMSnapshot, VMSet and Provider have controllers: cached, read fresh, finalizers/annotations, status.
+    // VMSets create and delete their member VMs and own them (and their revisions) with blockOwnerDeletion.
+    [`${GROUP}/virtualmachines`, ['list', 'watch', 'get', 'patch', 'create', 'delete']],
     [`${GROUP}/virtualmachines/status`, ['update']],
     [`${GROUP}/vmsnapshots`, ['list', 'watch', 'get', 'patch']],
     [`${GROUP}/vmsnapshots/status`, ['update']],
     [`${GROUP}/providers`, ['list', 'watch', 'get']],
     [`${GROUP}/providers/status`, ['update']],
     [`${GROUP}/providers/finalizers`, ['update']],
+    [`${GROUP}/vmsets`, ['list', 'watch', 'patch']],
+    [`${GROUP}/vmsets/status`, ['update']],
+    [`${GROUP}/vmsets/finalizers`, ['update']],
+    ['apps/controllerrevisions', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
     // What VMs reference: cached only.
     [`${GROUP}/vmclasses`, ['list', 'watch']],
     [`${GROUP}/vmimages`, ['list', 'watch']],

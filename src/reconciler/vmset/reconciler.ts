@@ -15,7 +15,7 @@ import { selectorMatches } from '../consent';
 import type { ControllerDeps } from '../deps';
 import { VM_INDEX } from '../informers';
 import { Kinds } from '../kinds';
-import { addFinalizer, Expectations, hasFinalizer, isAlreadyExists, isNotFound, removeFinalizer, StatusDraft, writeStatus, type Result } from '../runtime';
+import { addFinalizer, Expectations, hasFinalizer, isAlreadyExists, isNotFound, removeFinalizer, StatusDraft, writeStatus, type KubeClient, type RequestOptions, type ResourceType, type Result } from '../runtime';
 import { memberLabels, memberViews, type MemberView } from './members';
 import { selectorIsEmpty, selectorString, stableJson } from './naming';
 import { plan, resolveMaxUnavailable, scaled, type Plan } from './plan';
@@ -32,8 +32,21 @@ type Draft = StatusDraft<VMSetStatus>;
 
 export class VmSetReconciler {
   private readonly expectations = new Expectations();
+  /** The API client, but a VMSet re-read after a write conflict comes from the cache (as controller-runtime's client reads): no `get` on vmsets. */
+  private readonly client: KubeClient;
 
-  constructor(private readonly o: ControllerDeps) {}
+  constructor(private readonly o: ControllerDeps) {
+    const sets = o.informers.vmsets;
+    this.client = Object.create(o.client, {
+      get: {
+        value: async (rt: ResourceType, ns: string | undefined, name: string, opts?: RequestOptions) => {
+          if (rt.plural !== Kinds.VMSet.plural || rt.group !== Kinds.VMSet.group) return o.client.get(rt, ns, name, opts);
+          const cached = sets.get(`${ns}/${name}`);
+          return cached && structuredClone(cached);
+        },
+      },
+    });
+  }
 
   async reconcile(key: string): Promise<Result | void> {
     const i = this.o.informers;
@@ -45,7 +58,7 @@ export class VmSetReconciler {
     let set = structuredClone(cached);
     const owned = this.owned(set);
     if (set.metadata?.deletionTimestamp) return this.finalize(key, set, owned);
-    if (!hasFinalizer(set, VMSET_FINALIZER)) set = await addFinalizer(this.o.client, Kinds.VMSet, set, VMSET_FINALIZER);
+    if (!hasFinalizer(set, VMSET_FINALIZER)) set = await addFinalizer(this.client, Kinds.VMSet, set, VMSET_FINALIZER);
     const draft = new StatusDraft<VMSetStatus>(set);
     draft.status.observedGeneration = set.metadata?.generation;
     draft.status.selector = selectorString(set.spec?.selector);
@@ -208,11 +221,11 @@ export class VmSetReconciler {
       return { requeueAfterMs: failures.length ? 5_000 : 2_000 };
     }
     this.expectations.forget(key);
-    await removeFinalizer(this.o.client, Kinds.VMSet, set, VMSET_FINALIZER);
+    await removeFinalizer(this.client, Kinds.VMSet, set, VMSET_FINALIZER);
   }
 
   private write(set: VMSet, draft: Draft): Promise<boolean> {
-    return writeStatus(this.o.client, Kinds.VMSet, set, draft, { redact: (m) => this.o.events.redact(set, m) });
+    return writeStatus(this.client, Kinds.VMSet, set, draft, { redact: (m) => this.o.events.redact(set, m) });
   }
 }
 
