@@ -51,7 +51,7 @@ providerRuntime:
 `,
     'c.yaml',
   );
-  t.same(c.inProcessProviders[0], { name: 'lab', driver: 'qemu', namespaces: ['team-a'], qemu: { stateDir: '/var/lib/virtrigaud/qemu/lab', sandbox: true, nic: 'user', binary: '/usr/bin/qemu-system-x86_64' } });
+  t.same(c.inProcessProviders[0], { name: 'lab', driver: 'qemu', namespaces: ['team-a'], qemu: { stateDir: '/var/lib/virtrigaud/qemu/lab', sandbox: true, nic: 'user', accel: 'auto', binary: '/usr/bin/qemu-system-x86_64' } }, 'accel defaults to auto');
   t.same(c.inProcessProviders[1]!.libvirt, { uris: ['qemu:///system'], pools: ['virtrigaud'], networks: [], bridges: [] }, 'pools default to the driver\'s own; no network or bridge unless listed');
   t.equal(c.images.maxBytes, 1073741824);
   t.equal(c.images.downloadTimeoutMs, 300_000);
@@ -89,6 +89,33 @@ sandboxes: off
   t.match(p.join('\n'), /images\.allowedUrlCidrs\[0\]: Invalid value: "everything": must be a CIDR/);
   t.match(p.join('\n'), /images\.unknown: Unsupported field/);
   t.match(p.join('\n'), /sandboxes: Unsupported field/);
+});
+
+t.test('qemu.accel: auto (default), kvm or tcg; anything else is named with its field path', async (t) => {
+  const doc = (accel?: string) => `inProcessProviders:
+  - name: lab
+    driver: qemu
+    namespaces: [a]
+    qemu: { stateDir: /var/lib/q${accel === undefined ? '' : `, accel: ${accel}`} }
+`;
+  for (const a of ['auto', 'kvm', 'tcg'] as const) t.equal(parseConfig(doc(a), 'c.yaml').inProcessProviders[0]!.qemu!.accel, a, `accel: ${a}`);
+  t.equal(parseConfig(doc(), 'c.yaml').inProcessProviders[0]!.qemu!.accel, 'auto', 'unset: auto');
+  t.same(problems(doc('hvf')), ['inProcessProviders[0].qemu.accel: Invalid value: "hvf": supported values: "auto", "kvm", "tcg"']);
+  t.same(problems(doc('KVM')), ['inProcessProviders[0].qemu.accel: Invalid value: "KVM": supported values: "auto", "kvm", "tcg"'], 'case matters');
+  t.same(problems(doc('true')), ['inProcessProviders[0].qemu.accel: Invalid value: true: must be a non-empty string']);
+  const e = (() => {
+    try {
+      parseConfig(doc('xen'), 'reconciler.yaml');
+    } catch (x) {
+      return x as Error;
+    }
+    return undefined;
+  })();
+  t.ok(e instanceof ConfigError);
+  t.match(e?.message, /^reconciler\.yaml: invalid reconciler configuration:\n  inProcessProviders\[0\]\.qemu\.accel: Invalid value: "xen"/);
+  // Only the operator's file has the setting: a libvirt instance cannot carry it, nor an unknown key sneak in.
+  t.match(problems(doc('kvm').replace('driver: qemu', 'driver: libvirt')).join('\n'), /inProcessProviders\[0\]\.qemu: Forbidden/);
+  t.match(problems(doc().replace('stateDir: /var/lib/q', 'stateDir: /var/lib/q, accelerator: kvm')).join('\n'), /inProcessProviders\[0\]\.qemu\.accelerator: Unsupported field/);
 });
 
 t.test('hostile YAML is refused with a message, not a crash or a blow-up', async (t) => {

@@ -1,12 +1,13 @@
 /**
  * Host helpers shared by the providers that drive hypervisor tools on this
  * machine (libvirt, QEMU): command runner, qemu-img, NoCloud seed ISO,
- * checksum verification, and the operator's host policy with the checks
- * every image goes through (confined paths, standalone images, guarded
- * downloads).
+ * checksum verification, the KVM/TCG accelerator probe, and the
+ * operator's host policy with the checks every image goes through
+ * (confined paths, standalone images, guarded downloads).
  */
 export { CommandError, run, type RunOptions, type RunResult } from './run';
 export { ownedPid } from './proc';
+export { detectAccel, PVM_REASON, type Accel, type AccelDetection, type AccelProbePaths } from './accel';
 export { qemuImg, type QemuImgInfo } from './qemu-img';
 export { buildSeedIso, type SeedData } from './seed-iso';
 export { checksumAlgo, fileChecksum, verifyChecksum, type ChecksumAlgo } from './checksum';

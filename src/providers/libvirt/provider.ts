@@ -12,7 +12,7 @@ import {
   type DiskInfo, type ExportDiskResponse, type ImagePrepareRequest, type ImagePrepareResponse, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
-import { DEFAULT_HOST_POLICY, type HostPolicy } from '../hostutil';
+import { DEFAULT_HOST_POLICY, type AccelProbePaths, type HostPolicy } from '../hostutil';
 import { openConnection, type Connection } from './connection';
 import { Host } from './host';
 import { prepareImage } from './image';
@@ -40,8 +40,10 @@ export interface LibvirtProviderOptions {
   readonly blankRootDisk?: boolean;
   /** Start domains right after Create (default true). */
   readonly startOnCreate?: boolean;
-  /** `kvm` or `qemu` (TCG); default: detected. */
+  /** `kvm` or `qemu` (TCG); default: detected (detectDomainType: KVM on a remote host, locally only where detectAccel finds it usable). */
   readonly domainType?: 'kvm' | 'qemu';
+  /** Where the local accelerator probe looks (tests); default the real /proc/cpuinfo, /dev/kvm, /sys/module. */
+  readonly accelProbe?: AccelProbePaths;
   /** Poll interval of a graceful shutdown (default 500 ms). */
   readonly shutdownPollMs?: number;
   /** The operator's limits on image paths, URLs and downloads (default DEFAULT_HOST_POLICY: deny). */
@@ -86,8 +88,24 @@ export class LibvirtProvider implements Provider {
     return { ...(o?.signal ? { signal: o.signal } : {}), ...(o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), operation };
   }
 
+  private detected?: { remote: boolean; d: { domainType: 'kvm' | 'qemu'; reason: string } };
+
+  /** The domain type new domains get, and why (configured, or detected once per connection kind). */
+  private domainTypeOf(host: Host): { domainType: 'kvm' | 'qemu'; reason: string } {
+    if (this.options.domainType) return { domainType: this.options.domainType, reason: 'configured' };
+    if (this.detected?.remote !== host.remote) this.detected = { remote: host.remote, d: detectDomainType(host.remote, this.options.accelProbe) };
+    return this.detected.d;
+  }
+
   private domainType(host: Host): 'kvm' | 'qemu' {
-    return this.options.domainType ?? detectDomainType(host.remote);
+    return this.domainTypeOf(host).domainType;
+  }
+
+  /** Why a VMClass may not ask for KVM here: a local host whose KVM the probe finds unusable. */
+  private kvmUnusable(host: Host): string | undefined {
+    if (host.remote || this.options.domainType === 'kvm') return undefined;
+    const d = detectDomainType(false, this.options.accelProbe);
+    return d.domainType === 'kvm' ? undefined : d.reason;
   }
 
   async validate(o?: CallOptions): Promise<{ ok: boolean; message: string }> {
@@ -95,7 +113,8 @@ export class LibvirtProvider implements Provider {
       const host = await this.host();
       await host.virsh.run(['uri'], this.opts(o, 'Validate'));
       await host.pool.ensure(this.opts(o, 'Validate'));
-      return { ok: true, message: `connected to ${this.options.uri}; storage pool ${host.pool.name}` };
+      const d = this.domainTypeOf(host);
+      return { ok: true, message: `connected to ${this.options.uri}; storage pool ${host.pool.name}; domain type ${d.domainType} (${d.domainType === 'kvm' ? 'KVM' : 'TCG'}: ${d.reason})` };
     } catch (e) {
       return { ok: false, message: (e as Error).message };
     }
@@ -103,8 +122,10 @@ export class LibvirtProvider implements Provider {
 
   async create(req: CreateRequest, o?: CallOptions): Promise<CreateResponse> {
     const host = await this.host();
+    const kvmUnusable = this.kvmUnusable(host);
     const id = await createDomain(host, req, {
       domainType: this.domainType(host),
+      ...(kvmUnusable ? { kvmUnusable } : {}),
       defaultNetwork: this.options.defaultNetwork,
       ...(this.options.nicPolicy ? { nicPolicy: this.options.nicPolicy } : {}),
       blankRootDisk: !!this.options.blankRootDisk,

@@ -19,6 +19,8 @@ const GiB = 1024 ** 3;
 
 export interface ProvisionOptions {
   readonly domainType: 'kvm' | 'qemu';
+  /** Set when this (local) host cannot run KVM guests: why (detectAccel). A VMClass asking for `domainType: kvm` is then refused. */
+  readonly kvmUnusable?: string;
   readonly defaultNetwork?: string;
   /** Networks and bridges NICs may use; unset: any (direct library use, not through an operator instance). */
   readonly nicPolicy?: NicPolicy;
@@ -47,6 +49,9 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
   checkSize(req.class.CPU, req.class.MemoryMiB, op);
   const firmware = firmwareOf(req.class, op);
   const { extras, ignored } = extrasOf(req.class, op);
+  if (extras.domainType === 'kvm' && opts.kvmUnusable) {
+    throw new ProviderError('InvalidSpec', `extraConfig domainType: "kvm": this host cannot run KVM guests (${opts.kvmUnusable})`, op);
+  }
   const nics = nicsOf(req.networks, opts.defaultNetwork, op, opts.nicPolicy);
   for (const d of req.disks) checkName(`${req.name}-disk-${d.Name}`, op);
 

@@ -2,8 +2,8 @@
  * From the wire payloads (VMClass, networks, disks) to libvirt settings:
  * validation, firmware, extraConfig keys, NICs, allocation. Pure.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { ProviderError, type ClassPayload, type NetworkPayload } from '../provider';
+import { detectAccel, type AccelProbePaths } from '../hostutil';
 import type { NicSpec } from './domain-xml';
 
 /** libvirt domain names we accept (also what our volume names are built from). */
@@ -96,14 +96,15 @@ export function isThick(type: string | undefined): boolean {
   return type === 'thick' || type === 'eagerzeroedthick';
 }
 
-/** KVM where the CPU can do it (local) or assumed (remote hypervisor hosts); else TCG. */
-export function detectDomainType(remote: boolean): 'kvm' | 'qemu' {
-  if (remote) return 'kvm';
-  try {
-    return /\b(vmx|svm)\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && existsSync('/dev/kvm') ? 'kvm' : 'qemu';
-  } catch {
-    return 'qemu';
-  }
+/**
+ * KVM where this host can really use it (see detectAccel: vmx/svm, a
+ * read-write /dev/kvm, not PVM) or assumed (remote hypervisor hosts); else
+ * TCG (`qemu`), with the reason.
+ */
+export function detectDomainType(remote: boolean, probe?: AccelProbePaths): { domainType: 'kvm' | 'qemu'; reason: string } {
+  if (remote) return { domainType: 'kvm', reason: 'remote hypervisor host (assumed to have KVM)' };
+  const d = detectAccel(probe);
+  return { domainType: d.accel === 'kvm' ? 'kvm' : 'qemu', reason: d.reason };
 }
 
 /** Disk target names: vda, vdb, ... */

@@ -1,7 +1,7 @@
 /**
  * The QEMU provider and its registration as the in-process driver `qemu`.
  * Everything that touches the host (state directory, QEMU binary, seccomp
- * sandbox, NIC mode) is the operator's instance configuration.
+ * sandbox, NIC mode, accelerator) is the operator's instance configuration.
  */
 import { ProviderError } from '../provider';
 import type { ProviderContext, ProviderRegistry } from '../registry';
@@ -11,19 +11,20 @@ export { INSTALL_HINT, QemuProvider, type QemuProviderOptions } from './provider
 export { QEMU_CAPABILITIES } from './views';
 export { QmpClient, QmpError, withQmp } from './qmp';
 export { Layout, type VmConfig, type SnapshotRecord, type DiskRecord } from './layout';
-export { livePid, qemuArgs } from './process';
+export { livePid, qemuArgs, resolveAccel, type AccelSetting, type LaunchOptions, type ResolvedAccel } from './process';
 
 export const QEMU_IMPLEMENTATION = 'qemu';
 
 /**
  * The options of an in-process QEMU instance: all from the operator's
- * configuration (state directory, binary, sandbox, NIC mode), none from the
- * Provider object, whose endpoint is always `qemu:///system`.
+ * configuration (state directory, binary, sandbox, NIC mode, accelerator),
+ * none from the Provider object, whose endpoint is always `qemu:///system`
+ * (nor from a VM or VMClass: the QEMU provider reads no extraConfig).
  */
 export function qemuOptionsFromContext(ctx: ProviderContext): QemuProviderOptions {
   const q = ctx.instance.qemu;
   if (!q) throw new ProviderError('InvalidSpec', `in-process instance "${ctx.instance.name}" has no qemu settings`);
-  return { stateDir: q.stateDir, nic: q.nic, sandbox: q.sandbox, ...(q.binary ? { qemuBinary: q.binary } : {}), ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}) };
+  return { stateDir: q.stateDir, nic: q.nic, sandbox: q.sandbox, accel: q.accel ?? 'auto', ...(q.binary ? { qemuBinary: q.binary } : {}), ...(ctx.hostPolicy ? { hostPolicy: ctx.hostPolicy } : {}) };
 }
 
 /** Registers the QEMU provider under the name `qemu`. */

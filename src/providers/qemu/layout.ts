@@ -52,7 +52,7 @@ export interface VmConfig {
   readonly tags: readonly string[];
   snapshots: SnapshotRecord[];
   /** What the running process was started with; differs from cpu/memory/disks after a reconfigure. */
-  launched?: { cpu: number; memoryMiB: number; drives: string[] };
+  launched?: { cpu: number; memoryMiB: number; drives: string[]; accel?: 'kvm' | 'tcg' };
   /** A graceful shutdown in progress: when to give up on the guest (epoch ms). */
   shutdownDeadline?: number;
   /** When the ACPI power button was last pressed for it (epoch ms). */

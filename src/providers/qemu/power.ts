@@ -51,7 +51,7 @@ export async function powerOn(h: Host, cfg: VmConfig, loadvm?: string): Promise<
     return;
   }
   await launch(h.bins, h.layout, cfg, h.launch, loadvm);
-  cfg.launched = { cpu: cfg.cpu, memoryMiB: cfg.memoryMiB, drives: cfg.disks.map((d) => d.drive) };
+  cfg.launched = { cpu: cfg.cpu, memoryMiB: cfg.memoryMiB, drives: cfg.disks.map((d) => d.drive), accel: h.launch.accel };
 }
 
 export async function powerOff(h: Host, cfg: VmConfig): Promise<void> {

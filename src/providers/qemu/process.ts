@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { ProviderError } from '../provider';
-import { ownedPid, run } from '../hostutil';
+import { detectAccel, ownedPid, run, type Accel, type AccelProbePaths } from '../hostutil';
 import type { Layout, VmConfig } from './layout';
 import { withQmp } from './qmp';
 
@@ -22,13 +22,39 @@ export interface LaunchOptions {
   readonly nic: NicMode;
   /** seccomp filter (`-sandbox`); spawning stays allowed because `-daemonize` forks after it applies. */
   readonly sandbox: boolean;
+  /** `kvm` (with `-cpu host`) or `tcg`; see {@link resolveAccel}. */
+  readonly accel: Accel;
+  /** Set when the operator requires KVM and this host cannot use it: why. No VM is started then. */
+  readonly accelRefused?: string;
+}
+
+/** The operator's accelerator setting (instance `qemu.accel`). */
+export type AccelSetting = 'auto' | 'kvm' | 'tcg';
+
+export interface ResolvedAccel {
+  readonly setting: AccelSetting;
+  readonly accel: Accel;
+  /** For operators (Validate): why this accelerator. */
+  readonly reason: string;
+  /** `kvm` configured where the probe finds KVM unusable: the refusal, with the probe's reason. */
+  readonly refused?: string;
+}
+
+/** The accelerator VMs of this provider get: `tcg` as configured, `auto` as detected, `kvm` only where the host can (else refused). */
+export function resolveAccel(setting: AccelSetting, probe?: AccelProbePaths): ResolvedAccel {
+  if (setting === 'tcg') return { setting, accel: 'tcg', reason: 'configured (accel: tcg)' };
+  const d = detectAccel(probe);
+  if (setting === 'auto') return { setting, accel: d.accel, reason: `detected (accel: auto): ${d.reason}` };
+  if (d.accel === 'kvm') return { setting, accel: 'kvm', reason: `configured (accel: kvm): ${d.reason}` };
+  return { setting, accel: 'kvm', reason: `configured (accel: kvm), unusable: ${d.reason}`, refused: `accel: kvm is configured but this host cannot use KVM: ${d.reason}` };
 }
 
 export function qemuArgs(layout: Layout, cfg: VmConfig, lo: LaunchOptions, loadvm?: string): string[] {
   const f = (n: string) => opt(layout.file(cfg.id, n));
   const args = [
     '-name', `guest=${opt(cfg.name)},process=qemu-${cfg.id}`,
-    '-machine', 'pc,accel=tcg',
+    '-machine', `pc,accel=${lo.accel}`,
+    ...(lo.accel === 'kvm' ? ['-cpu', 'host'] : []),
     '-nodefaults', '-no-user-config', '-display', 'none',
     '-smp', String(cfg.cpu), '-m', String(cfg.memoryMiB),
     '-qmp', `unix:${f('qmp.sock')},server=on,wait=off`,
@@ -58,6 +84,8 @@ export function livePid(layout: Layout, id: string): Promise<number | undefined>
 
 /** Starts the VM's QEMU and returns its pid; `-daemonize` returns once the VM is set up (or failed). */
 export async function launch(bins: QemuBinaries, layout: Layout, cfg: VmConfig, lo: LaunchOptions, loadvm?: string): Promise<number> {
+  // Never a KVM guest on a host whose KVM would hang it: refuse, saying why.
+  if (lo.accelRefused) throw new ProviderError('Internal', `${cfg.id}: ${lo.accelRefused}`, 'Power');
   await fs.rm(layout.pidfile(cfg.id), { force: true });
   await run(bins.qemu, qemuArgs(layout, cfg, lo, loadvm), { timeoutMs: 60_000, operation: 'Power' });
   const pid = await livePid(layout, cfg.id);

@@ -1,6 +1,6 @@
 /**
- * QEMU without libvirt: each VM is a daemonized qemu-system-x86_64 (TCG)
- * described by `<stateDir>/vms/<id>/config.json`, driven over QMP. The
+ * QEMU without libvirt: each VM is a daemonized qemu-system-x86_64 (KVM
+ * where the host can use it, else TCG: see resolveAccel) described by `<stateDir>/vms/<id>/config.json`, driven over QMP. The
  * state directory is the only state, so a restarted provider (or a second
  * instance) finds its running VMs again. See docs/providers/qemu.md.
  */
@@ -11,7 +11,7 @@ import {
   type Description, type DiskInfo, type ExportDiskResponse, type ImagePrepareResponse, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
-import { DEFAULT_HOST_POLICY, qemuImg, run, type HostPolicy } from '../hostutil';
+import { DEFAULT_HOST_POLICY, qemuImg, run, type AccelProbePaths, type HostPolicy } from '../hostutil';
 import { cloneUid, plainTags, requestUid } from '../uid';
 import { buildFullClone, buildLinkedClone, buildVm, cloneSize, whilePaused } from './build';
 import { collectBases, freezeDisks } from './linked';
@@ -19,7 +19,7 @@ import { scanStateDir } from './recover';
 import { checkDisks, createDataDisk, GiB, nextDriveIndex, resolveImage } from './disks';
 import { Layout, type VmConfig } from './layout';
 import { locksFor, type Locks } from './locks';
-import { livePid, terminate, type NicMode } from './process';
+import { livePid, resolveAccel, terminate, type AccelSetting, type NicMode, type ResolvedAccel } from './process';
 import { beginGraceful, observe, powerOff, powerOn, REPRESS_MS, requireSize, reset, settleGraceful, type Host } from './power';
 import { withQmp } from './qmp';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
@@ -38,6 +38,10 @@ export interface QemuProviderOptions {
   readonly sandbox?: boolean;
   /** The operator's limits on image paths, URLs and downloads (default DEFAULT_HOST_POLICY: deny). */
   readonly hostPolicy?: HostPolicy;
+  /** `auto` (default): KVM where detectAccel finds it usable, else TCG. `kvm`: required (VMs refused where unusable). `tcg`: never KVM. */
+  readonly accel?: AccelSetting;
+  /** Where the accelerator probe looks (tests); default the real /proc/cpuinfo, /dev/kvm, /sys/module. */
+  readonly accelProbe?: AccelProbePaths;
 }
 
 const GRACEFUL = 'graceful:';
@@ -51,13 +55,19 @@ export class QemuProvider implements Provider {
   readonly ready: Promise<void>;
   /** What the start-up scan found: VM id → `running (<qmp status>)` or `stopped`. */
   readonly recovered = new Map<string, string>();
+  /** The accelerator this instance's VMs get, decided once at construction (Validate reports it). */
+  readonly accel: ResolvedAccel;
 
   constructor(readonly options: QemuProviderOptions) {
     this.layout = new Layout(resolve(options.stateDir));
     this.locks = locksFor(this.layout.stateDir);
+    this.accel = resolveAccel(options.accel ?? 'auto', options.accelProbe);
     this.host = {
       layout: this.layout, bins: { qemu: options.qemuBinary ?? 'qemu-system-x86_64' },
-      launch: { nic: options.nic ?? 'none', sandbox: options.sandbox ?? true },
+      launch: {
+        nic: options.nic ?? 'none', sandbox: options.sandbox ?? true, accel: this.accel.accel,
+        ...(this.accel.refused ? { accelRefused: this.accel.refused } : {}),
+      },
     };
     this.ready = this.recover();
     this.ready.catch(() => undefined);
@@ -100,6 +110,8 @@ export class QemuProvider implements Provider {
 
   validate(o?: CallOptions) {
     return this.op('Validate', o, async () => {
+      // The operator asked for KVM and this host cannot give it: nothing would start.
+      if (this.accel.refused) return { ok: false, message: this.accel.refused };
       for (const bin of [this.host.bins.qemu, 'qemu-img']) {
         try {
           await run(bin, ['--version'], { timeoutMs: 10_000 });
@@ -112,13 +124,21 @@ export class QemuProvider implements Provider {
       } catch {
         return { ok: false, message: `state directory ${this.layout.stateDir} is not writable` };
       }
-      return { ok: true, message: `QEMU (TCG) with state in ${this.layout.stateDir}` };
+      return { ok: true, message: `QEMU (${this.accel.accel.toUpperCase()}: ${this.accel.reason}) with state in ${this.layout.stateDir}` };
     });
   }
 
   create(req: CreateRequest, o?: CallOptions): Promise<CreateResponse> {
     return this.op('Create', o, async () => {
       if (!req.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
+      // The accelerator is the operator's (instance qemu.accel); a VMClass key that looks like a choice is refused, not ignored.
+      for (const key of Object.keys(req.class.ExtraConfig ?? {})) {
+        if (/^(qemu\.)?accel(erator)?$/i.test(key)) {
+          throw new ProviderError('InvalidSpec', `Create: extraConfig ${key}: the accelerator is the operator's choice (in-process instance qemu.accel), not a VMClass's`, 'Create');
+        }
+      }
+      // Before any disk is made: a VM that could never start is not created.
+      if (this.accel.refused) throw new ProviderError('Internal', `Create: ${this.accel.refused}`, 'Create');
       requireSize('Create', req.class.CPU, req.class.MemoryMiB);
       checkDisks('Create', req.disks);
       // What config.json keeps: the uid (checked), and the tags without the reserved uid prefix.

@@ -40,6 +40,7 @@ export function description(h: Host, cfg: VmConfig, o: Observed): Description {
       ...(on ? { pid: String(o.pid) } : {}),
       pendingRestart: String(on && pendingRestart(cfg)),
       ...(on && cfg.launched ? { runningCPU: String(cfg.launched.cpu), runningMemoryMiB: String(cfg.launched.memoryMiB) } : {}),
+      ...(on && cfg.launched?.accel ? { accel: cfg.launched.accel } : {}),
       ...(cfg.shutdownDeadline !== undefined ? { shutdownDeadline: new Date(cfg.shutdownDeadline).toISOString() } : {}),
       ...(cfg.lastShutdown ? { lastShutdown: cfg.lastShutdown } : {}),
       snapshots: String(cfg.snapshots.length),

@@ -8,8 +8,8 @@ import { isAbsolute } from 'node:path';
 import { parse } from 'yaml';
 import { durationMs } from '../duration';
 import {
-  CONFIG_API_VERSION, CONFIG_KIND, DEFAULT_CONFIG, IN_PROCESS_DRIVERS, type ImageSettings, type InProcessDriver,
-  type FirecrackerNetworkSettings, type InProcessInstance, type ReconcilerConfig,
+  CONFIG_API_VERSION, CONFIG_KIND, DEFAULT_CONFIG, IN_PROCESS_DRIVERS, QEMU_ACCEL_SETTINGS, type ImageSettings, type InProcessDriver,
+  type FirecrackerNetworkSettings, type InProcessInstance, type QemuAccelSetting, type ReconcilerConfig,
 } from './types';
 
 export class ConfigError extends Error {
@@ -106,14 +106,15 @@ function readInstance(r: Reader, path: string, v: unknown): InProcessInstance | 
   const sp = `${path}.${driver}`;
   switch (driver) {
     case 'qemu': {
-      r.known(sp, settings, ['stateDir', 'binary', 'sandbox', 'nic']);
+      r.known(sp, settings, ['stateDir', 'binary', 'sandbox', 'nic', 'accel']);
       const stateDir = r.str(`${sp}.stateDir`, settings.stateDir, absolute);
       if (settings.stateDir === undefined) r.fail(`${sp}.stateDir`, 'Required value: each QEMU instance needs a state directory of its own');
       const nic = r.str(`${sp}.nic`, settings.nic, (s) => (s === 'none' || s === 'user' ? undefined : 'supported values: "none", "user"'));
       const binary = r.str(`${sp}.binary`, settings.binary, absolute);
       const sandbox = r.bool(`${sp}.sandbox`, settings.sandbox) ?? true;
+      const accel = r.str(`${sp}.accel`, settings.accel, (s) => ((QEMU_ACCEL_SETTINGS as readonly string[]).includes(s) ? undefined : `supported values: ${QEMU_ACCEL_SETTINGS.map((a) => `"${a}"`).join(', ')}`)) as QemuAccelSetting | undefined;
       if (!stateDir) return undefined;
-      return { ...base, qemu: { stateDir, sandbox, nic: (nic as 'none' | 'user' | undefined) ?? 'none', ...(binary ? { binary } : {}) } };
+      return { ...base, qemu: { stateDir, sandbox, nic: (nic as 'none' | 'user' | undefined) ?? 'none', accel: accel ?? 'auto', ...(binary ? { binary } : {}) } };
     }
     case 'firecracker': return readFirecracker(r, sp, settings, base);
     case 'libvirt': {

@@ -32,7 +32,17 @@ export interface QemuDriverSettings {
   readonly sandbox: boolean;
   /** `none`: no NIC; `user`: a restricted user-mode NIC. @default none */
   readonly nic: 'none' | 'user';
+  /**
+   * The accelerator: `auto` uses KVM where the host can (vmx/svm, a read-write
+   * /dev/kvm, not PVM) and TCG elsewhere; `kvm` requires it (VMs are refused
+   * to start, with the reason, where KVM is unusable); `tcg` never uses KVM.
+   * @default auto
+   */
+  readonly accel?: QemuAccelSetting;
 }
+
+export const QEMU_ACCEL_SETTINGS = ['auto', 'kvm', 'tcg'] as const;
+export type QemuAccelSetting = (typeof QEMU_ACCEL_SETTINGS)[number];
 
 export interface FirecrackerNetworkSettings {
   /** The network name a VMNetworkAttachment (or the payload's NetworkName) gives. */

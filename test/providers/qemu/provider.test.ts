@@ -6,11 +6,12 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequest, awaitTask } from '../../../src/providers/conformance';
 import { QemuProvider, qemuOptionsFromContext, withQmp, livePid } from '../../../src/providers/qemu';
 import { isProviderError, type CreateRequest } from '../../../src/providers/provider';
+import { detectAccel } from '../../../src/providers/hostutil';
 import { destroyStateDir, guestTicks, qemuPidsUnder, qmpStatus, requireQemu, stateDir, until } from './support';
 
 const REPO = join(__dirname, '..', '..', '..');
@@ -44,8 +45,8 @@ t.test('instance settings: every host knob comes from the operator, none from th
     namespace: 'ns', name: 'p', type: 'qemu', endpoint: 'qemu:///system?binary=/bin/sh&sandbox=0', credentials: {}, defaults: {}, insecureSkipVerify: false,
     instance: { name: 'lab', driver: 'qemu' as const, namespaces: ['ns'], ...(qemu ? { qemu } : {}) },
   });
-  t.same(qemuOptionsFromContext(ctx({ stateDir: '/var/lib/x/qemu', nic: 'user', sandbox: true })), { stateDir: '/var/lib/x/qemu', nic: 'user', sandbox: true });
-  t.same(qemuOptionsFromContext(ctx({ stateDir: '/s', nic: 'none', sandbox: false, binary: '/opt/qemu' })), { stateDir: '/s', nic: 'none', sandbox: false, qemuBinary: '/opt/qemu' });
+  t.same(qemuOptionsFromContext(ctx({ stateDir: '/var/lib/x/qemu', nic: 'user', sandbox: true })), { stateDir: '/var/lib/x/qemu', nic: 'user', sandbox: true, accel: 'auto' });
+  t.same(qemuOptionsFromContext(ctx({ stateDir: '/s', nic: 'none', sandbox: false, binary: '/opt/qemu', accel: 'tcg' })), { stateDir: '/s', nic: 'none', sandbox: false, accel: 'tcg', qemuBinary: '/opt/qemu' });
   let category: string | undefined;
   try {
     qemuOptionsFromContext(ctx());
@@ -69,7 +70,11 @@ t.test('the VM outlives the provider process; a new instance finds it and powers
   const fresh = new QemuProvider({ stateDir: dir });
   await fresh.ready;
   t.match(fresh.recovered.get(id), /^running \((running|unreachable)\)$/, 'the start-up scan found it running');
-  t.equal((await fresh.describe(id)).powerState, 'On', 'describe: On');
+  const d = await fresh.describe(id);
+  t.equal(d.powerState, 'On', 'describe: On');
+  t.equal(d.providerRaw.accel, fresh.accel.accel, 'describe names the accelerator it runs under');
+  t.equal(d.providerRaw.accel, detectAccel().accel, 'the one the host probe allows (auto)');
+  t.match(readFileSync(`/proc/${await livePid(fresh.layout, id)}/cmdline`, 'utf8').split('\0').join(' '), new RegExp(`-machine pc,accel=${fresh.accel.accel}`), 'the running QEMU was started with it');
   t.equal(await qmpStatus(fresh.layout.qmp(id)), 'running', 'QMP reachable');
   const pid = await livePid(fresh.layout, id);
   await fresh.power(id, 'Off', 0);
