@@ -118,8 +118,11 @@ t.test('as the reconciler ServiceAccount', async (t) => {
   await cannot('PATCH VirtualMachine status (the reconciler PUTs it)', 'PATCH', `${V}/namespaces/${TENANT}/virtualmachines/web/status`, { status: { phase: 'Failed' } });
   await can('add a finalizer to a VirtualMachine', 'PATCH', `${V}/namespaces/${TENANT}/virtualmachines/web`, { metadata: { finalizers: ['infra.virtrigaud.io/finalizer'] } }, 'application/merge-patch+json');
   await cannot('PUT a VirtualMachine (the reconciler patches it)', 'PUT', `${V}/namespaces/${TENANT}/virtualmachines/web`, got);
-  await cannot('create a VirtualMachine', 'POST', `${V}/namespaces/${TENANT}/virtualmachines`, { ...vm, metadata: { name: 'web-1', namespace: TENANT } });
-  await cannot('delete a VirtualMachine', 'DELETE', `${V}/namespaces/${TENANT}/virtualmachines/web`);
+  // VMSet members: the reconciler creates and deletes VirtualMachines (and nothing else of ours).
+  await can('create a VirtualMachine (a VMSet member)', 'POST', `${V}/namespaces/${TENANT}/virtualmachines`, { ...vm, metadata: { name: 'web-1', namespace: TENANT } });
+  await can('delete a VirtualMachine (a VMSet member)', 'DELETE', `${V}/namespaces/${TENANT}/virtualmachines/web-1`);
+  await cannot('create a VMClass', 'POST', `${V}/namespaces/${TENANT}/vmclasses`, { apiVersion: `${GROUP}/v1beta1`, kind: 'VMClass', metadata: { name: 'big', namespace: TENANT }, spec: { cpu: 8, memory: '8Gi' } });
+  await cannot('delete a VMSet', 'DELETE', `${V}/namespaces/${TENANT}/vmsets/any`);
   await cannot('update a VMClass', 'PATCH', `${V}/namespaces/${TENANT}/vmclasses/small`, { metadata: { labels: { seen: 'yes' } } });
   await cannot('get a VMClass (read from the cache)', 'GET', `${V}/namespaces/${TENANT}/vmclasses/small`);
   await can('create a core Event', 'POST', `/api/v1/namespaces/${TENANT}/events`, {
