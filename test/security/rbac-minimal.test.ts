@@ -445,8 +445,6 @@ const SCENARIOS: Scenario[] = [
     proves: [
       ...['virtualmachines', 'providers', 'vmclasses', 'vmimages', 'vmnetworkattachments', 'vmplacementpolicies'].flatMap((r) => [k('list', r), k('watch', r)]),
       k('list', 'vmsnapshots'),
-      k('list', 'vmsets'),
-      k('list', 'controllerrevisions', 'apps'),
       k('patch', 'virtualmachines'),
       k('update', 'virtualmachines/status'),
       k('get', 'secrets', ''),
@@ -460,13 +458,14 @@ const SCENARIOS: Scenario[] = [
     name: 'vmset-rollout',
     goal: 'a VMSet whose first revision name is taken by a foreign ControllerRevision gets collisionCount 1 and its members; scaled after start-up it deletes one; an image change and its rollback renumber the old revision; revisionHistoryLimit 0 then prunes the unused one',
     proves: [
+      k('list', 'vmsets'),
       k('watch', 'vmsets'),
       k('patch', 'vmsets'),
       k('update', 'vmsets/status'),
       k('update', 'vmsets/finalizers'),
       k('create', 'virtualmachines'),
       k('delete', 'virtualmachines'),
-      ...['get', 'watch', 'create', 'patch', 'delete'].map((v) => k(v, 'controllerrevisions', 'apps')),
+      ...['get', 'list', 'watch', 'create', 'patch', 'delete'].map((v) => k(v, 'controllerrevisions', 'apps')),
     ],
     evidence: { [k('update', 'vmsets/finalizers')]: /cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on/ },
     async before(x) {

@@ -238,3 +238,49 @@ t.test('identity by uid: a consented tenant cannot take over another\'s VM throu
   const events = await eventsFor({ ...env, ns: B.ns } as OperatorEnv, 'web');
   t.ok(events.some((e) => e.reason === 'IdentityMismatch'), 'B is told why');
 });
+
+t.test('a VMSet reaches no other namespace: members stay in its own, foreign references are refused, forged owner references do nothing', async (t) => {
+  const vmset = (ns: string, name: string, replicas: number, template: Record<string, unknown>, metadata: Record<string, unknown> = {}) => ({
+    apiVersion: API, kind: 'VMSet', metadata: { name, namespace: ns },
+    spec: {
+      replicas, selector: { matchLabels: { app: name } }, updateStrategy: { rollingUpdate: { podManagementPolicy: 'Parallel' } },
+      template: { metadata: { labels: { app: name }, ...metadata }, spec: { classRef: { name: 'small' }, imageRef: { name: 'ubuntu' }, providerRef: { name: 'lab' }, ...template } },
+    },
+  });
+  // B's set names A's Provider and asks for its members to live in A.
+  await B.client.create(Kinds.VMSet, vmset(B.ns, 'spill', 2, { providerRef: { name: 'lab', namespace: A.ns } }, { namespace: A.ns }));
+  t.equal((await get(Kinds.VMSet, B.ns, 'spill')).spec.template.metadata.namespace, undefined, 'the API server pruned the template namespace');
+  const failure = await eventually('spill ReplicaFailure', async () => {
+    const c = condition(await get(Kinds.VMSet, B.ns, 'spill'), 'ReplicaFailure');
+    return c?.status === 'True' && /spill-0/.test(c.message) && /spill-1/.test(c.message) ? c : undefined;
+  }, 30_000);
+  t.match(failure!.message, new RegExp(`Provider "${A.ns}/lab" does not allow references from namespace ${B.ns}`), 'the set says why its members fail');
+  for (const n of ['spill-0', 'spill-1']) {
+    t.equal((await get(Kinds.VirtualMachine, B.ns, n))?.metadata.namespace, B.ns, `${n} is in B`);
+    t.equal(condition(await get(Kinds.VirtualMachine, B.ns, n), 'Ready')?.reason, 'ReferenceNotPermitted');
+    t.equal(await get(Kinds.VirtualMachine, A.ns, n), undefined, `no ${n} in A`);
+  }
+  t.notOk((await mem.latest().listVMs()).some((v) => v.name.includes('spill')), 'nothing created on a provider');
+
+  // A's set; B forges a VM in B claiming to be one of its members (uid leaked), A has a look-alike VM of its own.
+  await A.client.create(Kinds.VMSet, vmset(A.ns, 'guard', 1, {}));
+  const guard = await eventually('guard ready', async () => {
+    const s = await get(Kinds.VMSet, A.ns, 'guard');
+    return s?.status?.readyReplicas === 1 ? s : undefined;
+  }, 30_000);
+  const forged = { apiVersion: API, kind: 'VMSet', name: 'guard', uid: guard.metadata.uid, controller: true };
+  await B.client.create(Kinds.VirtualMachine, { ...vmObject(B.ns, 'guard-5'), metadata: { name: 'guard-5', namespace: B.ns, labels: { app: 'guard' }, ownerReferences: [forged] } });
+  await A.client.create(Kinds.VirtualMachine, { ...vmObject(A.ns, 'guard-7'), metadata: { name: 'guard-7', namespace: A.ns, labels: { app: 'guard' } } });
+  await A.client.patch(Kinds.VMSet, A.ns, 'guard', { spec: { replicas: 0 } }, { type: 'merge' });
+  await eventually('guard-0 gone', async () => ((await get(Kinds.VirtualMachine, A.ns, 'guard-0')) ? undefined : true), 30_000);
+  const after = await eventually('guard at 0', async () => {
+    const s = await get(Kinds.VMSet, A.ns, 'guard');
+    return s?.status?.replicas === 0 && s.status.observedGeneration === s.metadata.generation ? s : undefined;
+  }, 30_000);
+  t.equal(after.status.replicas, 0, 'neither look-alike counts as a member');
+  for (const [ns, n] of [[B.ns, 'guard-5'], [A.ns, 'guard-7']] as const) {
+    const vm = await get(Kinds.VirtualMachine, ns, n);
+    t.ok(vm && !vm.metadata.deletionTimestamp, `${ns}/${n} is left alone`);
+  }
+  for (const [ns, n] of [[B.ns, 'spill'], [A.ns, 'guard']] as const) await env.admin.delete(Kinds.VMSet, ns, n);
+});

@@ -164,6 +164,7 @@ export class VmSetReconciler {
           // Our own create the cache has not shown yet is fine; someone else's VM of that name is a failure the set reports.
           if (isAlreadyExists(e) && this.isOurs(set, name(ordinal))) return;
           const why = isAlreadyExists(e) ? `a VirtualMachine named ${name(ordinal)} exists and is not controlled by this VMSet` : (e as Error).message;
+          if (!isAlreadyExists(e)) this.o.logger.error('creating a VMSet member failed', { vmset: key, vm: name(ordinal), error: e });
           failures.push(`create VirtualMachine ${name(ordinal)}: ${why}`);
           this.o.events.event(set, 'Warning', 'FailedCreate', `create VirtualMachine ${name(ordinal)} in VMSet ${setName} failed: ${why}`);
         }
@@ -180,6 +181,7 @@ export class VmSetReconciler {
           this.expectations.expect(key, { kind: 'update', name: m.name, uid: m.vm!.metadata!.uid!, revision: updateRevision, until: (vm: VirtualMachine) => vm.metadata?.labels?.['controller-revision-hash'] === updateRevision });
           this.o.events.event(set, 'Normal', 'SuccessfulUpdate', `update VirtualMachine ${m.name} in place to revision ${updateRevision}`);
         } catch (e) {
+          this.o.logger.error('updating a VMSet member failed', { vmset: key, vm: m.name, error: e });
           failures.push(`update VirtualMachine ${m.name}: ${(e as Error).message}`);
           this.o.events.event(set, 'Warning', 'FailedUpdate', `update VirtualMachine ${m.name} in VMSet ${setName} failed: ${(e as Error).message}`);
         }
@@ -203,6 +205,7 @@ export class VmSetReconciler {
       this.o.events.event(set, 'Normal', 'SuccessfulDelete', `delete VirtualMachine ${m.name} in VMSet ${set.metadata!.name} successful${why === 'replace' ? ' (replaced by the update revision)' : ''}`);
     } catch (e) {
       if (isNotFound(e) || (e as { code?: number }).code === 409) return; // gone, or another VM of that name now
+      this.o.logger.error('deleting a VMSet member failed', { vmset: key, vm: m.name, error: e });
       failures.push(`delete VirtualMachine ${m.name}: ${(e as Error).message}`);
       this.o.events.event(set, 'Warning', 'FailedDelete', `delete VirtualMachine ${m.name} in VMSet ${set.metadata!.name} failed: ${(e as Error).message}`);
     }
