@@ -247,14 +247,20 @@ t.test('a VMSet reaches no other namespace: members stay in its own, foreign ref
       template: { metadata: { labels: { app: name }, ...metadata }, spec: { classRef: { name: 'small' }, imageRef: { name: 'ubuntu' }, providerRef: { name: 'lab' }, ...template } },
     },
   });
-  // B's set names A's Provider and asks for its members to live in A.
-  await B.client.create(Kinds.VMSet, vmset(B.ns, 'spill', 2, { providerRef: { name: 'lab', namespace: A.ns } }, { namespace: A.ns }));
+  // B's set names a Provider of A's that consents to nobody, and asks for its members to live in A.
+  await A.client.create(Kinds.Provider, provider(A.ns, 'sealed', 'memory', 'libvirt', 'https://memory.invalid/sealed'));
+  await B.client.create(Kinds.VMSet, vmset(B.ns, 'spill', 2, { providerRef: { name: 'sealed', namespace: A.ns } }, { namespace: A.ns }));
   t.equal((await get(Kinds.VMSet, B.ns, 'spill')).spec.template.metadata.namespace, undefined, 'the API server pruned the template namespace');
+  let lastSpill: unknown;
   const failure = await eventually('spill ReplicaFailure', async () => {
-    const c = condition(await get(Kinds.VMSet, B.ns, 'spill'), 'ReplicaFailure');
+    const spill = await get(Kinds.VMSet, B.ns, 'spill');
+    lastSpill = spill?.status;
+    const c = condition(spill, 'ReplicaFailure');
     return c?.status === 'True' && /spill-0/.test(c.message) && /spill-1/.test(c.message) ? c : undefined;
-  }, 30_000);
-  t.match(failure!.message, new RegExp(`Provider "${A.ns}/lab" does not allow references from namespace ${B.ns}`), 'the set says why its members fail');
+  }, 30_000).catch((e) => {
+    throw new Error(`${(e as Error).message}; set status: ${JSON.stringify(lastSpill)}`);
+  });
+  t.match(failure!.message, new RegExp(`Provider "${A.ns}/sealed" does not allow references from namespace ${B.ns}`), 'the set says why its members fail');
   for (const n of ['spill-0', 'spill-1']) {
     t.equal((await get(Kinds.VirtualMachine, B.ns, n))?.metadata.namespace, B.ns, `${n} is in B`);
     t.equal(condition(await get(Kinds.VirtualMachine, B.ns, n), 'Ready')?.reason, 'ReferenceNotPermitted');
