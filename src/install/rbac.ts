@@ -60,6 +60,9 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
     // Cross-namespace consent: allowedNamespaces may select namespaces by label; an informer caches them (never a get).
     { apiGroup: '', resources: ['namespaces'], verbs: ['list', 'watch'], why: 'cache namespace labels for allowedNamespaces selectors (cross-namespace consent)' },
   ];
+  if (plurals(['VMSnapshot']).length) {
+    rules.push({ apiGroup: group, resources: plurals(['VMSnapshot']), verbs: ['delete'], why: 'delete the VMSnapshots their retentionPolicy expires (maxAge, maxCount, deleteOnVMDelete)' });
+  }
   if (plurals(['VMSet']).length) {
     // VMSet members are VirtualMachines in the set's own namespace, made from its template; its template history
     // is kept as ControllerRevisions (labelled, so the informer lists only those).

@@ -564,6 +564,18 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'snapshot-expiry',
+    goal: 'a VMSnapshot with retentionPolicy.maxAge 1s is deleted once it expires, and its snapshot on the provider with it',
+    proves: [k('delete', 'vmsnapshots')],
+    before: withVM,
+    async run(x) {
+      if (!(await x.until(vmRunning(x)))) return false;
+      await x.admin.create(Kinds.VMSnapshot, { apiVersion: API_VERSION, kind: 'VMSnapshot', metadata: meta(x, 'brief'), spec: { vmRef: { name: 'web' }, retentionPolicy: { maxAge: '1s' } } });
+      if (!(await x.until(async () => (await x.get(Kinds.VMSnapshot, 'brief'))?.status?.snapshotID))) return false;
+      return x.until(async () => !(await x.get(Kinds.VMSnapshot, 'brief')) && Object.values(x.memory.get('lab')!.store.read().vms).every((v) => !v.snapshots.length));
+    },
+  },
+  {
     name: 'snapshot-retry',
     goal: 'a VMSnapshot whose first SnapshotCreate fails is taken on the retry (which re-reads the VMSnapshot first) and becomes Ready',
     proves: [k('get', 'vmsnapshots')],

@@ -15,10 +15,15 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
   const reconciler = new SnapshotReconciler(o);
   const controller = new Controller({ name: 'vmsnapshot', workers: 4, logger: o.logger, metrics: o.metrics, reconcile: (k, s) => reconciler.reconcile(k, s) });
   controller.watch(i.snapshots);
-  // A VM getting its provider id unblocks its pending snapshots.
+  // A VM getting its provider id unblocks its pending snapshots; a VM deleted (or made again) starts or stops their retention clock.
   controller.watch(i.vms, {
-    mapFn: (vm) => i.snapshots.byIndex('vm', objectKey(vm)).filter((s) => s.status?.phase !== 'Ready').map((s) => objectKey(s)),
+    mapFn: (vm) => i.snapshots.byIndex('vm', objectKey(vm)).map((s) => objectKey(s)),
     predicate: (vm, old) => !old || vm.status?.id !== old.status?.id,
+  });
+  // A snapshot becoming Ready may put older ones of the same VM over their retentionPolicy.maxCount.
+  controller.watch(i.snapshots, {
+    mapFn: (snap) => i.snapshots.byIndex('vm', `${snap.metadata?.namespace}/${snap.spec?.vmRef?.name}`).filter((s) => s.spec?.retentionPolicy?.maxCount && s !== snap).map((s) => objectKey(s)),
+    predicate: (snap, old) => snap.status?.phase === 'Ready' && old?.status?.phase !== 'Ready',
   });
   return controller;
 }

@@ -17,11 +17,12 @@ import { isProviderError, type CallOptions, type Provider } from '../../provider
 import type { ControllerDeps } from '../deps';
 import { Kinds } from '../kinds';
 import { providerKey } from '../provider-connections';
-import { addFinalizer, hasFinalizer, removeFinalizer, rfc3339, StatusDraft, writeStatus, type Result } from '../runtime';
+import { addFinalizer, hasFinalizer, isNotFound, removeFinalizer, rfc3339, StatusDraft, writeStatus, type Result } from '../runtime';
 import { pollTask } from '../task';
 import { checkedVmId, IdentityMismatch } from '../vm/identity';
 import { providerOf } from '../vm/resolve';
 import { findUnrecordedSnapshot, snapshotNameHint } from './naming';
+import { retention } from './retention';
 
 export const SNAPSHOT_FINALIZER = 'snapshot.infra.virtrigaud.io/finalizer';
 
@@ -49,7 +50,8 @@ export class SnapshotReconciler {
     if (snap.metadata?.deletionTimestamp) return this.finalize(snap, vm, providerObj, call);
     if (!hasFinalizer(snap, SNAPSHOT_FINALIZER)) snap = await addFinalizer(this.o.client, Kinds.VMSnapshot, snap, SNAPSHOT_FINALIZER);
     const draft = new StatusDraft<VMSnapshotStatus>(snap);
-    if (draft.status.phase === 'Ready' || draft.status.phase === 'Failed') return;
+    if (draft.status.phase === 'Ready' || draft.status.phase === 'Expired') return this.retain(snap, draft, vm);
+    if (draft.status.phase === 'Failed') return;
     const waiting = (reason: string, message: string) => {
       draft.condition('Ready', false, reason, message);
       draft.status.phase = draft.status.phase === 'Creating' ? 'Creating' : 'Pending';
@@ -133,8 +135,48 @@ export class SnapshotReconciler {
     status.completionTime = now;
     status.parent = { name: vm.metadata!.name!, ...(vm.metadata?.uid ? { uid: vm.metadata.uid } : {}) };
     draft.condition('Ready', true, 'Ready', `snapshot ${status.snapshotID} of VM ${vmId} is ready`);
+    draft.condition('VMAvailable', true, 'VMExists', `VirtualMachine "${vm.metadata!.name}" exists`);
     events.event(snap, 'Normal', 'Ready', `snapshot ${status.snapshotID} is ready`);
     await this.write(snap, draft);
+    // With a retention policy, the expiry is planned (and shown) right away.
+    if (snap.spec?.retentionPolicy?.maxAge || snap.spec?.retentionPolicy?.maxCount) return this.retain(snap, draft, vm);
+  }
+
+  /** A Ready snapshot: kept, or expired and deleted, as `spec.retentionPolicy` says (./retention.ts). */
+  private async retain(snap: VMSnapshot, draft: Draft, vm: VirtualMachine | undefined): Promise<Result | void> {
+    const ns = snap.metadata!.namespace!;
+    const vmName = snap.spec?.vmRef?.name ?? '';
+    const parentUid = snap.status?.parent?.uid;
+    let gone = !!parentUid && (!vm || vm.metadata?.uid !== parentUid);
+    // The cache may lag behind a VM just created again: only the server says it is gone.
+    if (gone) {
+      const fresh = await this.o.client.get<VirtualMachine>(Kinds.VirtualMachine, ns, vmName);
+      gone = !fresh || fresh.metadata?.uid !== parentUid;
+    }
+    if (gone) draft.condition('VMAvailable', false, 'VMDeleted', `VirtualMachine "${vmName}" (uid ${parentUid}) no longer exists`);
+    else if (parentUid) draft.condition('VMAvailable', true, 'VMExists', `VirtualMachine "${vmName}" exists`);
+    const since = gone ? Date.parse(draft.getCondition('VMAvailable')?.lastTransitionTime ?? '') : undefined;
+    const mine = snap.status?.creationTime ?? '';
+    const newerReady = this.o.informers.snapshots
+      .byIndex('vm', `${ns}/${vmName}`)
+      .filter((s) => s.metadata?.uid !== snap.metadata?.uid && s.status?.phase === 'Ready' && s.status.parent?.uid === parentUid && (s.status.creationTime ?? '') > mine).length;
+    const now = Date.now();
+    const d = retention({ snap, now, vmGoneSince: since !== undefined && !Number.isNaN(since) ? since : undefined, newerReady });
+    draft.status.expiryTime = d.at !== undefined ? rfc3339(new Date(d.at)) : undefined;
+    if (d.at === undefined || d.at > now) {
+      await this.write(snap, draft);
+      // Wake up at the expiry (in steps of at most an hour: a long sleep should not outlive a change of policy by much).
+      return d.at !== undefined ? { requeueAfterMs: Math.min(Math.max(d.at - now, 100), 3_600_000) } : undefined;
+    }
+    if (draft.status.phase !== 'Expired') this.o.events.event(snap, 'Normal', 'Expired', `snapshot ${draft.status.snapshotID ?? ''} expired: ${d.why}; deleting it`);
+    draft.status.phase = 'Expired';
+    draft.condition('Ready', false, 'Expired', `expired: ${d.why}`);
+    await this.write(snap, draft);
+    try {
+      await this.o.client.delete(Kinds.VMSnapshot, ns, snap.metadata!.name!, { preconditions: { uid: snap.metadata!.uid } });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
 
   /** SN-6: the provider's snapshot is deleted when it can be; a failed delete is reported but does not keep the object. */
