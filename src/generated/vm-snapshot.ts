@@ -243,6 +243,10 @@ export interface VMSnapshotStatus {
    */
   expiryTime?: string;
   /**
+   * A schedule (spec.schedule.enabled): the last time a snapshot was due (taken or skipped).
+   */
+  lastScheduleTime?: string;
+  /**
    * Human-readable detail.
    */
   message?: string;

@@ -33,8 +33,8 @@ const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet'] as co
 const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
 /** Kinds whose finalizers and annotations it sets (merge patch; never PUT). */
 const PATCHED_KINDS = ['VirtualMachine', 'VMSnapshot', 'VMSet'] as const;
-/** Owners of objects the reconciler creates with `blockOwnerDeletion` (the Provider owns its runtime, a VMSet its members and revisions). */
-const OWNER_KINDS = ['Provider', 'VMSet'] as const;
+/** Owners of objects the reconciler creates with `blockOwnerDeletion` (the Provider owns its runtime, a VMSet its members and revisions, a VMSnapshot schedule its snapshots). */
+const OWNER_KINDS = ['Provider', 'VMSet', 'VMSnapshot'] as const;
 
 /**
  * The cluster-wide permissions of the reconciler (its ClusterRole). VMs and
@@ -52,7 +52,7 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
     { apiGroup: group, resources: plurals(PATCHED_KINDS), verbs: ['patch'], why: 'add and remove its finalizer and set annotations (merge patch)' },
     { apiGroup: group, resources: plurals(STATUS_KINDS, '/status'), verbs: ['update'], why: 'write status (phase, conditions, observed state)' },
     // The OwnerReferencesPermissionEnforcement admission plugin (where enabled) checks update on <owner>/finalizers.
-    { apiGroup: group, resources: plurals(OWNER_KINDS, '/finalizers'), verbs: ['update'], why: 'own a Provider\'s runtime objects and a VMSet\'s members and revisions with blockOwnerDeletion (OwnerReferencesPermissionEnforcement)' },
+    { apiGroup: group, resources: plurals(OWNER_KINDS, '/finalizers'), verbs: ['update'], why: 'own a Provider\'s runtime objects, a VMSet\'s members and revisions and a schedule\'s snapshots with blockOwnerDeletion (OwnerReferencesPermissionEnforcement)' },
     // Read by name only: Provider credentials and TLS material, cloud-init user data.
     { apiGroup: '', resources: ['secrets'], verbs: ['get'], why: 'read the Secrets Providers and VMs name (credentials, TLS material, cloud-init user data)' },
     // core/v1 Events: create, and patch to bump the count of a repeated one (runtime/events.ts).
@@ -61,7 +61,7 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
     { apiGroup: '', resources: ['namespaces'], verbs: ['list', 'watch'], why: 'cache namespace labels for allowedNamespaces selectors (cross-namespace consent)' },
   ];
   if (plurals(['VMSnapshot']).length) {
-    rules.push({ apiGroup: group, resources: plurals(['VMSnapshot']), verbs: ['delete'], why: 'delete the VMSnapshots their retentionPolicy expires (maxAge, maxCount, deleteOnVMDelete)' });
+    rules.push({ apiGroup: group, resources: plurals(['VMSnapshot']), verbs: ['create', 'delete'], why: 'create the VMSnapshots a schedule (spec.schedule) is due for; delete those retention or history limits expire' });
   }
   if (plurals(['VMSet']).length) {
     // VMSet members are VirtualMachines in the set's own namespace, made from its template; its template history

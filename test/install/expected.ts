@@ -37,7 +37,8 @@ export function expectedClusterGrants(): Map<string, string[]> {
     // VMSets create and delete their member VMs and own them (and their revisions) with blockOwnerDeletion.
     [`${GROUP}/virtualmachines`, ['list', 'watch', 'get', 'patch', 'create', 'delete']],
     [`${GROUP}/virtualmachines/status`, ['update']],
-    [`${GROUP}/vmsnapshots`, ['list', 'watch', 'get', 'patch', 'delete']],
+    [`${GROUP}/vmsnapshots`, ['list', 'watch', 'get', 'patch', 'create', 'delete']],
+    [`${GROUP}/vmsnapshots/finalizers`, ['update']],
     [`${GROUP}/vmsnapshots/status`, ['update']],
     [`${GROUP}/providers`, ['list', 'watch', 'get']],
     [`${GROUP}/providers/status`, ['update']],

@@ -576,6 +576,21 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'snapshot-schedule',
+    goal: 'a VMSnapshot schedule (@every 2s) created after start-up makes a child VMSnapshot, owned by it, that becomes Ready',
+    proves: [k('create', 'vmsnapshots'), k('update', 'vmsnapshots/finalizers')],
+    evidence: { [k('update', 'vmsnapshots/finalizers')]: /cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on/ },
+    before: withVM,
+    async run(x) {
+      if (!(await x.until(vmRunning(x)))) return false;
+      await x.admin.create(Kinds.VMSnapshot, { apiVersion: API_VERSION, kind: 'VMSnapshot', metadata: meta(x, 'nightly'), spec: { vmRef: { name: 'web' }, schedule: { enabled: true, cronSpec: '@every 2s' } } });
+      return x.until(async () => {
+        const children = (await x.admin.list<any>(Kinds.VMSnapshot, x.ns, { labelSelector: 'vmsnapshot.infra.virtrigaud.io/schedule=nightly' })).items;
+        return children.some((c) => c.status?.phase === 'Ready' && c.metadata.ownerReferences?.[0]?.name === 'nightly');
+      });
+    },
+  },
+  {
     name: 'snapshot-retry',
     goal: 'a VMSnapshot whose first SnapshotCreate fails is taken on the retry (which re-reads the VMSnapshot first) and becomes Ready',
     proves: [k('get', 'vmsnapshots')],

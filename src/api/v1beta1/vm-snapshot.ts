@@ -80,6 +80,7 @@ export const vmSnapshotStatus = s.object({
     creationTime: s.dateTime({ description: 'When the snapshot was requested.' }),
     expiryTime: s.dateTime({ description: 'Planned expiry.' }),
     message: s.string({ description: 'Human-readable detail.' }),
+    lastScheduleTime: s.dateTime({ description: 'A schedule (spec.schedule.enabled): the last time a snapshot was due (taken or skipped).' }),
     observedGeneration: s.int64({ description: 'Metadata.generation last processed.' }),
     parent: snapshotReference('Parent snapshot.'),
     phase: s.enumOf(['Pending', 'Creating', 'Ready', 'Deleting', 'Failed', 'Expired'], { description: 'Snapshot phase (manager sets Creating, Ready, Failed, Deleting)' }),

@@ -2,6 +2,7 @@
 import type { ControllerDeps } from '../deps';
 import { Controller, objectKey } from '../runtime';
 import { SnapshotReconciler } from './reconciler';
+import { SCHEDULE_LABEL } from './schedule';
 
 export { SNAPSHOT_FINALIZER } from './reconciler';
 export { findUnrecordedSnapshot, snapshotNameHint, uidToken } from './naming';
@@ -19,6 +20,11 @@ export function createSnapshotController(o: SnapshotControllerOptions): Controll
   controller.watch(i.vms, {
     mapFn: (vm) => i.snapshots.byIndex('vm', objectKey(vm)).map((s) => objectKey(s)),
     predicate: (vm, old) => !old || vm.status?.id !== old.status?.id,
+  });
+  // A child of a schedule (VMSnapshot with spec.schedule) finishing or going wakes the schedule (concurrency, history limits).
+  controller.watch(i.snapshots, {
+    mapFn: (snap) => (snap.metadata?.labels?.[SCHEDULE_LABEL] ? [`${snap.metadata.namespace}/${snap.metadata.labels[SCHEDULE_LABEL]}`] : []),
+    predicate: (snap, old) => !old || snap === old || snap.status?.phase !== old.status?.phase || snap.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp,
   });
   // A snapshot becoming Ready may put older ones of the same VM over their retentionPolicy.maxCount.
   controller.watch(i.snapshots, {

@@ -23,6 +23,7 @@ import { checkedVmId, IdentityMismatch } from '../vm/identity';
 import { providerOf } from '../vm/resolve';
 import { findUnrecordedSnapshot, snapshotNameHint } from './naming';
 import { retention } from './retention';
+import { finalizeSchedule, isSchedule, reconcileSchedule } from './schedule';
 
 export const SNAPSHOT_FINALIZER = 'snapshot.infra.virtrigaud.io/finalizer';
 
@@ -47,9 +48,15 @@ export class SnapshotReconciler {
     const providerObj = found && 'provider' in found ? found.provider : undefined;
     const call: CallOptions = { signal, timeoutMs: 300_000 };
 
-    if (snap.metadata?.deletionTimestamp) return this.finalize(snap, vm, providerObj, call);
+    if (snap.metadata?.deletionTimestamp) {
+      if (!isSchedule(snap)) return this.finalize(snap, vm, providerObj, call);
+      if (!(await finalizeSchedule(this.o, snap))) return { requeueAfterMs: 2_000 };
+      await removeFinalizer(this.o.client, Kinds.VMSnapshot, snap, SNAPSHOT_FINALIZER);
+      return;
+    }
     if (!hasFinalizer(snap, SNAPSHOT_FINALIZER)) snap = await addFinalizer(this.o.client, Kinds.VMSnapshot, snap, SNAPSHOT_FINALIZER);
     const draft = new StatusDraft<VMSnapshotStatus>(snap);
+    if (isSchedule(snap)) return reconcileSchedule(this.o, snap, draft, () => this.write(snap, draft));
     if (draft.status.phase === 'Ready' || draft.status.phase === 'Expired') return this.retain(snap, draft, vm);
     if (draft.status.phase === 'Failed') return;
     const waiting = (reason: string, message: string) => {
