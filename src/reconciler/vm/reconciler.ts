@@ -13,6 +13,7 @@ import { InProcessRefused } from '../config/in-process';
 import { ProviderUnavailable } from '../provider-connections';
 import { addFinalizer, hasFinalizer, type Result } from '../runtime';
 import { createRequest, desiredResources, vmPayload } from './payload';
+import { unsupportedFields } from './unsupported';
 import { readCloudInit, resolveDependencies, SecretNotFound, type Dependencies } from './resolve';
 import { StatusDraft, stringifyProviderRaw } from './status-draft';
 import { durationMs } from '../duration';
@@ -45,6 +46,13 @@ export class VmReconciler {
     if (!hasFinalizer(vm, VM_FINALIZER)) vm = await addFinalizer(this.ctx.client, Kinds.VirtualMachine, vm, VM_FINALIZER);
 
     const draft = new StatusDraft(vm);
+    const unsupported = unsupportedFields(vm);
+    if (unsupported.length) {
+      if (draft.conditionChanges('Unsupported', true, 'FieldNotImplemented')) this.ctx.events.event(vm, 'Warning', 'FieldNotImplemented', unsupported.join('; '));
+      draft.condition('Unsupported', true, 'FieldNotImplemented', unsupported.join('; '));
+    } else if (draft.getCondition('Unsupported')) {
+      draft.condition('Unsupported', false, 'AllFieldsSupported', 'every field set is applied');
+    }
     const resolution = resolveDependencies(vm, this.ctx.lookups);
     if (!resolution.ok) {
       const refused = resolution.notPermitted.length > 0;

@@ -2,7 +2,7 @@
 import type { VirtualMachine, VirtualMachineStatus } from '../../generated/virtual-machine';
 import { StatusDraft as Draft, type ConditionValue } from '../runtime';
 
-export type ConditionType = 'Ready' | 'Provisioning' | 'Reconfiguring';
+export type ConditionType = 'Ready' | 'Provisioning' | 'Reconfiguring' | 'Unsupported';
 
 /** The shared draft (src/reconciler/runtime/status.ts) with the VirtualMachine's condition types. */
 export class StatusDraft extends Draft<VirtualMachineStatus> {

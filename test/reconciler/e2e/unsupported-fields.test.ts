@@ -1,0 +1,41 @@
+/**
+ * Fields the CRD accepts that no provider applies yet are not silently
+ * dropped: the VM runs and says which fields in `Unsupported=True` (with a
+ * Warning Event); removing them clears the condition.
+ */
+import t from 'tap';
+import { Kinds } from '../../../src/reconciler/kinds';
+import { CoreResources } from '../../../src/reconciler/runtime';
+import { condition, createFixtures, operatorEnv, vmObject, type OperatorEnv } from '../support/env';
+
+let env: OperatorEnv;
+
+t.before(async () => {
+  env = await operatorEnv(t);
+  await createFixtures(env);
+  await env.start();
+});
+
+t.test('a VM asking for a GPU, an Ignition config and a host says it got none of them', async (t) => {
+  await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'gpu', {
+    resources: { gpu: { count: 1 } },
+    userData: { ignition: { inline: '{"ignition":{"version":"3.4.0"}}' } },
+    placement: { host: 'esxi-07' },
+  }));
+  const vm = await env.waitFor(Kinds.VirtualMachine, 'gpu', (o: any) => o.status?.phase === 'Running' && !!condition(o, 'Unsupported'), 'Running with Unsupported');
+  const c = condition(vm, 'Unsupported')!;
+  t.equal(c.status, 'True');
+  t.equal(c.reason, 'FieldNotImplemented');
+  t.match(c.message, /spec\.resources\.gpu: Unsupported value: GPU passthrough is not implemented/);
+  t.match(c.message, /spec\.userData\.ignition: Unsupported value: /);
+  t.match(c.message, /spec\.placement\.host: Unsupported value: /);
+  t.notMatch(c.message, /resourcePool/, 'only the fields set');
+  const events = (await env.admin.list(CoreResources.events, env.ns, { fieldSelector: 'involvedObject.name=gpu,reason=FieldNotImplemented' })).items;
+  t.equal(events[0]?.type, 'Warning', 'a Warning Event');
+  await env.admin.patch(Kinds.VirtualMachine, env.ns, 'gpu', [{ op: 'remove', path: '/spec/resources/gpu' }, { op: 'remove', path: '/spec/userData' }, { op: 'remove', path: '/spec/placement' }], { type: 'json' });
+  const cleared = await env.waitFor(Kinds.VirtualMachine, 'gpu', (o: any) => condition(o, 'Unsupported')?.status === 'False', 'Unsupported=False');
+  t.equal(condition(cleared, 'Unsupported')?.reason, 'AllFieldsSupported');
+  const plain = await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'plain'));
+  const ran = await env.waitFor(Kinds.VirtualMachine, plain.metadata.name, (o: any) => o.status?.phase === 'Running', 'Running');
+  t.equal(condition(ran, 'Unsupported'), undefined, 'a VM without such fields has no Unsupported condition');
+});
