@@ -55,7 +55,7 @@ const RBAC = {
 // Options
 // ============================================================================
 
-type RowKind = 'minimal' | 'ours' | 'ours-fast' | 'ours-provider-limit';
+type RowKind = 'minimal' | 'ours' | 'ours-fast' | 'ours-provider-limit' | 'ours-vmset';
 interface Row {
   readonly mode: 'minimal' | 'ours';
   /** The operator's --kube-api-qps / --kube-api-burst; 0 = no client-side limit (minimal loop). */
@@ -68,6 +68,8 @@ interface Row {
    */
   readonly providerLimit?: { readonly qps: number; readonly burst: number };
   readonly label: string;
+  /** Apply one VMSet of N members (Parallel) instead of N VirtualMachines. */
+  readonly vmset?: boolean;
 }
 const NO_PROVIDER_LIMIT = { qps: 1000, burst: 2000 };
 const ROWS: Record<RowKind, Row> = {
@@ -75,6 +77,7 @@ const ROWS: Record<RowKind, Row> = {
   ours: { mode: 'ours', qps: 50, burst: 100, providerLimit: NO_PROVIDER_LIMIT, label: 'ours, API qps 50 / burst 100 (default)' },
   'ours-fast': { mode: 'ours', qps: 200, burst: 400, providerLimit: NO_PROVIDER_LIMIT, label: 'ours, API qps 200 / burst 400' },
   'ours-provider-limit': { mode: 'ours', qps: 50, burst: 100, label: 'ours, defaults incl. Provider rateLimit 10 / 20' },
+  'ours-vmset': { mode: 'ours', qps: 200, burst: 400, providerLimit: NO_PROVIDER_LIMIT, label: 'ours, one VMSet of N (Parallel), API qps 200 / burst 400', vmset: true },
 };
 const DEFAULT_ROWS: RowKind[] = ['minimal', 'ours', 'ours-fast'];
 
@@ -104,6 +107,8 @@ const USAGE = `usage: npx tsx bench/reconciler.bench.ts [--vms N] [--rows minima
                            ours-provider-limit
                                        virtrigaud run, all defaults: API 50 / 100 and Provider
                                        spec.rateLimit unset (10 qps / burst 20 to the hypervisor)
+                           ours-vmset  as ours-fast, but one VMSet with replicas N (podManagementPolicy
+                                       Parallel) is applied instead of N VirtualMachines
   --repeat R             run the whole list R times (default 1)
   --vm-workers W         --vm-workers of the operator and workers of the minimal loop (default 10)
   --resync S             --resync-period of the operator in seconds; the idle window is 2 of them (default 5)
@@ -436,6 +441,21 @@ async function apply(admin: KubeClient, n: number, concurrency: number): Promise
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, () => worker()));
 }
 
+/** One VMSet whose N members (`fleet-<i>`) are the VMs the watcher waits for. */
+async function applySet(admin: KubeClient, n: number): Promise<void> {
+  await admin.create(Kinds.VMSet, {
+    apiVersion: 'infra.virtrigaud.io/v1beta1',
+    kind: 'VMSet',
+    metadata: { name: 'fleet', namespace: NS },
+    spec: {
+      replicas: n,
+      selector: { matchLabels: { app: 'fleet' } },
+      updateStrategy: { rollingUpdate: { podManagementPolicy: 'Parallel' } },
+      template: { metadata: { labels: { app: 'fleet' } }, spec: (vm('template') as { spec: unknown }).spec },
+    },
+  });
+}
+
 async function runRow(kind: RowKind, opts: Options, logDir: string, attempt: number): Promise<RowResult> {
   const row = ROWS[kind];
   log(`${row.label}: starting a control plane`);
@@ -461,10 +481,10 @@ async function runRow(kind: RowKind, opts: Options, logDir: string, attempt: num
     const etcd0 = cpuSeconds(pids.etcd);
     const counts0 = await child.counts();
     const server0 = await serverRequests(cp);
-    log(`${row.label}: applying ${opts.vms} VMs`);
+    log(`${row.label}: applying ${row.vmset ? `a VMSet of ${opts.vms}` : `${opts.vms} VMs`}`);
     const t0 = process.hrtime.bigint();
     const secs = () => Number(process.hrtime.bigint() - t0) / 1e9;
-    await apply(admin, opts.vms, opts.applyConcurrency);
+    await (row.vmset ? applySet(admin, opts.vms) : apply(admin, opts.vms, opts.applyConcurrency));
     const applySeconds = secs();
     const timeoutS = opts.timeoutS ?? 120 + opts.vms / 5;
     const progress = setInterval(() => log(`  ${secs().toFixed(0)} s: ${watcher.done()}/${opts.vms} Running`), 10_000);
@@ -504,7 +524,7 @@ async function runRow(kind: RowKind, opts: Options, logDir: string, attempt: num
     const idle = sub(last, counts2);
     const idleVmEvents = watcher.events() - events0;
     const reconciles = await child.reconciles();
-    const sample = await admin.get(Kinds.VirtualMachine, NS, vmName(0));
+    const sample = await admin.get(Kinds.VirtualMachine, NS, row.vmset ? 'fleet-0' : vmName(0));
     const mem = memoryMiB(pid);
     const logLines = readFileSync(logFile, 'utf8').split('\n');
     const warnings = logLines.filter((l) => / (WARN|ERROR) |"level":"(warn|error)"|^minimal: /.test(l));
