@@ -139,10 +139,20 @@ export class VmSetReconciler {
     const ns = set.metadata!.namespace!;
     const client = this.o.client;
     const failures: string[] = [];
+    const conflicts: string[] = [];
     const setName = set.metadata!.name!;
     const name = (o: number) => `${setName}-${o}`;
-    await Promise.all([
-      ...p.create.map(async ({ ordinal, revision }) => {
+    // Slow start, as kube-controller-manager's batches: 1, 2, 4, ... writes at a time, stopping after a batch with a
+    // failed request (a quota or a 429 would fail the rest the same way; the next reconcile retries).
+    await slowStart(failures, [
+      ...p.create.map(({ ordinal, revision }) => async () => {
+        // A name someone else's VM holds is reported without a request, and does not hold the other members back.
+        if (!this.isOurs(set, name(ordinal))) {
+          const why = `a VirtualMachine named ${name(ordinal)} exists and is not controlled by this VMSet`;
+          conflicts.push(`create VirtualMachine ${name(ordinal)}: ${why}`);
+          this.o.events.event(set, 'Warning', 'FailedCreate', `create VirtualMachine ${name(ordinal)} in VMSet ${setName} failed: ${why}`);
+          return;
+        }
         const template = templates.get(revision) ?? set.spec!.template;
         const vm: VirtualMachine = {
           apiVersion: 'infra.virtrigaud.io/v1beta1',
@@ -169,8 +179,8 @@ export class VmSetReconciler {
           this.o.events.event(set, 'Warning', 'FailedCreate', `create VirtualMachine ${name(ordinal)} in VMSet ${setName} failed: ${why}`);
         }
       }),
-      ...p.delete.map((m) => this.deleteMember(key, set, m, failures, m.revision !== updateRevision && m.ordinal >= 0 ? 'replace' : 'delete')),
-      ...p.reconfigure.map(async (m) => {
+      ...p.delete.map((m) => () => this.deleteMember(key, set, m, failures, m.revision !== updateRevision && m.ordinal >= 0 ? 'replace' : 'delete')),
+      ...p.reconfigure.map((m) => async () => {
         const template = set.spec!.template;
         try {
           await client.patch(Kinds.VirtualMachine, ns, m.name, [
@@ -187,7 +197,7 @@ export class VmSetReconciler {
         }
       }),
     ]);
-    return failures;
+    return [...conflicts, ...failures];
   }
 
   private isOurs(set: VMSet, vmName: string): boolean {
@@ -229,6 +239,15 @@ export class VmSetReconciler {
 
   private write(set: VMSet, draft: Draft): Promise<boolean> {
     return writeStatus(this.client, Kinds.VMSet, set, draft, { redact: (m) => this.o.events.redact(set, m) });
+  }
+}
+
+/** Runs `ops` in batches of 1, 2, 4, ...; stops after a batch in which `failures` grew. */
+async function slowStart(failures: readonly string[], ops: readonly (() => Promise<unknown>)[]): Promise<void> {
+  for (let i = 0, batch = 1; i < ops.length; i += batch, batch *= 2) {
+    const before = failures.length;
+    await Promise.all(ops.slice(i, i + batch).map((op) => op()));
+    if (failures.length > before) return;
   }
 }
 
