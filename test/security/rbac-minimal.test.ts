@@ -7,7 +7,7 @@
  * smallest scenario that needs the verb must fail: the API server's refusal
  * of exactly that request shows in the reconciler's log and the scenario's
  * goal is not reached within three times what the same scenario took with
- * the complete rules (at least 3 s). With the complete rules every scenario
+ * the complete rules (at least 6 s). With the complete rules every scenario
  * reaches its goal without a single 403.
  * A verb no scenario claims fails the test: a new grant needs its proof.
  *
@@ -48,7 +48,8 @@ const POSITIVE_LIMIT_MS = 20_000;
  * NEGATIVE_MIN_MS, to show that its goal is not reached.
  */
 const NEGATIVE_FACTOR = 3;
-const NEGATIVE_MIN_MS = 3_000;
+// 6 s, not less: under a loaded CI machine a fast scenario (a retry after a failed provider call) did not reach the refused request within 3 s.
+const NEGATIVE_MIN_MS = 6_000;
 /** Upper bound on waiting for the informers to sync (or a 403) before a scenario starts. */
 const SETTLE_MS = 5_000;
 /** Trials running at the same time. */
