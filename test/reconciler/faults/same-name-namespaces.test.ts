@@ -56,7 +56,8 @@ t.test('same VM name in two namespaces on one Provider', async (t) => {
   const held = await eventually('b/web deletion held', async () => {
     const o = await env.admin.get(Kinds.VirtualMachine, other, 'web');
     const ready = o?.status?.conditions?.find((c: any) => c.type === 'Ready');
-    return ready?.reason === 'ReferenceNotPermitted' ? ready : undefined;
+    // The deletion's own condition (a reconcile just before the delete may show the plain refusal first).
+    return ready?.reason === 'ReferenceNotPermitted' && o?.metadata?.deletionTimestamp && /force-delete/.test(ready.message) ? ready : undefined;
   });
   t.match(held.message, /a VM may have been created through it before.*force-delete/);
   t.equal((await mem.latest().describe(b.status.id)).exists, true, 'b/web\'s provider VM is not orphaned silently');
