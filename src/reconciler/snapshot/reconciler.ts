@@ -155,8 +155,8 @@ export class SnapshotReconciler {
     const vmName = snap.spec?.vmRef?.name ?? '';
     const parentUid = snap.status?.parent?.uid;
     let gone = !!parentUid && (!vm || vm.metadata?.uid !== parentUid);
-    // The cache may lag behind a VM just created again: only the server says it is gone.
-    if (gone) {
+    // The cache may lag behind a VM just created again: only the server says it is gone (once; a uid never comes back).
+    if (gone && draft.getCondition('VMAvailable')?.status !== 'False') {
       const fresh = await this.o.client.get<VirtualMachine>(Kinds.VirtualMachine, ns, vmName);
       gone = !fresh || fresh.metadata?.uid !== parentUid;
     }

@@ -3,7 +3,7 @@ import type { VirtualMachine } from '../../generated/virtual-machine';
 import type { ControllerDeps } from '../deps';
 import { Controller } from '../runtime';
 import { isReady } from './members';
-import { SET_LABEL } from './naming';
+import { REVISION_LABEL, SET_LABEL } from './naming';
 import { VmSetReconciler } from './reconciler';
 
 export { VMSET_FINALIZER } from './reconciler';
@@ -26,7 +26,7 @@ export function createVmSetController(o: ControllerDeps): Controller {
     mapFn: controllingSet,
     predicate: (vm, old) =>
       !old || vm === old || isReady(vm) !== isReady(old) || vm.status?.phase !== old.status?.phase || readyReason(vm) !== readyReason(old) ||
-      vm.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp || vm.metadata?.labels?.['controller-revision-hash'] !== old.metadata?.labels?.['controller-revision-hash'],
+      vm.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp || vm.metadata?.labels?.[REVISION_LABEL] !== old.metadata?.labels?.[REVISION_LABEL],
   });
   controller.watch(i.revisions, { mapFn: (r) => (r.metadata?.labels?.[SET_LABEL] ? [`${r.metadata.namespace}/${r.metadata.labels[SET_LABEL]}`] : []) });
   return controller;

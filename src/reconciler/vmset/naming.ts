@@ -4,7 +4,6 @@
  * labels, revisions named `<set>-<hash>` where the hash covers the
  * template and the set's collisionCount.
  */
-import type { VMSet } from '../../generated/vm-set';
 import type { LabelSelector } from '../consent';
 
 /** Label on members and revisions: the revision (ControllerRevision name) a member was made from. */
@@ -13,8 +12,6 @@ export const REVISION_LABEL = 'controller-revision-hash';
 export const ORDINAL_LABEL = 'vmset.infra.virtrigaud.io/ordinal';
 /** Label on ControllerRevisions: the VMSet they belong to (the revision informer watches only these). */
 export const SET_LABEL = 'vmset.infra.virtrigaud.io/name';
-
-export type Template = VMSet['spec'] extends infer S ? (S extends { template: infer T } ? T : never) : never;
 
 export function memberName(set: string, ordinal: number): string {
   return `${set}-${ordinal}`;

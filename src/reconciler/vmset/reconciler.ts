@@ -17,7 +17,7 @@ import { VM_INDEX } from '../informers';
 import { Kinds } from '../kinds';
 import { addFinalizer, Expectations, hasFinalizer, isAlreadyExists, isNotFound, removeFinalizer, StatusDraft, writeStatus, type KubeClient, type RequestOptions, type ResourceType, type Result } from '../runtime';
 import { memberLabels, memberViews, type MemberView } from './members';
-import { selectorIsEmpty, selectorString, stableJson } from './naming';
+import { REVISION_LABEL, selectorIsEmpty, selectorString, stableJson } from './naming';
 import { plan, resolveMaxUnavailable, scaled, type Plan } from './plan';
 import { controllerRef, ensureUpdateRevision, pruneRevisions, revisionsOf, type ControllerRevision } from './revisions';
 import { reportStatus } from './status';
@@ -188,7 +188,7 @@ export class VmSetReconciler {
             { op: 'replace', path: '/spec', value: template.spec },
             { op: 'add', path: '/metadata/labels', value: memberLabels(template, updateRevision, m.ordinal) },
           ], { type: 'json' });
-          this.expectations.expect(key, { kind: 'update', name: m.name, uid: m.vm!.metadata!.uid!, revision: updateRevision, until: (vm: VirtualMachine) => vm.metadata?.labels?.['controller-revision-hash'] === updateRevision });
+          this.expectations.expect(key, { kind: 'update', name: m.name, uid: m.vm!.metadata!.uid!, revision: updateRevision, until: (vm: VirtualMachine) => vm.metadata?.labels?.[REVISION_LABEL] === updateRevision });
           this.o.events.event(set, 'Normal', 'SuccessfulUpdate', `update VirtualMachine ${m.name} in place to revision ${updateRevision}`);
         } catch (e) {
           this.o.logger.error('updating a VMSet member failed', { vmset: key, vm: m.name, error: e });

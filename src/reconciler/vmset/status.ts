@@ -12,6 +12,8 @@ import type { Plan, UpdateStrategyType } from './plan';
 /** VM Ready reasons that mean the member failed (not merely still converging). */
 const FAILED_REASONS = new Set(['ProviderError', 'InvalidSpec', 'ReferenceNotPermitted', 'IdentityMismatch']);
 
+const readyOf = (m: MemberView) => m.vm?.status?.conditions?.find((c) => c.type === 'Ready');
+
 export interface StatusInput {
   readonly set: VMSet;
   readonly members: readonly MemberView[];
@@ -45,7 +47,7 @@ export function reportStatus(draft: StatusDraft<VMSetStatus>, events: Pick<Event
   st.currentReplicas = count((m) => m.revision === currentRevision);
 
   st.vmStatus = x.members.map((m) => {
-    const ready = m.vm?.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = readyOf(m);
     return {
       name: m.name,
       ...(m.vm?.status?.phase ? { phase: m.vm.status.phase } : m.vm ? {} : { phase: 'Pending' as const }),
@@ -58,7 +60,7 @@ export function reportStatus(draft: StatusDraft<VMSetStatus>, events: Pick<Event
   });
 
   const failed = x.members.filter((m) => {
-    const c = m.vm?.status?.conditions?.find((k) => k.type === 'Ready');
+    const c = readyOf(m);
     return c?.status === 'False' && FAILED_REASONS.has(c.reason);
   });
   updateProgress(st, x, live, failed, currentRevision, partition);
@@ -78,7 +80,7 @@ export function reportStatus(draft: StatusDraft<VMSetStatus>, events: Pick<Event
     draft.condition('Progressing', !paused, paused ? 'UpdatePaused' : reason, paused ? pausedMessage(x.strategy, partition, outdated.length) : `${counts}${waiting}`);
   }
   if (x.failures.length || failed.length) {
-    const msg = [...x.failures, ...failed.map((m) => `VirtualMachine ${m.name}: ${m.vm?.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? 'failed'}`)].join('; ');
+    const msg = [...x.failures, ...failed.map((m) => `VirtualMachine ${m.name}: ${readyOf(m)?.message ?? 'failed'}`)].join('; ');
     draft.report(events, 'ReplicaFailure', true, x.failures.length ? 'FailedCreate' : 'ProviderError', msg);
   } else {
     draft.condition('ReplicaFailure', false, 'NoFailures', 'no member failed');
@@ -90,8 +92,6 @@ function pausedMessage(strategy: UpdateStrategyType, partition: number, n: numbe
     ? `OnDelete: ${n} member(s) take the update revision when they are deleted`
     : `partition ${partition}: ${n} member(s) with a lower ordinal stay at the current revision`;
 }
-
-const readyOf = (m: MemberView) => m.vm?.status?.conditions?.find((c) => c.type === 'Ready');
 
 /** status.updateStatus: only while, and after, a template change rolls out. */
 function updateProgress(st: VMSetStatus, x: StatusInput, live: readonly MemberView[], failed: readonly MemberView[], currentRevision: string, partition: number): void {
@@ -111,7 +111,7 @@ function updateProgress(st: VMSetStatus, x: StatusInput, live: readonly MemberVi
     startTime: restarted ? rfc3339() : prev?.startTime ?? rfc3339(),
     pendingVMs: pending.slice(0, 1000),
     updatedVMs: updated.slice(0, 1000),
-    ...(failed.length ? { failedVMs: failed.slice(0, 1000).map((m) => ({ name: m.name, reason: m.vm?.status?.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'Failed', message: m.vm?.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '', ...(readyOf(m)?.lastTransitionTime ? { lastAttempt: readyOf(m)!.lastTransitionTime } : {}) })) } : {}),
+    ...(failed.length ? { failedVMs: failed.slice(0, 1000).map((m) => ({ name: m.name, reason: readyOf(m)?.reason ?? 'Failed', message: readyOf(m)?.message ?? '', ...(readyOf(m)?.lastTransitionTime ? { lastAttempt: readyOf(m)!.lastTransitionTime } : {}) })) } : {}),
     message: `${updated.length} of ${live.length} member(s) at revision ${x.updateRevision}${phase === 'Paused' ? ` (partition ${partition})` : ''}`,
   };
 }

@@ -5,11 +5,11 @@
  * whose expectation is computed from those files.
  */
 import t from 'tap';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectAccel, PVM_REASON, type AccelProbePaths } from '../../../src/providers/hostutil';
+import { hostKvmFacts } from './host-facts';
 
 const INTEL = 'processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme de pse tsc msr pae mce cx8 apic vmx ssse3 sse4_1\nbugs\t\t: spectre_v1\n';
 const AMD = 'processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu vme de pse svm sse4a\n';
@@ -57,16 +57,7 @@ t.test('detectAccel: each branch from fixture files', async (t) => {
 });
 
 t.test('detectAccel on this machine: the expectation computed from its real files', async (t) => {
-  const pvm = existsSync('/sys/module/kvm_pvm');
-  const flag = /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  let rw = false;
-  try {
-    closeSync(openSync('/dev/kvm', 'r+'));
-    rw = true;
-  } catch {
-    // absent or not ours
-  }
-  const want = !pvm && flag && rw ? 'kvm' : 'tcg';
+  const { pvm, flag, rw, want } = hostKvmFacts();
   const got = detectAccel();
   t.equal(got.accel, want, `kvm_pvm ${pvm ? 'present' : 'absent'}, vmx/svm ${flag ? 'present' : 'absent'}, /dev/kvm ${rw ? 'read-write' : 'not usable'}`);
   t.same(detectAccel({ cpuinfo: '/proc/cpuinfo', kvmDevice: '/dev/kvm', sysModuleDir: '/sys/module' }), got, 'the defaults are the real paths');

@@ -6,13 +6,13 @@
  * what this machine gets. No VM is booted here (provider.test.ts does that).
  */
 import t from 'tap';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequest } from '../../../src/providers/conformance';
 import { detectAccel, PVM_REASON, type AccelProbePaths } from '../../../src/providers/hostutil';
 import { isProviderError } from '../../../src/providers/provider';
+import { hostKvmFacts } from '../hostutil/host-facts';
 import { Layout, QemuProvider, qemuArgs, qemuOptionsFromContext, resolveAccel, type LaunchOptions, type VmConfig } from '../../../src/providers/qemu';
 import { launch } from '../../../src/providers/qemu/process';
 
@@ -133,15 +133,7 @@ t.test('no tenant input chooses the accelerator', async (t) => {
 t.test('this machine: the default (auto) provider gets what its real files allow; TCG naming PVM on a PVM host', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'vq-acm-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const pvm = existsSync('/sys/module/kvm_pvm');
-  const flag = /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  let rw = false;
-  try {
-    closeSync(openSync('/dev/kvm', 'r+'));
-    rw = true;
-  } catch {
-    // absent or not ours
-  }
+  const { pvm, flag, rw } = hostKvmFacts();
   const p = new QemuProvider({ stateDir: dir });
   t.teardown(() => p.close());
   t.equal(p.accel.accel, !pvm && flag && rw ? 'kvm' : 'tcg', `kvm_pvm ${pvm}, vmx/svm ${flag}, /dev/kvm rw ${rw}`);
