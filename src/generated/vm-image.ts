@@ -491,7 +491,7 @@ export interface VMImageSpec {
   };
 }
 /**
- * Observed image state (written by the VirtualMachine controller's prepare flow)
+ * Observed image state (written by the VMImage controller's prepare flow)
  */
 export interface VMImageStatus {
   /**
@@ -599,6 +599,10 @@ export interface VMImageStatus {
      */
     [k: string]: {
       /**
+       * Failed preparation attempts for this generation (spec.prepare.retries bounds them).
+       */
+      attempts?: number;
+      /**
        * Image usable on this provider.
        */
       available: boolean;
@@ -615,9 +619,25 @@ export interface VMImageStatus {
        */
       message?: string;
       /**
+       * Metadata.generation this entry was prepared for; an older one is prepared again.
+       */
+      observedGeneration?: number;
+      /**
        * Prepared image path (libvirt pool file); used as image path at create.
        */
       path?: string;
+      /**
+       * Preparation on this provider: Waiting for an external preparer (onMissing Wait); Deferred when the provider prepares images at create time.
+       */
+      phase?: 'Pending' | 'Importing' | 'Ready' | 'Failed' | 'Waiting' | 'Deferred';
+      /**
+       * Outstanding async prepare task on this provider.
+       */
+      prepareTaskRef?: string;
+      /**
+       * Why the entry is Failed (PrepareFailed, MissingOnProvider) or Ready (Prepared).
+       */
+      reason?: string;
       /**
        * Image size on this provider.
        */

@@ -22,13 +22,13 @@ export interface RbacRule {
 
 /**
  * The kinds the reconciler reads, by the controllers that use them: the
- * VirtualMachine, VMSnapshot, VMSet and Provider controllers and the caches
+ * VirtualMachine, VMSnapshot, VMSet, VMImage and Provider controllers and the caches
  * of what a VM references. VMClone and VMMigration have no controller yet,
  * so the reconciler gets no access to them at all.
  */
 const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNetworkAttachment', 'VMPlacementPolicy', 'VMSnapshot', 'VMSet'] as const;
 /** Kinds whose status the reconciler writes (PUT of the status subresource). */
-const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet'] as const;
+const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet', 'VMImage'] as const;
 /** Kinds it reads fresh from the server where the cache may lag (before a create on the provider, on a 409). */
 const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
 /** Kinds whose finalizers and annotations it sets (merge patch; never PUT). */

@@ -1,6 +1,6 @@
 /**
  * The operator `virtrigaud run` starts: one API client, the informers, the
- * VirtualMachine, VMSnapshot and Provider controllers, the provider
+ * VirtualMachine, VMSnapshot, VMSet, VMImage and Provider controllers, the provider
  * connections, and a manager for leader election, probes and metrics.
  * Tests and benchmarks build it in process with the same options.
  */
@@ -23,8 +23,10 @@ import { EventRecorder, KubeClient, Manager, Metrics, type Logger } from './runt
 import { scopedRedaction, SecretReader, SecretRedactor } from './secrets';
 import { createSnapshotController } from './snapshot/controller';
 import { createVmController } from './vm/controller';
+import { createVmImageController } from './vmimage/controller';
 import { createVmSetController } from './vmset/controller';
 import type { VmTiming } from './vm/context';
+import type { VmImageTiming } from './vmimage/reconciler';
 
 export const COMPONENT = 'virtrigaud';
 
@@ -50,6 +52,8 @@ export interface OperatorOptions {
   /** `namespace/name` → `host:port` for remote providers (instead of the in-cluster Service). */
   readonly providerAddresses?: ReadonlyMap<string, string>;
   readonly vmTiming?: Partial<VmTiming>;
+  /** Polls and backoff of the VMImage prepare flow (tests shorten them). */
+  readonly vmImageTiming?: Partial<VmImageTiming>;
   /** @default 10 */
   readonly vmWorkers?: number;
   /** VirtualMachines of one Provider reconciled at once at most (of vmWorkers). @default 4 */
@@ -125,6 +129,7 @@ export class Operator {
     this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency, hookPolicy: this.hostPolicy }));
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
     this.manager.add(createVmSetController(common));
+    this.manager.add(createVmImageController({ ...common, timing: opts.vmImageTiming }));
     this.manager.add(provider.controller);
     // Flush queued events and close provider connections after the controllers stopped.
     this.manager.add({

@@ -448,6 +448,7 @@ const SCENARIOS: Scenario[] = [
       k('list', 'vmsnapshots'),
       k('patch', 'virtualmachines'),
       k('update', 'virtualmachines/status'),
+      k('update', 'vmimages/status'),
       k('get', 'secrets', ''),
     ],
     async run(x) {

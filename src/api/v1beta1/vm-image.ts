@@ -178,7 +178,7 @@ export const vmImageSpec = s.object({
 });
 
 export const vmImageStatus = s.object({
-  description: 'Observed image state (written by the VirtualMachine controller\'s prepare flow)',
+  description: 'Observed image state (written by the VMImage controller\'s prepare flow)',
   properties: {
     availableOn: s.array(s.string({ description: 'Provider names where the image is available (deduplicated)' }), { description: 'Provider names where the image is available (deduplicated)' }),
     checksum: s.string({ description: 'Actual checksum of the prepared image.' }),
@@ -204,11 +204,16 @@ export const vmImageStatus = s.object({
       description: 'State on one provider.',
       required: ['available'],
       properties: {
+        attempts: s.int32({ description: 'Failed preparation attempts for this generation (spec.prepare.retries bounds them).', minimum: 0 }),
         available: s.boolean({ description: 'Image usable on this provider.' }),
         id: s.string({ description: 'Prepared image id (vSphere template / Proxmox VMID or name); used as template at create.' }),
         lastUpdated: s.dateTime({ description: 'Last update time.' }),
         message: s.string({ description: 'Provider-specific detail.' }),
+        observedGeneration: s.int64({ description: 'Metadata.generation this entry was prepared for; an older one is prepared again.' }),
         path: s.string({ description: 'Prepared image path (libvirt pool file); used as image path at create.' }),
+        phase: s.enumOf(['Pending', 'Importing', 'Ready', 'Failed', 'Waiting', 'Deferred'], { description: 'Preparation on this provider: Waiting for an external preparer (onMissing Wait); Deferred when the provider prepares images at create time.' }),
+        prepareTaskRef: s.string({ description: 'Outstanding async prepare task on this provider.' }),
+        reason: s.string({ description: 'Why the entry is Failed (PrepareFailed, MissingOnProvider) or Ready (Prepared).' }),
         size: s.quantity({ description: 'Image size on this provider.' }),
       },
     }), { description: 'Per-provider preparation state, keyed by Provider name.' }),

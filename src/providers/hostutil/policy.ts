@@ -97,7 +97,12 @@ export async function confinePath(policy: HostPolicy, path: string, operation?: 
   if (!policy.imageRoots.length) {
     throw new ProviderError('InvalidSpec', `image path "${path}" is refused: the operator allows no local image paths (no image roots are configured)`, operation);
   }
-  const real = await realpath(path).catch((e: NodeJS.ErrnoException) => {
+  const real = await realpath(path).catch(async (e: NodeJS.ErrnoException) => {
+    // Whether a file exists is only told for paths under a root: elsewhere it would be a probe of the host.
+    const roots = (await Promise.all(policy.imageRoots.map(async (r) => [normalize(r), await realpath(r).catch(() => '')]))).flat().filter(Boolean);
+    if (!roots.some((r) => under(normalize(path), r))) {
+      throw new ProviderError('InvalidSpec', `image path "${path}" is outside the image roots allowed by the operator (${rootsText(policy)})`, operation);
+    }
     throw new ProviderError('InvalidSpec', `image path "${path}" ${e.code === 'ENOENT' ? 'does not exist' : `cannot be resolved (${e.code ?? e.message})`}`, operation);
   });
   for (const root of policy.imageRoots) {

@@ -50,6 +50,9 @@ export function imageVolumeName(src: ImageSource, salt = ''): string {
   return `image-${h.slice(0, 16)}.qcow2`;
 }
 
+/** The pool volume ImagePrepare makes for a target name. */
+export const targetVolume = (targetName: string): string => `${targetName.replace(/[^A-Za-z0-9._-]/g, '-')}.qcow2`;
+
 const prepared = (v: VolumeInfo): PreparedImage => ({ volume: v.name, path: v.path, format: v.format, capacity: v.capacity });
 
 export interface PrepareOptions extends VirshOptions {
@@ -84,7 +87,7 @@ export async function prepareImage(pool: Pool, src: ImageSource, opts: PrepareOp
   // Local path: confined first (a refused path costs nothing more); the salt makes a changed file a new volume.
   const real = src.path && !src.url ? await confinePath(policy, src.path, o.operation) : undefined;
   const salt = real ? await stat(real).then((s) => `${s.size}:${s.mtimeMs}`, () => '') : '';
-  const volume = opts.targetName ? `${opts.targetName.replace(/[^A-Za-z0-9._-]/g, '-')}.qcow2` : imageVolumeName(src, salt);
+  const volume = opts.targetName ? targetVolume(opts.targetName) : imageVolumeName(src, salt);
   const cached = await pool.info(volume, o);
   if (cached) return checkedVolume(pool, cached, policy, `image volume "${volume}"`, o);
 

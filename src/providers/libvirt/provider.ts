@@ -15,7 +15,7 @@ import {
 import { DEFAULT_HOST_POLICY, type AccelProbePaths, type HostPolicy } from '../hostutil';
 import { openConnection, type Connection } from './connection';
 import { Host } from './host';
-import { prepareImage } from './image';
+import { prepareImage, targetVolume } from './image';
 import { pendingChanges, power, reconfigure, shutdownGraceful } from './lifecycle';
 import { createDomain, deleteDomain } from './provision';
 import { cloneDomain, snapshotCreate, snapshotDelete, snapshotRevert } from './snapshots';
@@ -230,7 +230,7 @@ export class LibvirtProvider implements Provider {
   async imagePrepare(req: ImagePrepareRequest, o?: CallOptions): Promise<ImagePrepareResponse> {
     const host = await this.host();
     const vo = this.opts(o, 'ImagePrepare');
-    let spec: { source?: { libvirt?: Record<string, string>; http?: Record<string, string> } };
+    let spec: { source?: { libvirt?: Record<string, string>; http?: Record<string, string> }; prepare?: { onMissing?: string; validateChecksum?: boolean } };
     try {
       spec = JSON.parse(req.imageJson || '{}');
     } catch {
@@ -242,11 +242,23 @@ export class LibvirtProvider implements Provider {
     if (!lv.path && !url) throw new ProviderError('InvalidSpec', 'ImagePrepare: the VMImage needs source.libvirt.path or a URL', 'ImagePrepare');
     if (!req.targetName) throw new ProviderError('InvalidSpec', 'ImagePrepare: target name required', 'ImagePrepare');
     await host.pool.ensure(vo);
+    const onMissing = spec.prepare?.onMissing ?? 'Import';
+    // Fail or Wait: no download; the image must be in the pool already, or (a path) the file must exist to be taken in.
+    if (onMissing !== 'Import' && url && !(await host.pool.info(targetVolume(req.targetName), vo))) {
+      throw new ProviderError('NotFound', `ImagePrepare: volume "${targetVolume(req.targetName)}" is not in pool ${host.pool.name} and spec.prepare.onMissing is ${onMissing}: not downloading ${url}`, 'ImagePrepare');
+    }
+    const checksum = spec.prepare?.validateChecksum === false ? '' : lv.checksum || http.checksum;
     const img = await prepareImage(host.pool, {
-      path: lv.path, url, format: lv.format, checksum: lv.checksum || http.checksum, checksumType: lv.checksumType || http.checksumType,
-    }, { ...vo, remote: host.remote, targetName: req.targetName, policy: this.options.hostPolicy ?? DEFAULT_HOST_POLICY });
+      path: lv.path, url, format: lv.format, checksum, checksumType: lv.checksumType || http.checksumType,
+    }, { ...vo, remote: host.remote, targetName: req.targetName, policy: this.options.hostPolicy ?? DEFAULT_HOST_POLICY }).catch((err: unknown) => {
+      // A path under the image roots that is not there (yet): what Wait waits for, what Fail fails on.
+      if (onMissing !== 'Import' && err instanceof ProviderError && / does not exist$/.test(err.message)) throw new ProviderError('NotFound', err.message, 'ImagePrepare');
+      throw err;
+    });
     if (!img) throw new ProviderError('InvalidSpec', 'ImagePrepare: nothing to prepare', 'ImagePrepare');
-    return { preparedImageId: img.volume, preparedImagePath: img.path };
+    // The id is what Create finds by name in the pool; a volume of another pool (a remote path) is used as it is, by path.
+    const inPool = (await host.pool.info(img.volume, vo))?.path === img.path;
+    return { preparedImageId: inPool ? img.volume : '', preparedImagePath: img.path };
   }
 
   async getCapabilities(): Promise<Capabilities> {

@@ -3,7 +3,7 @@
  * implementation `memory`.
  *
  * A Provider object configures it through its endpoint's query string,
- * e.g. `memory://lab?asyncTasks=1&completeAfterMs=200&latencyMs=5&snapshots=0&initialPowerState=Off`.
+ * e.g. `memory://lab?asyncTasks=1&completeAfterMs=200&latencyMs=5&snapshots=0&imageImport=0&initialPowerState=Off`.
  * It is a test double: the reconciler serves it only when started with
  * --enable-test-providers. With the instance setting `memory.stateDir`,
  * each Provider object keeps its VMs in `<dir>/<namespace>-<name>.json`,
@@ -17,6 +17,7 @@ export { Faults, MEMORY_OPS, type Fault, type MemoryOp } from './faults';
 export { MEMORY_CAPABILITIES, MemoryProvider, type MemoryEvent, type MemoryProviderOptions } from './provider';
 export { MemoryStore, emptyState, type MemoryState, type VMRecord } from './store';
 export { ipFor } from './model';
+export { provideImage } from './transfer';
 
 export const MEMORY_IMPLEMENTATION = 'memory';
 
@@ -41,7 +42,9 @@ export function memoryOptionsFromContext(ctx: ProviderContext): MemoryProviderOp
     asyncTasks,
     latencyMs: num('latencyMs'),
     credentials: ctx.credentials,
-    ...(query.get('snapshots') === '0' ? { capabilities: { supportsSnapshots: false, supportsMemorySnapshots: false } } : {}),
+    ...(query.get('snapshots') === '0' || query.get('imageImport') === '0'
+      ? { capabilities: { ...(query.get('snapshots') === '0' ? { supportsSnapshots: false, supportsMemorySnapshots: false } : {}), ...(query.get('imageImport') === '0' ? { supportsImageImport: false } : {}) } }
+      : {}),
     ...(initial === 'On' || initial === 'Off' ? { initialPowerState: initial } : {}),
     ...(dir ? { stateFile: join(dir, `${ctx.namespace}-${ctx.name}.json`) } : {}),
   };

@@ -207,6 +207,7 @@ export class MemoryProvider implements Provider {
 
   imagePrepare(req: ImagePrepareRequest, o?: CallOptions): Promise<ImagePrepareResponse> {
     return this.mutating('ImagePrepare', o, req.targetName, (s) => {
+      if (!this.capabilities.supportsImageImport) throw new ProviderError('Unimplemented', 'ImagePrepare: not supported', 'ImagePrepare');
       const img = prepareImage(s, req);
       return { preparedImageId: img.id, preparedImagePath: img.path };
     });

@@ -24,15 +24,25 @@ export function needVm(s: MemoryState, id: string, op: string): VMRecord {
 export function prepareImage(s: MemoryState, req: ImagePrepareRequest): { id: string; path: string } {
   const op = 'ImagePrepare';
   if (!req.targetName) throw invalid(op, 'target name is required');
+  let spec: { prepare?: { onMissing?: string } };
   try {
-    JSON.parse(req.imageJson || '{}');
+    spec = JSON.parse(req.imageJson || '{}');
   } catch (e) {
     throw invalid(op, `image_json is not JSON: ${(e as Error).message}`);
   }
   // Preparing an image twice returns the first result, like providers that find the target existing.
-  const img = s.images[req.targetName] ?? { id: `img-${req.targetName}`, path: `/memory/images/${req.targetName}.qcow2` };
+  const found = s.images[req.targetName];
+  // onMissing Fail or Wait: nothing is imported; the image must have been put there (providedImage) by someone else.
+  const onMissing = spec?.prepare?.onMissing ?? 'Import';
+  if (!found && onMissing !== 'Import') throw new ProviderError('NotFound', `${op}: image ${JSON.stringify(req.targetName)} is not on this provider (spec.prepare.onMissing ${onMissing}: not importing it)`, op);
+  const img = found ?? { id: `img-${req.targetName}`, path: `/memory/images/${req.targetName}.qcow2` };
   s.images[req.targetName] = img;
   return img;
+}
+
+/** An image put on the provider by an outside preparer (what onMissing Wait waits for). */
+export function provideImage(s: MemoryState, targetName: string): void {
+  s.images[targetName] ??= { id: `img-${targetName}`, path: `/memory/images/${targetName}.qcow2` };
 }
 
 function checkTransfer(op: string, format: string, backendType: string, url: string): void {

@@ -117,6 +117,18 @@ export function imagePayload(vm: VirtualMachine, image: VMImage | undefined): Im
 }
 
 /**
+ * The boot disk of a VM whose image the VMImage controller already imported
+ * on its libvirt Provider: the prepared volume by name, so the download and
+ * the checksum are not done again at create.
+ */
+export function preparedImagePayload(base: ImagePayload, image: VMImage | undefined, providerType: string | undefined, prepared: { id: string } | undefined): ImagePayload {
+  const src = image?.spec?.source;
+  const imported = !!(src?.libvirt?.path || src?.libvirt?.url || src?.http?.url);
+  if (!prepared?.id || providerType !== 'libvirt' || !imported) return base;
+  return { ...base, TemplateName: prepared.id, Path: '', URL: '', Checksum: '' };
+}
+
+/**
  * NICs: name and addressing from the VM, backing from the VMNetworkAttachment
  * (vSphere, then libvirt, then Proxmox fields; later blocks overwrite, §6.4).
  */
@@ -178,6 +190,9 @@ export interface PayloadInputs {
   readonly metaData?: string;
   /** Namespace of the Provider (see {@link providerVmName}). @default the VM's */
   readonly providerNamespace?: string;
+  /** The image as the VMImage controller prepared it on the VM's Provider (see {@link preparedImagePayload}). */
+  readonly prepared?: { readonly id: string };
+  readonly providerType?: string;
 }
 
 /** The resources the VM should have: per-VM `spec.resources` over the VMClass (VM-8). */
@@ -210,7 +225,7 @@ export function createRequest(inputs: PayloadInputs): CreateRequest {
     name: providerVmName(vm, inputs.providerNamespace),
     ...(vm.metadata?.uid ? { uid: vm.metadata.uid } : {}),
     class: { ...cls, CPU: want.cpu, MemoryMiB: Math.min(want.memoryMiB, INT32_MAX) },
-    image: imagePayload(vm, inputs.image),
+    image: preparedImagePayload(imagePayload(vm, inputs.image), inputs.image, inputs.providerType, inputs.prepared),
     networks: networkPayloads(vm, inputs.attachments),
     disks: diskPayloads(vm),
     ...(vm.spec?.placement ? { placement: placementPayload(vm) } : {}),

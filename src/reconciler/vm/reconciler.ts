@@ -22,6 +22,7 @@ import { finalizeVM } from './finalize';
 import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
 import { pollTask } from '../task';
 import { isForeign } from './identity';
+import { imageGate } from '../vmimage/targets';
 
 export class VmReconciler {
   /** Graceful shutdowns issued by this process: key → when (escalated to Off after the timeout). */
@@ -187,9 +188,20 @@ export class VmReconciler {
       await this.write(vm, draft);
       return;
     }
+    // The image is prepared by the VMImage controller, once per Provider: a new VM waits for it (not after its intent).
+    const retry = vm.status?.phase === 'Provisioning';
+    const gate = spec.imageRef && deps.image && !retry ? imageGate(deps.image, deps.provider) : undefined;
+    if (gate && gate.state !== 'use') {
+      const reason = gate.state === 'wait' ? 'WaitingForImage' : 'ImageNotReady';
+      draft.status.phase = 'Pending';
+      draft.condition('Provisioning', false, reason, gate.message);
+      draft.report(this.ctx.events, 'Ready', false, reason, gate.message);
+      await this.write(vm, draft);
+      // The VMImage's status changing wakes the VM (its watch); the requeue is only a safety net.
+      return { requeueAfterMs: this.ctx.timing.dependencyRetryMs };
+    }
     // After a failed attempt, the cache may lag behind our own last write: confirm on the server that no id was
     // recorded. On a first attempt the intent write below does that check (it is refused on a stale view).
-    const retry = vm.status?.phase === 'Provisioning';
     const fresh = retry ? await this.ctx.client.get<VirtualMachine>(Kinds.VirtualMachine, vm.metadata?.namespace, vm.metadata!.name!) : vm;
     if (!fresh || fresh.metadata?.uid !== vm.metadata?.uid) return;
     if (fresh.status?.id) return { requeue: true };
@@ -204,7 +216,11 @@ export class VmReconciler {
       await this.write(vm, draft);
       return { requeueAfterMs: err instanceof SecretNotFound ? this.ctx.timing.dependencyRetryMs : this.ctx.timing.errorRetryMs };
     }
-    const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace, ...cloudInit });
+    const prepared = gate?.state === 'use' ? gate.prepared : undefined;
+    const req = createRequest({
+      vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace,
+      prepared, providerType: deps.provider.spec?.type, ...cloudInit,
+    });
     const provKey = `${deps.provider.metadata?.namespace}/${deps.provider.metadata?.name}`;
 
     // An earlier attempt recorded its intent but no id: it may have created the VM before dying. Look before creating.
