@@ -44,6 +44,8 @@ export class VmImageReconciler {
   private readonly timing: VmImageTiming;
   /** When a failed attempt may be retried, by `uid/entry` (in memory: after a restart the retry comes at once). */
   private readonly retryAt = new Map<string, number>();
+  /** The last status written per image, and the resourceVersions known to be older (see withOwnWrites). */
+  private readonly ownWrites = new Map<string, { uid: string; resourceVersion: string; older: Set<string>; status: VMImageStatus }>();
 
   constructor(private readonly o: ControllerDeps & { readonly timing?: Partial<VmImageTiming> }) {
     this.timing = { ...DEFAULT_TIMING, ...o.timing };
@@ -51,8 +53,12 @@ export class VmImageReconciler {
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result | void> {
     const cached = this.o.informers.images.get(key);
-    if (!cached) return;
+    if (!cached) {
+      this.ownWrites.delete(key);
+      return;
+    }
     const image = structuredClone(cached);
+    this.withOwnWrites(key, image);
     const gen = image.metadata?.generation;
     const draft = new StatusDraft<VMImageStatus>(image);
     const entries = (draft.status.providerStatus ??= {});
@@ -178,8 +184,35 @@ export class VmImageReconciler {
     entry.reason = reason;
   }
 
-  private write(image: VMImage, draft: Draft, opts: { unlessStale?: boolean } = {}): Promise<boolean> {
-    return writeStatus(this.o.client, Kinds.VMImage, image, draft, { redact: (m) => this.o.events.redact(image, m), ...opts });
+  /**
+   * Right after our own write, the cache may still show the status before it
+   * (an entry Importing that we already recorded Ready): a second ImagePrepare
+   * would follow. While the cached object is one we know to be older than
+   * our last write, the status we wrote is used instead.
+   */
+  private withOwnWrites(key: string, image: VMImage): void {
+    const w = this.ownWrites.get(key);
+    if (!w) return;
+    if (w.uid === image.metadata?.uid && w.older.has(image.metadata?.resourceVersion ?? '')) {
+      image.status = structuredClone(w.status);
+      image.metadata = { ...image.metadata, resourceVersion: w.resourceVersion };
+    } else {
+      this.ownWrites.delete(key);
+    }
+  }
+
+  private async write(image: VMImage, draft: Draft, opts: { unlessStale?: boolean } = {}): Promise<boolean> {
+    const before = image.metadata?.resourceVersion ?? '';
+    const ok = await writeStatus(this.o.client, Kinds.VMImage, image, draft, { redact: (m) => this.o.events.redact(image, m), ...opts });
+    const after = image.metadata?.resourceVersion ?? '';
+    if (after !== before) {
+      const key = `${image.metadata?.namespace}/${image.metadata?.name}`;
+      const w = this.ownWrites.get(key);
+      const older = w && w.uid === image.metadata?.uid ? w.older : new Set<string>();
+      older.add(before);
+      this.ownWrites.set(key, { uid: image.metadata?.uid ?? '', resourceVersion: after, older, status: structuredClone(image.status ?? {}) });
+    }
+    return ok;
   }
 }
 
