@@ -45,6 +45,7 @@ export function expectedClusterGrants(): Map<string, string[]> {
     [`${GROUP}/providers/finalizers`, ['update']],
     [`${GROUP}/vmsets`, ['list', 'watch', 'patch']],
     [`${GROUP}/vmsets/status`, ['update']],
+    [`${GROUP}/vmimages/status`, ['update']],
     [`${GROUP}/vmsets/finalizers`, ['update']],
     ['apps/controllerrevisions', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
     // What VMs reference: cached only.

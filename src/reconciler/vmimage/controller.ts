@@ -15,6 +15,7 @@ export function createVmImageController(o: VmImageControllerOptions): Controller
   const i = o.informers;
   const reconciler = new VmImageReconciler(o);
   const controller = new Controller({ name: 'vmimage', workers: 2, logger: o.logger, metrics: o.metrics, reconcile: (k, s) => reconciler.reconcile(k, s) });
+  reconciler.enqueue = (key) => controller.queue.add(key);
   controller.watch(i.images);
   // A VM that starts (or stops) using an image, or moves to another Provider, changes where it is prepared.
   const imageOf = (vm: { spec?: { imageRef?: { name: string; namespace?: string } }; metadata?: { namespace?: string } }) =>

@@ -16,7 +16,7 @@
  */
 import type { Provider as ProviderObject } from '../../generated/provider';
 import type { VMImage, VMImageStatus } from '../../generated/vm-image';
-import { isProviderError, type CallOptions, type Provider } from '../../providers/provider';
+import { isProviderError, type CallOptions, type ImagePrepareResponse, type Provider } from '../../providers/provider';
 import type { ControllerDeps } from '../deps';
 import { durationMs } from '../duration';
 import { Kinds } from '../kinds';
@@ -44,6 +44,11 @@ export class VmImageReconciler {
   private readonly timing: VmImageTiming;
   /** When a failed attempt may be retried, by `uid/entry` (in memory: after a restart the retry comes at once). */
   private readonly retryAt = new Map<string, number>();
+  /** ImagePrepare calls running, and results not taken yet, by `uid/entry` (see prepareCall). */
+  private readonly inflight = new Set<string>();
+  private readonly outcomes = new Map<string, { name: string; res: ImagePrepareResponse } | { name: string; error: unknown }>();
+  /** Wakes an image (set by the controller: its work queue). */
+  enqueue?: (key: string) => void;
   /** The last status written per image, and the resourceVersions known to be older (see withOwnWrites). */
   private readonly ownWrites = new Map<string, { uid: string; resourceVersion: string; older: Set<string>; status: VMImageStatus }>();
 
@@ -124,7 +129,8 @@ export class VmImageReconciler {
         if (st.error) return this.failed(image, entry, k, `task ${task}: ${st.error}`);
         return this.settle(image, entry, k, 'Ready', `prepared as ${entry.id || targetName(image)}`);
       }
-      const res = await provider.imagePrepare({ imageJson: JSON.stringify(image.spec ?? {}), targetName: targetName(image), storageHint: storageHint(image) }, call);
+      const res = await this.prepareCall(image, k, provider, call);
+      if (!res) return undefined; // still running: its end wakes the image
       entry.id = res.preparedImageId || undefined;
       entry.path = res.preparedImagePath || undefined;
       if (res.task?.id) {
@@ -152,6 +158,38 @@ export class VmImageReconciler {
       }
       return this.failed(image, entry, k, message);
     }
+  }
+
+  /**
+   * ImagePrepare runs beside the reconcile, not inside it: a download of
+   * minutes on one Provider must not hold the image's other Providers (one
+   * reconcile per key at a time). Undefined while it runs; its end wakes
+   * the image, whose next reconcile takes the result (or rethrows its error).
+   */
+  private async prepareCall(image: VMImage, k: string, provider: Provider, call: CallOptions): Promise<ImagePrepareResponse | undefined> {
+    const id = `${image.metadata?.uid}/${k}`;
+    const name = targetName(image);
+    const done = this.outcomes.get(id);
+    if (done && !this.inflight.has(id)) {
+      this.outcomes.delete(id);
+      // A result for another source (the spec changed meanwhile) is dropped; the new one is prepared.
+      if (done.name === name) {
+        if ('error' in done) throw done.error;
+        return done.res;
+      }
+    }
+    if (this.inflight.has(id)) return undefined;
+    const key = `${image.metadata?.namespace}/${image.metadata?.name}`;
+    const req = { imageJson: JSON.stringify(image.spec ?? {}), targetName: name, storageHint: storageHint(image) };
+    this.inflight.add(id);
+    void provider.imagePrepare(req, call).then(
+      (res) => this.outcomes.set(id, { name, res }),
+      (error: unknown) => this.outcomes.set(id, { name, error }),
+    ).finally(() => {
+      this.inflight.delete(id);
+      this.enqueue?.(key);
+    });
+    return undefined;
   }
 
   /** A failed attempt: retried after a backoff while `prepare.retries` allows, then Failed. */

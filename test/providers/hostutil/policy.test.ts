@@ -105,6 +105,9 @@ t.test('confinePath: roots, "..", symlinks, prefixes', async (t) => {
   await writeFile(join(`${roots}2`, 'x.img'), 'x');
   await t.rejects(confinePath(policy, join(`${roots}2`, 'x.img')), /outside the image roots/, 'a sibling sharing the root as a prefix refused');
   await t.rejects(confinePath(policy, join(roots, 'missing.qcow2')), /does not exist/);
+  // No probe of the host: a missing path outside the roots reads exactly like an existing one.
+  const absent = await confinePath(policy, '/etc/no-such-file-vr.qcow2').catch((x) => x);
+  t.equal(absent.message, `image path "/etc/no-such-file-vr.qcow2" is outside the image roots allowed by the operator (${roots})`, 'a missing file outside the roots: not told it is missing');
   // A root that is itself a symlink: compared by real paths on both sides.
   await symlink(roots, join(dir, 'link-root'));
   const viaLink = hostPolicy({ ...policy, imageRoots: [join(dir, 'link-root')] });

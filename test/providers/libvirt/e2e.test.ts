@@ -24,6 +24,9 @@ const API = 'infra.virtrigaud.io/v1beta1';
 const VM = `vre2e-${randomBytes(3).toString('hex')}`;
 let env: OperatorEnv;
 let id = '';
+let imageDir = '';
+/** Volumes the VMImage controller prepared in the test pool (removed at the end). */
+const prepared: string[] = [];
 
 const domstate = (uuid: string) => virsh('domstate', uuid).trim();
 const volumes = () => virsh('vol-list', '--pool', TEST_POOL).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter((v) => v.startsWith(VM));
@@ -33,7 +36,17 @@ t.before(async () => {
   const { admin, ns } = env;
   // The image the VMImage points at: a blank 64 MiB qcow2 in a world-readable dir.
   const dir = await mkdtemp(join(tmpdir(), 'vr-e2e-image-'));
+  imageDir = dir;
   t.teardown(() => rm(dir, { recursive: true, force: true }));
+  t.teardown(() => {
+    for (const v of prepared) {
+      try {
+        virsh('vol-delete', '--pool', TEST_POOL, v);
+      } catch {
+        // already gone
+      }
+    }
+  });
   await chmod(dir, 0o755);
   const image = join(dir, 'tiny.qcow2');
   await qemuImg.create(image, 64 * 1024 * 1024);
@@ -73,7 +86,14 @@ t.test('create → a running domain', async (t) => {
   t.equal(domstate(id), 'running', 'virsh: running');
   t.equal(virsh('domname', id).trim(), VM, 'domain named after the VM');
   t.same(volumes().sort(), [`${VM}-disk-data.qcow2`, `${VM}-root.qcow2`], 'root overlay and data disk in the pool');
-  t.match(virsh('vol-dumpxml', '--pool', TEST_POOL, `${VM}-root.qcow2`), /<backingStore>/, 'root disk is an overlay on the prepared image');
+  // The VMImage controller prepared the image into the pool first (ImagePrepare); the root disk overlays that volume.
+  const img = await env.admin.get<any>(Kinds.VMImage, env.ns, 'blank');
+  const entry = img.status.providerStatus.lab;
+  t.match(entry, { available: true, phase: 'Ready', id: /^vmimg-[0-9a-f]{16}\.qcow2$/ }, `prepared as ${entry.id}`);
+  t.match(img.status, { ready: true, phase: 'Ready', availableOn: ['lab'] });
+  prepared.push(entry.id);
+  t.match(virsh('vol-list', '--pool', TEST_POOL), entry.id, 'the prepared volume is in the pool');
+  t.match(virsh('vol-dumpxml', '--pool', TEST_POOL, `${VM}-root.qcow2`), new RegExp(`<backingStore>[\\s\\S]*<path>${entry.path}</path>`), 'root disk is an overlay on the prepared volume');
   t.match(vm.status.consoleURL, /^vnc:\/\/127\.0\.0\.1:\d+$/);
 });
 
@@ -113,4 +133,38 @@ t.test('delete → domain and volumes gone', async (t) => {
   }
   t.throws(() => virsh('dominfo', id), 'virsh: no such domain');
   t.same(volumes(), [], 'no volumes of the VM left in the pool');
+});
+
+t.test('VMImage prepare.onMissing on libvirt: Fail does not download; Wait takes the file in once it is there', async (t) => {
+  const { admin, ns } = env;
+  const vmImage = (name: string, source: Record<string, unknown>, onMissing: string) => ({ apiVersion: API, kind: 'VMImage', metadata: { name, namespace: ns }, spec: { source: { libvirt: source }, prepare: { onMissing } } });
+  const vm = (name: string, image: string) => ({
+    apiVersion: API, kind: 'VirtualMachine', metadata: { name, namespace: ns },
+    spec: { providerRef: { name: 'lab' }, classRef: { name: 'tiny' }, imageRef: { name: image }, powerState: 'Off' },
+  });
+  await admin.create(Kinds.VMImage, vmImage('nodownload', { url: 'http://203.0.113.7/never.qcow2' }, 'Fail'));
+  await admin.create(Kinds.VirtualMachine, vm(`${VM}-f`, 'nodownload'));
+  const failed = await env.waitFor(Kinds.VMImage, 'nodownload', (o: any) => o.status?.phase === 'Failed', 'Failed', 60_000);
+  t.match(failed.status.providerStatus.lab, { reason: 'MissingOnProvider', message: /is not in pool .* and spec\.prepare\.onMissing is Fail: not downloading http:\/\/203\.0\.113\.7\/never\.qcow2/ });
+  await env.waitFor(Kinds.VirtualMachine, `${VM}-f`, (o: any) => condition(o, 'Ready')?.reason === 'ImageNotReady', 'ImageNotReady', 30_000);
+
+  const later = join(imageDir, 'later.qcow2');
+  await admin.create(Kinds.VMImage, vmImage('later', { path: later, format: 'qcow2' }, 'Wait'));
+  await admin.create(Kinds.VirtualMachine, vm(`${VM}-w`, 'later'));
+  const waiting = await env.waitFor(Kinds.VMImage, 'later', (o: any) => o.status?.providerStatus?.lab?.phase === 'Waiting', 'Waiting', 60_000);
+  t.match(waiting.status.providerStatus.lab.message, /does not exist/);
+  t.notOk((await admin.get<any>(Kinds.VirtualMachine, ns, `${VM}-w`))?.status?.id, 'no domain while the image is missing');
+  await qemuImg.create(later, 32 * 1024 * 1024);
+  const made = await env.waitFor(Kinds.VirtualMachine, `${VM}-w`, ready('Stopped'), 'created once the file is there', 120_000);
+  const entry = (await admin.get<any>(Kinds.VMImage, ns, 'later')).status.providerStatus.lab;
+  prepared.push(entry.id);
+  t.match(entry, { phase: 'Ready', available: true });
+  t.equal(virsh('domname', made.status.id).trim(), `${VM}-w`);
+  for (const n of [`${VM}-f`, `${VM}-w`]) await admin.delete(Kinds.VirtualMachine, ns, n);
+  const deadline = Date.now() + 120_000;
+  while ((await admin.get(Kinds.VirtualMachine, ns, `${VM}-w`)) || (await admin.get(Kinds.VirtualMachine, ns, `${VM}-f`))) {
+    if (Date.now() > deadline) throw new Error('VMs were not released');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.same(volumes(), [], 'no volumes of the VMs left in the pool');
 });
