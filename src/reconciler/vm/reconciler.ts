@@ -195,7 +195,9 @@ export class VmReconciler {
       const reason = gate.state === 'wait' ? 'WaitingForImage' : 'ImageNotReady';
       draft.status.phase = 'Pending';
       draft.condition('Provisioning', false, reason, gate.message);
-      draft.report(this.ctx.events, 'Ready', false, reason, gate.message);
+      // Waiting is the normal first moments of an image (no Event); a failed image is a Warning.
+      if (gate.state === 'failed') draft.report(this.ctx.events, 'Ready', false, reason, gate.message);
+      else draft.condition('Ready', false, reason, gate.message);
       await this.write(vm, draft);
       // The VMImage's status changing wakes the VM (its watch); the requeue is only a safety net.
       return { requeueAfterMs: this.ctx.timing.dependencyRetryMs };

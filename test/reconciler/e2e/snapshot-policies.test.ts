@@ -9,20 +9,18 @@
  * children with them when deleted.
  */
 import t from 'tap';
-import { MemoryProvider, memoryOptionsFromContext } from '../../../src/providers/memory';
-import { ProviderRegistry } from '../../../src/providers/registry';
+import type { MemoryProvider } from '../../../src/providers/memory';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
-import { condition, createFixtures, operatorEnv, vmObject, type OperatorEnv } from '../support/env';
+import { condition, createFixtures, memoryRegistry, operatorEnv, vmObject, type OperatorEnv } from '../support/env';
 
 let env: OperatorEnv;
-let memory: MemoryProvider;
-const providers = new Map<string, MemoryProvider>();
+let providers = new Map<string, MemoryProvider>();
 
 const snapshot = (name: string, vm: string, spec: Record<string, unknown> = {}) => ({
   apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMSnapshot', metadata: { name, namespace: env.ns }, spec: { vmRef: { name: vm }, ...spec },
 });
-const providerSnapshots = (vmId: string) => (memory.store.read().vms[vmId]?.snapshots ?? []).map((s) => s.id);
+const providerSnapshots = (vmId: string) => (providers.get('lab')!.store.read().vms[vmId]?.snapshots ?? []).map((s) => s.id);
 
 async function runningVM(name: string, provider = 'lab'): Promise<string> {
   await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, name, { providerRef: { name: provider } }));
@@ -47,12 +45,8 @@ async function expiredEvent(name: string): Promise<string | undefined> {
 t.before(async () => {
   env = await operatorEnv(t);
   await createFixtures(env);
-  const registry = new ProviderRegistry().register('memory', (ctx) => {
-    const p = new MemoryProvider(memoryOptionsFromContext(ctx));
-    providers.set(ctx.name, p);
-    if (ctx.name === 'lab') memory = p;
-    return p;
-  });
+  const { registry, providers: made } = memoryRegistry();
+  providers = made;
   // A second Provider whose snapshots take 2.5 s (asynchronous tasks), for the concurrency policy.
   await env.admin.create(Kinds.Provider, {
     apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'Provider',

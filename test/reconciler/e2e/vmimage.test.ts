@@ -10,16 +10,15 @@
  * rules) is tested in test/reconciler/vmimage/targets.test.ts.
  */
 import t from 'tap';
-import { MemoryProvider, memoryOptionsFromContext, provideImage } from '../../../src/providers/memory';
-import { ProviderRegistry } from '../../../src/providers/registry';
+import { provideImage, type MemoryProvider } from '../../../src/providers/memory';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
 import { targetName } from '../../../src/reconciler/vmimage/targets';
-import { condition, createFixtures, operatorEnv, vmObject, type OperatorEnv } from '../support/env';
+import { condition, createFixtures, memoryRegistry, operatorEnv, vmObject, type OperatorEnv } from '../support/env';
 
 const API = 'infra.virtrigaud.io/v1beta1';
 let env: OperatorEnv;
-const providers = new Map<string, MemoryProvider>();
+let providers = new Map<string, MemoryProvider>();
 const lab = () => providers.get('lab')!;
 
 const image = (name: string, spec: Record<string, unknown> = {}) => ({
@@ -38,11 +37,8 @@ async function events(name: string): Promise<{ reason: string; type: string; mes
 t.before(async () => {
   env = await operatorEnv(t);
   await createFixtures(env);
-  const registry = new ProviderRegistry().register('memory', (ctx) => {
-    const p = new MemoryProvider(memoryOptionsFromContext(ctx));
-    providers.set(ctx.name, p);
-    return p;
-  });
+  const { registry, providers: made } = memoryRegistry();
+  providers = made;
   const provider = (name: string, query: string) => ({
     apiVersion: API, kind: 'Provider', metadata: { name, namespace: env.ns, annotations: { 'virtrigaud.io/in-process': 'memory' } },
     spec: { type: 'libvirt', endpoint: `https://memory.invalid/${name}?${query}`, credentialSecretRef: { name: 'lab-creds' }, runtime: { image: 'example.invalid/provider:v1', service: { tls: { enabled: false } } }, healthCheck: { interval: '2s' } },

@@ -13,6 +13,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { useControlPlane, REPO_ROOT, type ControlPlane, type TeardownHost } from '../../../src/testenv';
 import { Operator, type OperatorOptions } from '../../../src/reconciler/operator';
+import { MemoryProvider, memoryOptionsFromContext } from '../../../src/providers/memory';
+import { ProviderRegistry } from '../../../src/providers/registry';
 import { CoreResources, createLogger, KubeClient, type ResourceType } from '../../../src/reconciler/runtime';
 import { SecretRedactor } from '../../../src/reconciler/secrets';
 import { Kinds } from '../../../src/reconciler/kinds';
@@ -194,4 +196,15 @@ export function vmObject(ns: string, name: string, spec: Record<string, unknown>
 
 export function condition(obj: any, type: string): { status: string; reason: string; message: string } | undefined {
   return obj?.status?.conditions?.find((c: any) => c.type === type);
+}
+
+/** A registry serving the in-memory driver that keeps each instance it makes, by Provider name (for tests to look inside). */
+export function memoryRegistry(): { registry: ProviderRegistry; providers: Map<string, MemoryProvider> } {
+  const providers = new Map<string, MemoryProvider>();
+  const registry = new ProviderRegistry().register('memory', (ctx) => {
+    const p = new MemoryProvider(memoryOptionsFromContext(ctx));
+    providers.set(ctx.name, p);
+    return p;
+  });
+  return { registry, providers };
 }
