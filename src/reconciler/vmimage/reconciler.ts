@@ -91,7 +91,10 @@ export class VmImageReconciler {
       }
       draft.status.lastPrepareTime = rfc3339();
       summarize(draft, targets);
-      if (!(await this.write(image, draft, { unlessStale: true }))) return { requeue: true };
+      if (!(await this.write(image, draft, { unlessStale: true }))) {
+        this.o.logger.debug('prepare intent refused: the stored status moved on; looking again', { object: key });
+        return { requeue: true };
+      }
     }
 
     const outcomes = await Promise.all(due.map(([k, provider]) => this.prepareOn(image, draft, k, provider, signal)));
