@@ -5,7 +5,7 @@ import type { OperatorInformers } from '../informers';
 import { VM_INDEX } from '../informers';
 import { refKey } from '../kinds';
 import type { ControllerDeps } from '../deps';
-import { Controller, objectKey, type EventRecorder, type Logger, type Result } from '../runtime';
+import { Controller, defaultPredicate, objectKey, type EventRecorder, type Logger, type Result } from '../runtime';
 import type { SecretReader } from '../secrets';
 import { annotationSetter, DEFAULT_VM_TIMING, statusWriter, type VmLookups, type VmTiming } from './context';
 import type { HookPolicy } from './hooks';
@@ -110,7 +110,9 @@ export function createVmController(o: VmControllerOptions): Controller {
   const anyChange = (obj: any, old?: any) => !old || obj?.metadata?.resourceVersion !== old?.metadata?.resourceVersion;
   controller.watch(i.providers, { mapFn: wake(VM_INDEX.provider), predicate: providerChanged });
   controller.watch(i.classes, { mapFn: wake(VM_INDEX.class) });
-  controller.watch(i.images, { mapFn: wake(VM_INDEX.image) });
+  // An image's spec, and its per-Provider preparation (what a new VM waits for: vmimage/targets.ts imageGate).
+  const imageChanged = (img: any, old?: any) => defaultPredicate(img, old) || JSON.stringify(img?.status?.providerStatus ?? null) !== JSON.stringify(old?.status?.providerStatus ?? null);
+  controller.watch(i.images, { mapFn: wake(VM_INDEX.image), predicate: imageChanged });
   controller.watch(i.networks, { mapFn: wake(VM_INDEX.network) });
   controller.watch(i.placements, { mapFn: wake(VM_INDEX.placement) });
   // A snapshot wakes the VMs reverting to it and its own VM (status.snapshots).

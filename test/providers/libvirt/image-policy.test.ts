@@ -130,3 +130,43 @@ t.test('pool volumes: remote paths and templates', async (t) => {
   await rejects({ templateName: `${P}-overlay` }, /template volume ".*-overlay\.qcow2" has a backing file/, 'a template volume with a backing store', local);
   t.equal((await prepareImage(pool, { templateName: `${P}-good` }, local))?.volume, `${P}-good.qcow2`, 'a standalone template volume');
 });
+
+t.test('VMImage prepare options: validateChecksum, onMissing Fail and Wait', async (t) => {
+  const p = new LibvirtProvider({ uri: TEST_URI, pool: TEST_POOL, hostPolicy: policy });
+  t.teardown(() => p.close());
+  const withPrepare = (source: Record<string, string>, prepare: Record<string, unknown>, target: string) =>
+    p.imagePrepare({ imageJson: JSON.stringify({ source: { libvirt: source }, prepare }), targetName: `${P}-${target}`, storageHint: '' });
+  const wrong = { path: join(roots, 'good.qcow2'), format: 'qcow2', checksum: '0'.repeat(64), checksumType: 'sha256' };
+  const bad = await withPrepare(wrong, {}, 'sum').catch((x) => x);
+  t.ok(isProviderError(bad, 'InvalidSpec'), 'a wrong checksum is refused');
+  t.match(bad.message, /checksum/i);
+  const skipped = await withPrepare(wrong, { validateChecksum: false }, 'sum');
+  t.equal(skipped.preparedImageId, `${P}-sum.qcow2`, 'validateChecksum false: imported without the check');
+
+  // Fail: a URL is never fetched when the volume is not in the pool (the listener counts requests).
+  let requests = 0;
+  const server = createServer((_rq, res) => { requests++; res.statusCode = 404; res.end(); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/x.qcow2`;
+  const fail = await withPrepare({ url }, { onMissing: 'Fail' }, 'url').catch((x) => x);
+  t.ok(isProviderError(fail, 'NotFound'), `onMissing Fail: NotFound (${fail.message})`);
+  t.match(fail.message, new RegExp(`volume "${P}-url\\.qcow2" is not in pool ${TEST_POOL} and spec\\.prepare\\.onMissing is Fail: not downloading`));
+  t.equal(requests, 0, 'no request was made');
+  // Once the volume is there (an outside preparer), Fail and Wait use it as it is.
+  await withPrepare({ path: join(roots, 'good.qcow2') }, {}, 'url');
+  t.equal((await withPrepare({ url }, { onMissing: 'Fail' }, 'url')).preparedImageId, `${P}-url.qcow2`);
+  t.equal(requests, 0, 'still no request');
+
+  // Wait: a path under the roots that is not there yet is NotFound (looked at again), not InvalidSpec.
+  const later = join(roots, 'later.qcow2');
+  const waiting = await withPrepare({ path: later }, { onMissing: 'Wait' }, 'later').catch((x) => x);
+  t.ok(isProviderError(waiting, 'NotFound'), `onMissing Wait: NotFound (${waiting.message})`);
+  const importing = await withPrepare({ path: later }, {}, 'later').catch((x) => x);
+  t.ok(isProviderError(importing, 'InvalidSpec'), 'onMissing Import: a missing path is InvalidSpec');
+  const outside = await withPrepare({ path: '/etc/no-such-image.qcow2' }, { onMissing: 'Wait' }, 'later').catch((x) => x);
+  t.ok(isProviderError(outside, 'InvalidSpec'), 'a missing path outside the roots is refused, not waited for');
+  t.match(outside.message, /outside the image roots/);
+  img('create', '-q', '-f', 'qcow2', later, '8M');
+  t.equal((await withPrepare({ path: later }, { onMissing: 'Wait' }, 'later')).preparedImageId, `${P}-later.qcow2`, 'taken in once it is there');
+});

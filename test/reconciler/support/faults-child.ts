@@ -81,6 +81,7 @@ export function startChildOperator(opts: { kubeconfig: string; namespace: string
       partial = parts.pop() ?? '';
       for (const l of parts) {
         lines.push(l);
+        if (process.env.VIRTRIGAUD_TEST_LOGS === '1') process.stderr.write(`# child ${proc.pid}: ${l}\n`);
         if (l.includes('"starting workers"') && l.includes('"controller":"virtualmachine"')) readyFn();
       }
     });
