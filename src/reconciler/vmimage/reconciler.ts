@@ -156,7 +156,8 @@ export class VmImageReconciler {
       // Retrying cannot help until the spec changes; a retry of the rest is bounded by spec.prepare.retries.
       if (isProviderError(err, 'InvalidSpec')) return this.settle(image, entry, k, 'Failed', message);
       if (isProviderError(err, 'Retryable') || isProviderError(err, 'Unauthenticated')) {
-        this.update(image, entry, entry.phase ?? 'Importing', message);
+        // The category stays in the words: a VM waiting for the image shows that its Provider refuses the login.
+        this.update(image, entry, entry.phase ?? 'Importing', `${message} (${err.category})`);
         return this.timing.pollMs;
       }
       return this.failed(image, entry, k, message);
