@@ -200,7 +200,7 @@ export class VmReconciler {
       else draft.condition('Ready', false, reason, gate.message);
       await this.write(vm, draft);
       // The VMImage's status changing wakes the VM (its watch); the requeue is only a safety net.
-      return { requeueAfterMs: this.ctx.timing.dependencyRetryMs };
+      return { requeueAfterMs: Math.min(this.ctx.timing.dependencyRetryMs, 5_000) };
     }
     // After a failed attempt, the cache may lag behind our own last write: confirm on the server that no id was
     // recorded. On a first attempt the intent write below does that check (it is refused on a stale view).

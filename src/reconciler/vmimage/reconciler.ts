@@ -20,7 +20,6 @@ import { isProviderError, type CallOptions, type ImagePrepareResponse, type Prov
 import type { ControllerDeps } from '../deps';
 import { durationMs } from '../duration';
 import { Kinds } from '../kinds';
-import { ProviderUnavailable } from '../provider-connections';
 import { rfc3339, StatusDraft, writeStatus, type Result } from '../runtime';
 import { pollTask } from '../task';
 import { prepareTargets, targetName, type ImageEntry } from './targets';
@@ -119,7 +118,7 @@ export class VmImageReconciler {
     } catch (err) {
       // Not counted as an attempt: the Provider itself is not ready (its own status says why).
       this.update(image, entry, entry.phase ?? 'Importing', `waiting for Provider ${k}: ${(err as Error).message}`);
-      return err instanceof ProviderUnavailable ? this.timing.waitMs : this.timing.pollMs;
+      return this.timing.pollMs;
     }
     try {
       if (entry.prepareTaskRef) {
