@@ -33,8 +33,8 @@ const asStatus = (v: ConditionValue): Condition['status'] => (v === 'Unknown' ? 
 
 export class StatusDraft<S extends object> {
   status: S;
-  /** The stored status this draft started from. */
-  readonly base: S;
+  /** The stored status this draft started from, or last wrote (writeStatus re-bases it). */
+  base: S;
 
   constructor(readonly obj: StatusObject<S>) {
     this.base = structuredClone(obj.status ?? ({} as S));
@@ -124,6 +124,8 @@ export async function writeStatus<S extends object>(client: KubeClient, kind: Re
   });
   // Refused or not, `obj` now holds what the server has (a refusal may have re-read it).
   obj.status = written.status ?? (stale ? obj.status : status);
+  // What we wrote is now the stored status: a later unlessStale write of the same reconcile compares with it.
+  if (!stale) draft.base = structuredClone(obj.status ?? ({} as S));
   if (written.metadata?.resourceVersion) obj.metadata = { ...obj.metadata, resourceVersion: written.metadata.resourceVersion };
   return !stale;
 }
