@@ -256,9 +256,8 @@ export class LibvirtProvider implements Provider {
       throw err;
     });
     if (!img) throw new ProviderError('InvalidSpec', 'ImagePrepare: nothing to prepare', 'ImagePrepare');
-    // The id is what Create finds by name in the pool; a volume of another pool (a remote path) is used as it is, by path.
-    const inPool = (await host.pool.info(img.volume, vo))?.path === img.path;
-    return { preparedImageId: inPool ? img.volume : '', preparedImagePath: img.path };
+    // The id is what Create finds by name in the pool: the imported volume; a remote path's own volume is used by path.
+    return { preparedImageId: img.volume === targetVolume(req.targetName) ? img.volume : '', preparedImagePath: img.path };
   }
 
   async getCapabilities(): Promise<Capabilities> {

@@ -42,9 +42,10 @@ export function memoryOptionsFromContext(ctx: ProviderContext): MemoryProviderOp
     asyncTasks,
     latencyMs: num('latencyMs'),
     credentials: ctx.credentials,
-    ...(query.get('snapshots') === '0' || query.get('imageImport') === '0'
-      ? { capabilities: { ...(query.get('snapshots') === '0' ? { supportsSnapshots: false, supportsMemorySnapshots: false } : {}), ...(query.get('imageImport') === '0' ? { supportsImageImport: false } : {}) } }
-      : {}),
+    capabilities: {
+      ...(query.get('snapshots') === '0' ? { supportsSnapshots: false, supportsMemorySnapshots: false } : {}),
+      ...(query.get('imageImport') === '0' ? { supportsImageImport: false } : {}),
+    },
     ...(initial === 'On' || initial === 'Off' ? { initialPowerState: initial } : {}),
     ...(dir ? { stateFile: join(dir, `${ctx.namespace}-${ctx.name}.json`) } : {}),
   };

@@ -183,7 +183,8 @@ export class VmImageReconciler {
     }
     if (this.inflight.has(id)) return undefined;
     const key = `${image.metadata?.namespace}/${image.metadata?.name}`;
-    const req = { imageJson: JSON.stringify(image.spec ?? {}), targetName: name, storageHint: storageHint(image) };
+    // No storage hint from the tenant's spec: where an image may go is the provider's (and its operator's) choice.
+    const req = { imageJson: JSON.stringify(image.spec ?? {}), targetName: name, storageHint: '' };
     this.inflight.add(id);
     void provider.imagePrepare(req, call).then(
       (res) => this.outcomes.set(id, { name, res }),
@@ -255,12 +256,6 @@ export class VmImageReconciler {
     }
     return ok;
   }
-}
-
-/** The storage the operator's provider is asked to place the image in (a hint; the provider's own limits decide). */
-function storageHint(image: VMImage): string {
-  const st = image.spec?.prepare?.storage;
-  return st?.libvirt?.storagePool ?? st?.vsphere?.datastore ?? image.spec?.source?.libvirt?.storagePool ?? '';
 }
 
 /** phase, ready, availableOn, message, observedGeneration and the conditions, from the entries of this generation. */
