@@ -54,13 +54,25 @@ export function fcApi<T = unknown>(socketPath: string, call: ApiCall): Promise<T
   });
 }
 
-/** Which protocol error kind a Firecracker fault is (the fault text is always kept in the message). */
+/**
+ * Which protocol error kind a Firecracker fault is (the fault text is always kept in the message).
+ * The texts are Firecracker's own (v1.16.1, measured with the real binary in
+ * test/providers/firecracker/faults.test.ts); the first matching rule wins.
+ */
+export const FAULT_RULES: ReadonlyArray<{ readonly test: RegExp; readonly category: ProviderErrorCategory; readonly why: string }> = [
+  { test: /kvm/i, category: 'Internal', why: 'the host has no usable /dev/kvm' },
+  { test: /Invalid request method and\/or path/i, category: 'Unimplemented', why: 'this Firecracker has no such endpoint' },
+  { test: /deserializing the json body/i, category: 'Internal', why: 'a request this Firecracker cannot parse (provider and binary disagree on the API)' },
+  { test: /device not found|not found/i, category: 'NotFound', why: 'no such device in the microVM' },
+  { test: /not activated yet|resource busy|os error 16|try again|os error 11/i, category: 'Retryable', why: 'not ready yet, or busy' },
+  { test: /not supported (before|after) starting|not allowed|unavailable while|not enabled|not supported/i, category: 'Unimplemented', why: 'not possible in this state of the microVM' },
+  { test: /no such file|os error \d+|cannot be opened|permission denied/i, category: 'Internal', why: 'a host file or device the provider gave' },
+];
+
 export function faultCategory(status: number, fault: string): ProviderErrorCategory {
-  if (/kvm/i.test(fault)) return 'Internal';
+  for (const r of FAULT_RULES) if (r.test.test(fault)) return r.category;
   if (status === 404) return 'NotFound';
-  if (/not supported (before|after) starting|not allowed|not enabled/i.test(fault)) return 'Unimplemented';
-  if (/no such file|os error 2\b/i.test(fault)) return 'Internal';
-  if (status === 400) return 'InvalidSpec';
+  if (status >= 400 && status < 500) return 'InvalidSpec';
   return 'Internal';
 }
 

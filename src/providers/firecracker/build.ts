@@ -10,6 +10,8 @@ import { ProviderError, type CreateRequest, type NetworkPayload } from '../provi
 import { copyDisk, createDataDisk, GiB, nextDriveId, type Template } from './disks';
 import type { Layout, NicRecord, VmConfig } from './layout';
 
+export const KERNEL_FILE = 'vmlinux';
+
 export const BOOT_ARGS = 'console=ttyS0 reboot=k panic=1 pci=off';
 
 export interface NetworkRule {
@@ -19,6 +21,26 @@ export interface NetworkRule {
 }
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
+
+/**
+ * A NIC's quality of service as the payload may carry it: the
+ * VMNetworkAttachment's `spec.qos.ingressLimit`/`egressLimit` in bit/s
+ * (fields the shared NetworkPayload does not declare yet; absent = none).
+ */
+export interface NicQos { readonly IngressLimit?: number; readonly EgressLimit?: number }
+
+/** The tenant's caps of one NIC payload, checked (bit/s, at least 1000 as the CRD says). */
+export function nicQos(op: string, n: NetworkPayload): { rxBitsPerSecond?: number; txBitsPerSecond?: number } {
+  const q = n as NetworkPayload & NicQos;
+  const out: { rxBitsPerSecond?: number; txBitsPerSecond?: number } = {};
+  for (const [field, key] of [['IngressLimit', 'rxBitsPerSecond'], ['EgressLimit', 'txBitsPerSecond']] as const) {
+    const v = q[field];
+    if (v === undefined || v === null || v === 0) continue;
+    if (!Number.isInteger(v) || v < 1000) throw new ProviderError('InvalidSpec', `${op}: qos ${field} ${JSON.stringify(v)} must be a whole number of bit/s, at least 1000`, op);
+    out[key] = v;
+  }
+  return out;
+}
 
 /** NICs on taps the provider names itself; a tenant names only a network the operator allowed. */
 export function nicsFor(op: string, id: string, networks: readonly NetworkPayload[], allowed: readonly NetworkRule[]): NicRecord[] {
@@ -31,7 +53,7 @@ export function nicsFor(op: string, id: string, networks: readonly NetworkPayloa
     }
     if (n.MacAddress && !MAC.test(n.MacAddress)) throw new ProviderError('InvalidSpec', `${op}: MAC address ${JSON.stringify(n.MacAddress)} is not of the form 02:00:00:00:00:01`, op);
     const mac = n.MacAddress || ['06', ...[...h.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')), (i & 0xff).toString(16).padStart(2, '0')].join(':');
-    return { id: `eth${i}`, network, tap: `fc${h.subarray(4, 8).toString('hex')}n${i}`, mac: mac.toLowerCase() };
+    return { id: `eth${i}`, network, tap: `fc${h.subarray(4, 8).toString('hex')}n${i}`, mac: mac.toLowerCase(), ...nicQos(op, n) };
   });
 }
 
@@ -53,11 +75,13 @@ async function assemble(layout: Layout, id: string, fill: (tmp: string) => Promi
 export async function buildVm(layout: Layout, id: string, req: CreateRequest, t: Template, allowed: readonly NetworkRule[]): Promise<VmConfig> {
   const nics = nicsFor('Create', id, req.networks, allowed);
   return assemble(layout, id, async (tmp) => {
+    // Everything the process opens lives in the VM's own directory: the kernel too (reflink/sparse copy).
+    await copyDisk(t.kernel, join(tmp, KERNEL_FILE), 'Create');
     await copyDisk(t.rootfs, join(tmp, 'rootfs.ext4'), 'Create');
     const size = (await fs.stat(join(tmp, 'rootfs.ext4'))).size;
     const cfg: VmConfig = {
       version: 1, id, name: req.name, ...(req.uid ? { uid: req.uid } : {}), cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB,
-      createdAt: new Date().toISOString(), kernel: t.kernel, bootArgs: BOOT_ARGS,
+      createdAt: new Date().toISOString(), kernel: KERNEL_FILE, bootArgs: BOOT_ARGS,
       drives: [{ id: 'rootfs', name: 'boot', file: 'rootfs.ext4', sizeGiB: Math.ceil(size / GiB) }], nics,
       ...(req.userData || req.metaData ? { mmds: { userData: req.userData ?? '', metaData: req.metaData ?? '' } } : {}),
       tags: [...req.tags], snapshots: [],
@@ -71,11 +95,12 @@ export async function buildVm(layout: Layout, id: string, req: CreateRequest, t:
 /** A full clone: the source's drive files copied (while it is paused, when it runs), a new identity. */
 export async function buildClone(layout: Layout, id: string, src: VmConfig, name: string, size: { cpu: number; memoryMiB: number }, uid: string | undefined, allowed: readonly NetworkRule[]): Promise<VmConfig> {
   return assemble(layout, id, async (tmp) => {
+    await copyDisk(layout.kernel(src), join(tmp, KERNEL_FILE), 'Clone');
     for (const d of src.drives) await copyDisk(layout.file(src.id, d.file), join(tmp, d.file), 'Clone');
-    const nics = nicsFor('Clone', id, src.nics.map((n) => ({ NetworkName: n.network, MacAddress: '' }) as NetworkPayload), allowed);
+    const nics = nicsFor('Clone', id, src.nics.map((n) => ({ NetworkName: n.network, MacAddress: '', ...(n.rxBitsPerSecond ? { IngressLimit: n.rxBitsPerSecond } : {}), ...(n.txBitsPerSecond ? { EgressLimit: n.txBitsPerSecond } : {}) }) as unknown as NetworkPayload), allowed);
     const { launched: _l, launchedAt: _a, shutdownDeadline: _s, lastShutdown: _ls, uid: _u, ...rest } = src;
     const cfg: VmConfig = {
-      ...rest, id, name, ...(uid ? { uid } : {}), cpu: size.cpu, memoryMiB: size.memoryMiB, createdAt: new Date().toISOString(),
+      ...rest, id, name, kernel: KERNEL_FILE, ...(uid ? { uid } : {}), cpu: size.cpu, memoryMiB: size.memoryMiB, createdAt: new Date().toISOString(),
       drives: src.drives.map((d) => ({ ...d })), nics, snapshots: [], clonedFrom: src.id,
     };
     return cfg;

@@ -9,7 +9,7 @@ import type { ProviderContext, ProviderRegistry } from '../registry';
 import { FirecrackerProvider, type FirecrackerProviderOptions } from './provider';
 
 export { FirecrackerProvider, type FirecrackerProviderOptions } from './provider';
-export { FirecrackerApiError, faultCategory, fcApi, toProviderError } from './api';
+export { FAULT_RULES, FirecrackerApiError, faultCategory, fcApi, toProviderError } from './api';
 export { Layout, type VmConfig } from './layout';
 export { livePid } from './process';
 export { checkVersion, INSTALL_HINT, MIN_VERSION, parseVersion } from './version';

@@ -7,7 +7,7 @@
  * same directory sees everything.
  */
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ProviderError } from '../provider';
 
@@ -25,6 +25,10 @@ export interface NicRecord {
   readonly network: string;
   readonly tap: string;
   readonly mac: string;
+  /** The tenant's own cap (VMNetworkAttachment qos ingressLimit), bit/s; the operator's limit still bounds it. */
+  rxBitsPerSecond?: number;
+  /** The tenant's own cap (qos egressLimit), bit/s. */
+  txBitsPerSecond?: number;
 }
 
 export interface SnapshotRecord {
@@ -49,11 +53,11 @@ export interface VmConfig {
   cpu: number;
   memoryMiB: number;
   readonly createdAt: string;
-  /** The kernel the VM boots (absolute path inside the images directory). */
+  /** The kernel the VM boots: `vmlinux`, the VM's own copy in its directory (older VMs: an absolute path). */
   readonly kernel: string;
   readonly bootArgs: string;
   drives: DriveRecord[];
-  readonly nics: readonly NicRecord[];
+  nics: NicRecord[];
   /** MMDS content (cloud-init/ignition user-data and meta-data), when given. */
   readonly mmds?: { readonly userData: string; readonly metaData: string };
   readonly tags: readonly string[];
@@ -78,6 +82,8 @@ export class Layout {
   get imagesDir(): string { return join(this.stateDir, 'images'); }
   vmDir(id: string): string { return join(this.vmsDir, id); }
   file(id: string, name: string): string { return join(this.vmDir(id), name); }
+  /** The kernel a VM boots: its own copy, so the VM directory holds every file its process opens. */
+  kernel(cfg: { id: string; kernel: string }): string { return isAbsolute(cfg.kernel) ? cfg.kernel : this.file(cfg.id, cfg.kernel); }
   config(id: string): string { return this.file(id, 'config.json'); }
   socket(id: string): string { return this.file(id, 'api.sock'); }
   pidfile(id: string): string { return this.file(id, 'firecracker.pid'); }

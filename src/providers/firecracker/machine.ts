@@ -6,7 +6,7 @@
  */
 import { ProviderError } from '../provider';
 import { fcApi, type ApiCall } from './api';
-import type { Layout, VmConfig } from './layout';
+import type { Layout, NicRecord, VmConfig } from './layout';
 
 /** Firecracker's limits: 1–32 vCPUs; with SMT the count must be 1 or even. */
 export const MAX_VCPUS = 32;
@@ -34,15 +34,39 @@ export function rateLimiter(b: Bandwidth | undefined): unknown {
 
 export interface MachineOptions {
   readonly smt: boolean;
-  /** Per-NIC limits the operator set for a network (`firecracker.networks[].rxBitsPerSecond/txBitsPerSecond`). */
+  /** The operator's per-NIC limits of a network (`firecracker.networks[].rxBitsPerSecond/txBitsPerSecond`). */
   readonly limits?: (network: string) => { rx?: Bandwidth; tx?: Bandwidth };
+}
+
+/** The lower of two optional limits (the tenant may only lower the operator's). */
+function lower(a: number | undefined, b: number | undefined): Bandwidth | undefined {
+  const v = [a, b].filter((x): x is number => x !== undefined && x > 0);
+  return v.length ? { bitsPerSecond: Math.min(...v) } : undefined;
+}
+
+/** A NIC's effective limits: the operator's for its network, lowered by the tenant's qos. */
+export function nicLimits(nic: NicRecord, mo: MachineOptions): { rx?: Bandwidth; tx?: Bandwidth } {
+  const op = mo.limits?.(nic.network) ?? {};
+  const rx = lower(op.rx?.bitsPerSecond, nic.rxBitsPerSecond);
+  const tx = lower(op.tx?.bitsPerSecond, nic.txBitsPerSecond);
+  return { ...(rx ? { rx } : {}), ...(tx ? { tx } : {}) };
+}
+
+/** A running NIC's rate limiters changed in place (`PATCH /network-interfaces`); an unset direction is a zero, unlimited, bucket. */
+export function nicPatch(nic: NicRecord, mo: MachineOptions): ApiCall {
+  const l = nicLimits(nic, mo);
+  const off = { bandwidth: { size: 0, refill_time: 0 } };
+  return {
+    method: 'PATCH', path: `/network-interfaces/${nic.id}`,
+    body: { iface_id: nic.id, rx_rate_limiter: rateLimiter(l.rx) ?? off, tx_rate_limiter: rateLimiter(l.tx) ?? off },
+  };
 }
 
 /** Every call that configures a fresh Firecracker process for `cfg`, in order, InstanceStart excluded. */
 export function configureCalls(layout: Layout, cfg: VmConfig, mo: MachineOptions): ApiCall[] {
   const calls: ApiCall[] = [
     { method: 'PUT', path: '/machine-config', body: { vcpu_count: cfg.cpu, mem_size_mib: cfg.memoryMiB, smt: mo.smt, track_dirty_pages: true } },
-    { method: 'PUT', path: '/boot-source', body: { kernel_image_path: cfg.kernel, boot_args: cfg.bootArgs } },
+    { method: 'PUT', path: '/boot-source', body: { kernel_image_path: layout.kernel(cfg), boot_args: cfg.bootArgs } },
     { method: 'PUT', path: '/serial', body: { serial_out_path: layout.serialLog(cfg.id) } },
   ];
   for (const d of cfg.drives) {
@@ -52,7 +76,7 @@ export function configureCalls(layout: Layout, cfg: VmConfig, mo: MachineOptions
     });
   }
   for (const n of cfg.nics) {
-    const l = mo.limits?.(n.network) ?? {};
+    const l = nicLimits(n, mo);
     const rx = rateLimiter(l.rx);
     const tx = rateLimiter(l.tx);
     calls.push({

@@ -33,7 +33,7 @@ export async function spawnVmm(host: HostSettings, layout: Layout, id: string): 
   const logFd = openSync(layout.log(id), 'a', 0o600);
   let child;
   try {
-    child = spawn(cmd, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+    child = spawn(cmd, args, { detached: true, cwd: layout.vmDir(id), stdio: ['ignore', logFd, logFd] });
   } finally {
     closeSync(logFd);
   }

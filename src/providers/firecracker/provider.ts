@@ -16,10 +16,10 @@ import { DEFAULT_HOST_POLICY, type HostPolicy } from '../hostutil';
 import { locksFor, type Locks } from '../qemu/locks';
 import { cloneUid, plainTags, requestUid } from '../uid';
 import { fcApi, toProviderError } from './api';
-import { buildClone, buildVm, type NetworkRule } from './build';
+import { buildClone, buildVm, nicQos, type NetworkRule } from './build';
 import { checkDisks, createDataDisk, growDisk, nextDriveId, resolveTemplate } from './disks';
 import { Layout, type VmConfig } from './layout';
-import { checkSize } from './machine';
+import { checkSize, nicPatch } from './machine';
 import { beginGraceful, observe, powerOff, powerOn, reboot, settleGraceful, type Host } from './power';
 import { removeTaps, terminate } from './process';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
@@ -52,6 +52,8 @@ export class FirecrackerProvider implements Provider {
   readonly ready: Promise<void>;
   /** What the start-up scan found: VM id → Firecracker state or `stopped`. */
   readonly recovered = new Map<string, string>();
+  /** The `--version` check run when the provider starts (re-run by Validate, and before a start while it fails). */
+  private binaryCheck: Promise<{ ok: boolean; message: string }>;
 
   constructor(readonly options: FirecrackerProviderOptions) {
     this.layout = new Layout(resolve(options.stateDir));
@@ -69,8 +71,22 @@ export class FirecrackerProvider implements Provider {
         },
       },
     };
+    this.binaryCheck = checkVersion(binary);
     this.ready = this.recover();
     this.ready.catch(() => undefined);
+  }
+
+  /** What the start-up `--version` check found (the provider's own view of its binary). */
+  get binaryStatus(): Promise<{ ok: boolean; message: string }> { return this.binaryCheck; }
+
+  /** Refuses, with what to set, anything that would start a process while the binary is missing or too old. */
+  private async requireBinary(op: string): Promise<void> {
+    let v = await this.binaryCheck;
+    if (!v.ok) {
+      this.binaryCheck = checkVersion(this.binary);
+      v = await this.binaryCheck;
+    }
+    if (!v.ok) throw new ProviderError('Internal', `${op}: ${v.message}`, op);
   }
 
   get binary(): string { return this.host.settings.binary; }
@@ -113,7 +129,8 @@ export class FirecrackerProvider implements Provider {
 
   validate(o?: CallOptions) {
     return this.op('Validate', o, async () => {
-      const v = await checkVersion(this.binary);
+      this.binaryCheck = checkVersion(this.binary);
+      const v = await this.binaryCheck;
       if (!v.ok) return v;
       try {
         await fs.access(this.layout.vmsDir, fs.constants.W_OK);
@@ -129,6 +146,7 @@ export class FirecrackerProvider implements Provider {
       if (!req.name) throw new ProviderError('InvalidSpec', 'Create: name is required', 'Create');
       checkSize('Create', req.class.CPU, req.class.MemoryMiB, this.host.machine.smt);
       checkDisks('Create', req.disks);
+      await this.requireBinary('Create');
       const stored: CreateRequest = { ...req, uid: requestUid(req), tags: plainTags(req.tags) };
       const template = await resolveTemplate(this.layout, req.image, this.options.hostPolicy ?? DEFAULT_HOST_POLICY);
       const cfg = await this.locks.run('#names', async () => {
@@ -154,6 +172,7 @@ export class FirecrackerProvider implements Provider {
   power(id: string, op: PowerOp, gracefulTimeoutSeconds: number, o?: CallOptions): Promise<TaskRef | undefined> {
     return this.withVm('Power', id, o, async (cfg) => {
       this.clearTimer(id);
+      if (op === 'On' || op === 'Reboot') await this.requireBinary('Power');
       switch (op) {
         case 'On': await powerOn(this.host, cfg); return undefined;
         case 'Off': await powerOff(this.host, cfg); return undefined;
@@ -177,6 +196,17 @@ export class FirecrackerProvider implements Provider {
         cfg.cpu = desired.Class.CPU;
         cfg.memoryMiB = desired.Class.MemoryMiB;
         const o2 = await observe(this.host, id);
+        const running = o2.state === 'Running' || o2.state === 'Paused';
+        // NIC rate limits: the tenant's qos of each NIC the payload still lists, the operator's limits over it;
+        // a running microVM gets them at once (PATCH /network-interfaces), operator changes included.
+        const nets = desired.Networks ?? [];
+        cfg.nics = cfg.nics.map((nic, i) => {
+          const n = nets[i];
+          if (!n || (n.NetworkName || n.Name) !== nic.network) return nic;
+          const { rxBitsPerSecond: _r, txBitsPerSecond: _t, ...plain } = nic;
+          return { ...plain, ...nicQos('Reconfigure', n) };
+        });
+        if (running) for (const nic of cfg.nics) await fcApi(this.layout.socket(id), nicPatch(nic, this.host.machine));
         for (const d of desired.Disks ?? []) {
           const have = cfg.drives.find((x) => x.name === d.Name);
           if (!have) {
@@ -184,7 +214,7 @@ export class FirecrackerProvider implements Provider {
           } else if (d.SizeGiB > have.sizeGiB) {
             await growDisk(this.layout, id, have, d.SizeGiB);
             // A running microVM is told the new size (PATCH re-reads the file).
-            if (o2.state === 'Running' && cfg.launched?.drives.includes(have.id)) {
+            if (running && cfg.launched?.drives.includes(have.id)) {
               await fcApi(this.layout.socket(id), { method: 'PATCH', path: `/drives/${have.id}`, body: { drive_id: have.id, path_on_host: this.layout.file(id, have.file) } });
             }
           }
@@ -237,6 +267,7 @@ export class FirecrackerProvider implements Provider {
   snapshotRevert(vmId: string, snapshotId: string, o?: CallOptions): Promise<TaskRef | undefined> {
     return this.withVm('SnapshotRevert', vmId, o, async (cfg) => {
       this.clearTimer(vmId);
+      await this.requireBinary('SnapshotRevert');
       await revertSnapshot(this.host, cfg, snapshotId);
       return undefined;
     });
