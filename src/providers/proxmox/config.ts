@@ -14,14 +14,27 @@ export function requireSize(op: string, cpu: number, memoryMiB: number): void {
   if (!Number.isInteger(memoryMiB) || memoryMiB < 16) throw new ProviderError('InvalidSpec', `${op}: memory must be at least 16 MiB (got ${memoryMiB})`, op);
 }
 
+/**
+ * Marks a clone whose configuration (size, NICs, cloud-init, disks) is not
+ * finished: ListVMs leaves such a VM out and a Create with the same uid
+ * resumes it, so a create cut short after the clone never leaves a second
+ * VM or a half-made one that the reconciler adopts.
+ */
+export const CREATING_LINE = 'virtrigaud.io/state=creating';
+
 /** The description: the uid on a line of its own, so it survives user notes around it. */
-export function description(uid: string | undefined): string {
-  return [MANAGED_LINE, ...(uid ? [`${UID_LINE}${uid}`] : [])].join('\n');
+export function description(uid: string | undefined, creating = false): string {
+  return [MANAGED_LINE, ...(uid ? [`${UID_LINE}${uid}`] : []), ...(creating ? [CREATING_LINE] : [])].join('\n');
 }
 
 export function uidOf(desc: string | undefined): string | undefined {
   for (const line of (desc ?? '').split('\n')) if (line.startsWith(UID_LINE)) return line.slice(UID_LINE.length).trim() || undefined;
   return undefined;
+}
+
+/** True for a clone the provider has not finished configuring. */
+export function isCreating(desc: string | undefined): boolean {
+  return (desc ?? '').split('\n').some((l) => l.trim() === CREATING_LINE);
 }
 
 export function sizeConfig(cls: ClassPayload): Record<string, string | number> {
@@ -32,6 +45,17 @@ export function sizeConfig(cls: ClassPayload): Record<string, string | number> {
 }
 
 const MODELS = ['virtio', 'e1000', 'rtl8139', 'vmxnet3'];
+
+/**
+ * What the Proxmox provider reads of a NIC beyond the shared payload: the
+ * VMNetworkAttachment `network.proxmox` `firewall`, `rateLimit` (MB/s) and
+ * `mtu`. Optional: a payload without them leaves them off.
+ */
+export interface ProxmoxNetworkPayload extends NetworkPayload {
+  Firewall?: boolean;
+  RateLimit?: number;
+  MTU?: number;
+}
 
 /** `netN` values; bridges only from the operator's list. */
 export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits, defaultBridge: string | undefined, op: string): Record<string, string> {
@@ -46,6 +70,18 @@ export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits
     if (n.VLAN) {
       if (!Number.isInteger(n.VLAN) || n.VLAN < 1 || n.VLAN > 4094) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].vlan: Invalid value: ${n.VLAN}: must be 1 to 4094`, op);
       parts.push(`tag=${n.VLAN}`);
+    }
+    const px = n as ProxmoxNetworkPayload;
+    if (px.Firewall) parts.push('firewall=1');
+    if (px.RateLimit !== undefined && px.RateLimit !== 0) {
+      if (!(px.RateLimit > 0)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].rateLimit: Invalid value: ${px.RateLimit}: must be a positive number of MB/s`, op);
+      parts.push(`rate=${px.RateLimit}`);
+    }
+    if (px.MTU !== undefined && px.MTU !== 0) {
+      if (!Number.isInteger(px.MTU) || px.MTU < 68 || px.MTU > 65520) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].mtu: Invalid value: ${px.MTU}: must be 68 to 65520`, op);
+      // PVE takes mtu on virtio NICs only.
+      if (model !== 'virtio') throw new ProviderError('InvalidSpec', `${op}: networks[${i}].mtu: Invalid value: ${px.MTU}: Proxmox VE sets the MTU of virtio NICs only (model ${model})`, op);
+      parts.push(`mtu=${px.MTU}`);
     }
     out[`net${i}`] = parts.join(',');
     out[`ipconfig${i}`] = ipconfig(n, i, op);

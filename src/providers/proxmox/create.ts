@@ -5,14 +5,25 @@
  * `PUT /config` (synchronous). A create that fails after the clone removes
  * what it made.
  */
-import { ProviderError, type CreateRequest } from '../provider';
+import { ProviderError, type CreateRequest, type ImagePayload } from '../provider';
 import { requestUid } from '../uid';
 import type { PveClient } from './client';
-import { cloudInit, description, netConfig, requireSize, sizeConfig } from './config';
+import { cloudInit, description, isCreating, netConfig, requireSize, sizeConfig, uidOf } from './config';
 import { isMissing } from './errors';
 import type { ProxmoxLimits } from './limits';
 import { awaitUpid } from './tasks';
-import { disksOf, resources, vmPath, type Config, type Resource, type VmRef } from './vm';
+import { diskSizeGiB, disksOf, resources, vmPath, type Config, type Resource, type VmRef } from './vm';
+
+/**
+ * What the Proxmox provider reads of an image beyond the shared payload:
+ * VMImage `source.proxmox.fullClone` and `storage` (`Format` carries
+ * `source.proxmox.format` when the reconciler passes it). Optional: a
+ * payload without them is a full clone onto the VM's storage.
+ */
+export interface ProxmoxImagePayload extends ImagePayload {
+  FullClone?: boolean;
+  Storage?: string;
+}
 
 export interface CreateContext {
   readonly client: PveClient;
@@ -83,27 +94,67 @@ export async function createVm(ctx: CreateContext, req: CreateRequest): Promise<
   const uid = requestUid(req, op);
   if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(req.name)) throw new ProviderError('InvalidSpec', `${op}: name ${JSON.stringify(req.name)} is not a valid Proxmox VM name (a DNS name)`, op);
   const all = await resources(ctx.client, op);
-  if (all.some((r) => r.name === req.name && r.template !== 1)) throw new ProviderError('InvalidSpec', `${op}: a VM named ${JSON.stringify(req.name)} already exists`, op);
   const tmpl = await findTemplate(ctx.client, req.image.TemplateName, op);
   // The template's node is where PVE says the template lives: nothing of the tenant's names it.
   ctx.limits.check('node', tmpl.node, op, `image (template ${tmpl.vmid} is on node ${tmpl.node})`, tmpl.node);
   const target = targetNode(ctx, req, tmpl.node, op);
   const storage = diskStorage(ctx, req.placement, op);
+  const clone = cloneParams(ctx, req, storage, op);
   const nets = netConfig(req.networks, ctx.limits, ctx.defaults.network, op);
   const ci = cloudInit(req.userData);
-  const params: Record<string, string | number> = { full: 1, description: description(uid) };
-  if (target !== tmpl.node) params.target = target;
-  if (storage) params.storage = storage;
-  const ref = await cloneTo(ctx, { node: tmpl.node, vmid: tmpl.vmid }, req.name, params, op);
+  // A VM of this name: ours from an earlier attempt (same uid) is resumed, anyone else's is refused.
+  let ref: VmRef | undefined;
+  for (const r of all.filter((x) => x.name === req.name && x.template !== 1)) {
+    const cfg = await ctx.client.get<Config>(`${vmPath(r)}/config`, {}, op).catch((e: unknown) => { if (isMissing(e)) return undefined; throw e; });
+    if (!cfg) continue;
+    const desc = String(cfg.description ?? '');
+    if (!uid || uidOf(desc) !== uid) throw new ProviderError('InvalidSpec', `${op}: a VM named ${JSON.stringify(req.name)} already exists (${r.node}/${r.vmid}${uidOf(desc) ? `, uid ${uidOf(desc)}` : ''})`, op);
+    if (!isCreating(desc)) return { node: r.node, vmid: r.vmid };
+    if (cfg.lock) throw new ProviderError('Retryable', `${op}: VM ${r.node}/${r.vmid} (uid ${uid}) from an earlier attempt is locked (${cfg.lock}); its clone has not finished`, op);
+    ref = { node: r.node, vmid: r.vmid };
+  }
+  if (!ref) {
+    const params: Record<string, string | number> = { ...clone, description: description(uid, true) };
+    if (target !== tmpl.node) params.target = target;
+    // An error while waiting for the clone leaves the clone marked "creating": the next Create resumes it.
+    ref = await cloneTo(ctx, { node: tmpl.node, vmid: tmpl.vmid }, req.name, params, op);
+  }
   try {
     const tags = req.tags.filter((t) => TAG.test(t)).join(';');
     await ctx.client.put(`${vmPath(ref)}/config`, { ...sizeConfig(req.class), ...nets, ...ci, ...(tags ? { tags } : {}) }, op);
     await addDisks(ctx, ref, req.disks, storage, op);
+    // Last: only a finished VM carries its uid without the "creating" mark.
+    await ctx.client.put(`${vmPath(ref)}/config`, { description: description(uid) }, op);
   } catch (e) {
-    await ctx.client.delete(vmPath(ref), { purge: 1, 'destroy-unreferenced-disks': 1 }, op).then((u) => awaitUpid(ctx.client, u, op)).catch(() => undefined);
+    // Transient trouble keeps the clone for the next attempt to resume; a refused configuration removes it.
+    if (!(e instanceof ProviderError && e.category === 'Retryable')) {
+      await ctx.client.delete(vmPath(ref), { purge: 1, 'destroy-unreferenced-disks': 1 }, op).then((u) => awaitUpid(ctx.client, u, op)).catch(() => undefined);
+    }
     throw e;
   }
   return ref;
+}
+
+/**
+ * Full or linked clone, and the storage and format of a full one. A linked
+ * clone (`fullClone: false`) shares the template's base volumes, so it takes
+ * neither a storage nor a format (PVE refuses both).
+ */
+export function cloneParams(ctx: CreateContext, req: CreateRequest, storage: string, op: string): Record<string, string | number> {
+  const img = req.image as ProxmoxImagePayload;
+  const linked = img.FullClone === false;
+  const format = ['raw', 'qcow2', 'vmdk'].includes(img.Format) ? img.Format : '';
+  let store = storage;
+  if (img.Storage) {
+    ctx.limits.check('storage', img.Storage, op, 'image source.proxmox.storage');
+    if (!req.placement?.Datastore && !ctx.defaults.datastore) store = img.Storage;
+  }
+  if (linked) {
+    if (img.Storage) throw new ProviderError('InvalidSpec', `${op}: image source.proxmox.storage: Invalid value: ${JSON.stringify(img.Storage)}: a linked clone (fullClone: false) stays on its template's storage`, op);
+    // The boot disk stays with the template's base volume; data disks still go to the VM's storage.
+    return { full: 0 };
+  }
+  return { full: 1, ...(store ? { storage: store } : {}), ...(format ? { format } : {}) };
 }
 
 /** Data disks after the boot disk: added when missing, grown when smaller (PVE never shrinks). */
@@ -123,10 +174,11 @@ export async function addDisks(ctx: CreateContext, ref: VmRef, disks: readonly {
     const key = `${bus}${i + 1}`;
     const cur = cfg[key];
     if (cur === undefined) {
-      await ctx.client.put(`${vmPath(ref)}/config`, { [key]: `${store}:${d.SizeGiB}` }, op);
-    } else {
-      const m = /size=(\d+)G/.exec(String(cur));
-      if (!m || Number(m[1]) < d.SizeGiB) await ctx.client.put(`${vmPath(ref)}/resize`, { disk: key, size: `${d.SizeGiB}G` }, op);
+      // Allocating a volume can take long: the asynchronous POST /config (a qmconfig task), awaited.
+      await awaitUpid(ctx.client, await ctx.client.post(`${vmPath(ref)}/config`, { [key]: `${store}:${d.SizeGiB}` }, op), op);
+    } else if (diskSizeGiB(cur) < d.SizeGiB) {
+      // PUT /resize answers with a task (qmresize) on PVE 8 and 9: awaited, so its error is this call's.
+      await awaitUpid(ctx.client, await ctx.client.put(`${vmPath(ref)}/resize`, { disk: key, size: `${d.SizeGiB}G` }, op), op);
     }
   }
 }

@@ -10,11 +10,22 @@ export function upidNode(upid: string): string {
   return parts[1];
 }
 
-export async function taskStatus(c: PveClient, upid: string): Promise<TaskStatus> {
+/** A task's state: `exit` is PVE's exit status once it stopped (`OK`, `WARNINGS: n`, or the error text). */
+async function taskState(c: PveClient, upid: string): Promise<{ done: boolean; error?: string }> {
   const s = await c.get<{ status: string; exitstatus?: string }>(`/nodes/${upidNode(upid)}/tasks/${encodeURIComponent(upid)}/status`, {}, 'TaskStatus');
   if (s.status !== 'stopped') return { done: false };
   const exit = s.exitstatus ?? '';
   return exit === 'OK' || exit.startsWith('WARNINGS') ? { done: true } : { done: true, error: exit.replace(/^TASK ERROR:\s*/, '') || 'task failed' };
+}
+
+/**
+ * The protocol's TaskStatus: a failed task's error is PVE's text followed by
+ * the error kind it maps to, as ProviderErrors read in conditions:
+ * `can't lock file '...' - got timeout (Retryable)`.
+ */
+export async function taskStatus(c: PveClient, upid: string): Promise<TaskStatus> {
+  const s = await taskState(c, upid);
+  return s.error ? { done: true, error: `${s.error} (${categoryOf(500, s.error)})` } : s;
 }
 
 /** Waits for a task and throws its error as a ProviderError of the matching category (lock timeouts are Retryable). */
@@ -23,7 +34,7 @@ export async function awaitUpid(c: PveClient, upid: unknown, op: string, timeout
   const end = Date.now() + timeoutMs;
   let delay = 50;
   for (;;) {
-    const s = await taskStatus(c, upid);
+    const s = await taskState(c, upid);
     if (s.done) {
       if (s.error) throw new ProviderError(categoryOf(500, s.error), `${op}: task failed: ${s.error}`, op);
       return;

@@ -1,7 +1,7 @@
 /** Finding and reading PVE VMs. A provider VM id is `<node>/<vmid>`. */
 import type { Description, VMInfo } from '../provider';
 import type { PveClient } from './client';
-import { uidOf } from './config';
+import { isCreating, uidOf } from './config';
 import { isMissing } from './errors';
 
 export interface VmRef { readonly node: string; readonly vmid: number }
@@ -91,6 +91,8 @@ export async function vmInfo(c: PveClient, res: Resource): Promise<VMInfo | unde
     if (isMissing(e)) return undefined;
     throw e;
   }
+  // A clone still being configured is no VM yet: Create resumes it (see CREATING_LINE).
+  if (isCreating(String(cfg.description ?? ''))) return undefined;
   const uid = uidOf(String(cfg.description ?? ''));
   const nets = Object.entries(cfg).filter(([k]) => /^net\d+$/.test(k));
   return {

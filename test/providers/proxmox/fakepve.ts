@@ -20,6 +20,8 @@ const INSTALL = "bash scripts/fakepve.sh (a venv with pip install 'fakepve[crypt
 export interface FakeVmView {
   vmid: number; name: string; node: string; status: string; template: boolean;
   config: Record<string, string>; pending: Record<string, string | null>; snapshots: string[];
+  /** Per snapshot: whether it holds the VM's RAM (vmstate). */
+  vmstate: Record<string, boolean>;
 }
 
 export interface FakePve {

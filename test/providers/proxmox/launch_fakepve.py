@@ -16,14 +16,19 @@ from fakepve.certs import make_cert
 from fakepve.server import FakePve
 
 TEMPLATE_ID = 9000
+DIR_TEMPLATE_ID = 9001
 
 
 def setup(pve):
     pve.apitokens['root@pam!virtrigaud'] = 'token-secret-0123'
-    pve.storages['local']['content'] = 'iso,vztmpl,backup,snippets'
+    pve.storages['local']['content'] = 'iso,vztmpl,backup,snippets,images'
     pve.add_vm(TEMPLATE_ID, 'ubuntu-22.04', node='pve1', template=True, config={
         'cores': 1, 'memory': 1024, 'scsi0': 'local-lvm:base-9000-disk-0,size=8G', 'scsihw': 'virtio-scsi-pci',
         'ostype': 'l26', 'agent': '1', 'net0': 'virtio=BC:24:11:00:90:00,bridge=vmbr0'})
+    # A second template on a file storage (qcow2), where a linked clone shows in its volume name.
+    pve.add_vm(DIR_TEMPLATE_ID, 'debian-12-dir', node='pve1', template=True, config={
+        'cores': 1, 'memory': 1024, 'scsi0': 'local:{0}/base-{0}-disk-0.qcow2,size=4G'.format(DIR_TEMPLATE_ID),
+        'scsihw': 'virtio-scsi-pci', 'ostype': 'l26', 'net0': 'virtio=BC:24:11:00:90:01,bridge=vmbr0'})
     pve.add_node('pve2')
 
 
@@ -65,9 +70,19 @@ def command(pve, c):
         return [{'vmid': v.vmid, 'name': v.name, 'node': v.node, 'status': v.status, 'template': bool(v.template),
                  'config': dict((k, str(x)) for k, x in v.config.items()),
                  'pending': dict((k, None if x is None else str(x)) for k, x in v.pending.items()),
-                 'snapshots': sorted(v.snapshots)} for v in pve.vms]
+                 'snapshots': sorted(v.snapshots),
+                 'vmstate': dict((n, bool(x.get('vmstate'))) for n, x in v.snapshots.items())} for v in pve.vms]
     elif op == 'volumes':
-        return sorted(pve._volumes('local-lvm')) if hasattr(pve, '_volumes') else []
+        # Every volume on every storage that belongs to a guest: what a delete must leave nothing of.
+        return sorted('{0}:{1}'.format(sid, name) for sid in pve.storages
+                      for name, vol in pve._volumes(sid).items() if vol.get('vmid') is not None)
+    elif op == 'errors_for':
+        # PVE's own error texts for a path (fakepve's catalogue): what the provider must classify.
+        return [{'name': e['name'], 'status': e['status'], 'message': e['message'], 'in_task': bool(e.get('in_task'))}
+                for e in pve.errors_for(c['method'], c['path'])]
+    elif op == 'tasks':
+        return [{'upid': r['upid'], 'type': r['type'], 'id': r['id'], 'status': r['status'],
+                 'exitstatus': r.get('exitstatus')} for r in pve.tasklog]
     else:
         raise ValueError('unknown op {0!r}'.format(op))
     return None
