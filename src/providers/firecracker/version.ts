@@ -1,4 +1,5 @@
 /** The start-up check of the binary: it runs, and it is recent enough for the API calls this provider makes. */
+import { accessSync, constants } from 'node:fs';
 import { run } from '../hostutil';
 
 /** The oldest Firecracker whose API (MMDS V2, `/serial`, Diff snapshots with `track_dirty_pages`) this provider uses. */
@@ -18,6 +19,14 @@ export function atLeast(v: readonly number[], min: readonly number[]): boolean {
 
 export async function checkVersion(binary: string): Promise<{ ok: boolean; message: string }> {
   let out: string;
+  if (binary.includes('/')) {
+    try {
+      accessSync(binary, constants.X_OK);
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not there' : 'is not executable';
+      return { ok: false, message: `Firecracker binary ${binary} ${why}: ${INSTALL_HINT}` };
+    }
+  }
   try {
     out = (await run(binary, ['--version'], { timeoutMs: 10_000 })).stdout;
   } catch (e) {

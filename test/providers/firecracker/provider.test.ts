@@ -7,9 +7,11 @@
 import t from 'tap';
 import { promises as fs } from 'node:fs';
 import { createRequest, desiredPayload } from '../../../src/providers/conformance';
-import { faultCategory, fcApi, FirecrackerProvider, type VmConfig } from '../../../src/providers/firecracker';
-import { isProviderError } from '../../../src/providers/provider';
-import { destroyStateDir, fakeOld, firecrackerBin, firecrackerPidsUnder, linksIn, makeNetns, removeNetns, stateDir, withoutKvm } from './support';
+import { fcApi, FirecrackerProvider, livePid, type VmConfig } from '../../../src/providers/firecracker';
+import { isProviderError, type NetworkPayload } from '../../../src/providers/provider';
+import { destroyStateDir, fakeOld, firecrackerBin, firecrackerPidsUnder, linksIn, makeNetns, removeNetns, stateDir, templateDir, withoutKvm } from './support';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const small = (name: string, over: Parameters<typeof createRequest>[1] = {}) => {
   const r = createRequest(name, over);
@@ -36,6 +38,20 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     const old = await new FirecrackerProvider({ stateDir: dir, binary: await fakeOld(dir) }).validate();
     t.equal(old.ok, false, 'an old binary is not ok');
     t.match(old.message, /1\.4\.1 .* too old/, 'and says so');
+  });
+
+  t.test('the binary is checked when the provider starts: nothing is built or started without it', async (t) => {
+    const none = new FirecrackerProvider({ stateDir: dir, binary: `${dir}/no-such-firecracker`, netns });
+    const st = await none.binaryStatus;
+    t.equal(st.ok, false, 'the start-up check found no binary');
+    t.match(st.message, /FIRECRACKER_BIN/, 'and says what to set');
+    const err = await none.create(small('nobin', { networks: [] })).then(() => undefined, (e: unknown) => e);
+    t.ok(isProviderError(err, 'Internal'), `Create refused (${String(err)})`);
+    t.match((err as Error).message, /Create: Firecracker binary .*no-such-firecracker is not there: set FIRECRACKER_BIN/, 'with the check\'s message');
+    t.notOk((await p.listVMs()).some((v) => v.name === 'nobin'), 'no VM directory was built');
+    const old = new FirecrackerProvider({ stateDir: dir, binary: await fakeOld(dir), netns });
+    const e2 = await old.create(small('oldbin', { networks: [] })).then(() => undefined, (e: unknown) => e);
+    t.match((e2 as Error).message, /too old/, 'an old binary: refused too');
   });
 
   t.test('without a usable /dev/kvm: a clear error, no hang, no process left', async (t) => {
@@ -69,6 +85,26 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     t.equal(mmds.latest['user-data'], '#cloud-config\nhostname: net\n', 'user-data in MMDS');
     t.equal(mmds.latest['meta-data'], 'instance-id: net\n', 'meta-data in MMDS');
     t.ok(await fs.stat(p.layout.serialLog(id)).then(() => true), 'serial log file exists');
+
+    // One jailed directory: every file the process was given lies in the VM's own directory.
+    const vmDir = p.layout.vmDir(id);
+    const paths = [vm['boot-source'].kernel_image_path as string, ...vm.drives.map((d: any) => d.path_on_host as string)];
+    t.ok(paths.every((x) => x.startsWith(`${vmDir}/`)), `kernel and drives inside ${vmDir}: ${paths.join(', ')}`);
+    t.equal((await fs.stat(vmDir)).mode & 0o777, 0o700, 'the VM directory is private (0700)');
+    const pid = await livePid(p.layout, id);
+    t.equal(await fs.readlink(`/proc/${pid}/cwd`), vmDir, 'the process runs in its VM directory');
+    const tpl = templateDir();
+    for (const f of ['vmlinux', 'rootfs.ext4']) {
+      const [mine, orig] = await Promise.all([fs.stat(`${vmDir}/${f}`), fs.stat(`${tpl}/${f}`)]);
+      t.not(mine.ino, orig.ino, `${f}: the VM's own copy, not the template's file`);
+      t.equal(mine.size, orig.size, `${f}: same size as the template`);
+    }
+    const root = await fs.stat(`${vmDir}/rootfs.ext4`);
+    t.ok(root.blocks * 512 < root.size, `rootfs copied sparse (${root.blocks * 512} of ${root.size} bytes allocated)`);
+    const data = await fs.stat(`${vmDir}/${cfg.drives[1]!.file}`);
+    t.equal(data.size, 10 * 1024 ** 3, 'the data disk is a 10 GiB drive file');
+    t.ok(data.blocks * 512 < 1024 * 1024, 'and sparse');
+    t.equal(vm.drives.find((d: any) => d.drive_id === cfg.drives[1]!.id)?.path_on_host, `${vmDir}/${cfg.drives[1]!.file}`, 'attached as a drive');
 
     const again = new FirecrackerProvider(opts);
     await again.ready;
@@ -123,10 +159,49 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     await p.delete(id);
   });
 
-  t.test('Firecracker fault texts map to error kinds', async (t) => {
-    t.equal(faultCategory(400, 'Start microvm error: Kvm error: Error creating KVM object'), 'Internal');
-    t.equal(faultCategory(400, 'The requested operation is not supported after starting the microVM.'), 'Unimplemented');
-    t.equal(faultCategory(400, 'Invalid machine configuration: The vCPU number is invalid!'), 'InvalidSpec');
-    t.equal(faultCategory(404, 'Invalid request method and/or path'), 'NotFound');
+  t.test('NIC rate limiters: the tenant\'s qos lowers the operator\'s; reconfigure PATCHes a running microVM', async (t) => {
+    const req = small('qos');
+    const net = { ...req.networks[0]!, IngressLimit: 4_000_000, EgressLimit: 64_000_000 };
+    const { id } = await p.create({ ...req, disks: [], networks: [net] as typeof req.networks });
+    const nic = async () => (await fcApi<Record<string, any>>(p.layout.socket(id), { method: 'GET', path: '/vm/config' }))['network-interfaces'][0];
+    let n = await nic();
+    t.equal(n.rx_rate_limiter.bandwidth.size, 500_000, 'rx: the tenant\'s 4 Mbit/s, under the operator\'s 8');
+    t.equal(n.tx_rate_limiter.bandwidth.size, 2_000_000, 'tx: the operator\'s 16 Mbit/s, the tenant cannot raise it');
+    const pid = await livePid(p.layout, id);
+    await p.reconfigure(id, { ...desiredPayload({ ...req, disks: [] }, 1, 128), Networks: [{ ...req.networks[0]!, EgressLimit: 8_000_000 }] as unknown as NetworkPayload[] });
+    n = await nic();
+    t.equal(n.rx_rate_limiter.bandwidth.size, 1_000_000, 'after reconfigure rx: back to the operator\'s 8 Mbit/s');
+    t.equal(n.tx_rate_limiter.bandwidth.size, 1_000_000, 'tx: the tenant\'s new 8 Mbit/s');
+    t.equal(await livePid(p.layout, id), pid, 'changed in place: the same process');
+    t.equal((await p.describe(id)).providerRaw.pendingRestart, undefined, 'no restart needed for rate limits');
+    const stored = JSON.parse(await fs.readFile(p.layout.config(id), 'utf8')) as VmConfig;
+    t.same([stored.nics[0]!.rxBitsPerSecond, stored.nics[0]!.txBitsPerSecond], [undefined, 8_000_000], 'the tenant\'s qos is stored for the next start');
+    const bad = await p.reconfigure(id, { ...desiredPayload(req, 1, 128), Networks: [{ ...req.networks[0]!, IngressLimit: 10 }] as unknown as NetworkPayload[] }).then(() => undefined, (e: unknown) => e);
+    t.ok(isProviderError(bad, 'InvalidSpec'), 'a qos under 1000 bit/s: InvalidSpec');
+    await p.delete(id);
+  });
+
+  t.test('graceful shutdown: SendCtrlAltDel, then killed at gracefulShutdownTimeout', async (t) => {
+    const { id } = await p.create(small('grace', { networks: [], disks: [] }));
+    const started = Date.now();
+    const task = await p.power(id, 'ShutdownGraceful', 2);
+    t.ok(task?.id, 'a task');
+    t.equal((await p.taskStatus(task!)).done, false, 'not done at once');
+    await sleep(1_000);
+    t.ok(await livePid(p.layout, id), 'the process still runs before the timeout (no guest answers Ctrl+Alt+Del here)');
+    t.equal((await p.describe(id)).powerState, 'On', 'and is On');
+    // Nobody polls: the provider's own timer ends it at the deadline.
+    while (await livePid(p.layout, id)) {
+      if (Date.now() - started > 10_000) break;
+      await sleep(100);
+    }
+    const took = Date.now() - started;
+    t.notOk(await livePid(p.layout, id), `killed after ${took} ms`);
+    t.ok(took >= 2_000, 'not before the 2 s timeout');
+    t.equal((await p.taskStatus(task!)).done, true, 'the task is done');
+    const d = await p.describe(id);
+    t.equal(d.powerState, 'Off', 'Off');
+    t.equal(d.providerRaw.lastShutdown, 'forced-after-timeout', 'status says it was forced after the timeout');
+    await p.delete(id);
   });
 });
