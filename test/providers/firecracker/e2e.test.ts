@@ -2,23 +2,32 @@
  * End to end on the real API server: the reconciler serves a Provider
  * with `virtrigaud.io/in-process: firecracker`; Provider + VMClass +
  * VMImage (a directory with the Debian vmlinux and an ext4 rootfs, in the
- * operator's image roots) + VirtualMachine → a real Firecracker process
- * in a network namespace this test made; power off/on; VMSnapshot and
- * revert (a new process); delete → process and files gone.
+ * operator's image roots) + VMNetworkAttachment + VirtualMachine with
+ * cloud-init → a real Firecracker process in a network namespace this test
+ * made, its NIC on a tap there with the operator's rate limit, the
+ * user-data in MMDS; a resize that needs a restart and says so in status;
+ * power off/on; VMSnapshot and revert (a new process); OffGraceful killed
+ * at gracefulShutdownTimeout; delete → process, files and tap gone; a
+ * Provider whose instance names a missing binary → a condition saying what
+ * to set.
  */
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { ProviderRegistry } from '../../../src/providers/registry';
-import { FirecrackerProvider, livePid, registerFirecrackerProvider } from '../../../src/providers/firecracker';
+import { fcApi, FirecrackerProvider, livePid, registerFirecrackerProvider } from '../../../src/providers/firecracker';
 import { Kinds } from '../../../src/reconciler/kinds';
 import { CoreResources } from '../../../src/reconciler/runtime';
 import { condition, operatorEnv, testConfig, type OperatorEnv } from '../../reconciler/support/env';
-import { destroyStateDir, firecrackerBin, firecrackerPidsUnder, makeNetns, removeNetns, stateDir, templateDir } from './support';
+import { destroyStateDir, firecrackerBin, firecrackerPidsUnder, linksIn, makeNetns, removeNetns, stateDir, templateDir } from './support';
 
 const API = 'infra.virtrigaud.io/v1beta1';
 let env: OperatorEnv;
 let dir: string;
 let fc: FirecrackerProvider;
+let netns: string;
+
+const USER_DATA = '#cloud-config\nhostname: web\n';
+const vmConfig = async (id: string) => fcApi<Record<string, any>>(fc.layout.socket(id), { method: 'GET', path: '/vm/config' });
 
 const vm = () => env.admin.get<any>(Kinds.VirtualMachine, env.ns, 'web');
 const patchVm = (spec: Record<string, unknown>) => env.admin.patch(Kinds.VirtualMachine, env.ns, 'web', { spec }, { type: 'merge' });
@@ -28,7 +37,7 @@ t.before(async () => {
   const binary = firecrackerBin();
   const template = templateDir();
   dir = await stateDir('e2e', []);
-  const netns = makeNetns();
+  netns = makeNetns();
   t.teardown(async () => {
     await destroyStateDir(dir);
     removeNetns(netns);
@@ -47,11 +56,23 @@ t.before(async () => {
     },
   });
   await admin.create(Kinds.VMClass, { apiVersion: API, kind: 'VMClass', metadata: { name: 'tiny', namespace: ns }, spec: { cpu: 1, memory: '128Mi' } });
+  await admin.create(Kinds.VMNetworkAttachment, { apiVersion: API, kind: 'VMNetworkAttachment', metadata: { name: 'app-net', namespace: ns }, spec: { network: { libvirt: { networkName: 'lab-net' } } } });
+  await admin.create(Kinds.Provider, {
+    apiVersion: API, kind: 'Provider',
+    metadata: { name: 'nobin', namespace: ns, annotations: { 'virtrigaud.io/in-process': 'fc-nobin' } },
+    spec: {
+      type: 'firecracker', endpoint: 'firecracker:///system', credentialSecretRef: { name: 'fc-creds' },
+      runtime: { image: 'example.invalid/provider:v1', service: { tls: { enabled: false } } }, healthCheck: { interval: '5s' },
+    },
+  });
   await admin.create(Kinds.VMImage, { apiVersion: API, kind: 'VMImage', metadata: { name: 'debian', namespace: ns }, spec: { source: { libvirt: { path: template } } } });
   await env.start({
     registry: registerFirecrackerProvider(new ProviderRegistry()),
     config: testConfig([env.ns], {
-      instances: [{ name: 'firecracker', driver: 'firecracker', namespaces: [env.ns], firecracker: { stateDir: dir, binary, netns, networks: [], smt: false } }],
+      instances: [
+        { name: 'firecracker', driver: 'firecracker', namespaces: [env.ns], firecracker: { stateDir: dir, binary, netns, networks: [{ name: 'lab-net', rxBitsPerSecond: 8_000_000 }], smt: false } },
+        { name: 'fc-nobin', driver: 'firecracker', namespaces: [env.ns], firecracker: { stateDir: `${dir}/nobin`, binary: `${dir}/no-such-firecracker`, networks: [], smt: false } },
+      ],
       images: { roots: [template], tempDir: `${dir}/tmp` },
     }),
   });
@@ -60,7 +81,10 @@ t.before(async () => {
 t.test('VirtualMachine → a Firecracker process running', async (t) => {
   await env.admin.create(Kinds.VirtualMachine, {
     apiVersion: API, kind: 'VirtualMachine', metadata: { name: 'web', namespace: env.ns },
-    spec: { providerRef: { name: 'lab' }, classRef: { name: 'tiny' }, imageRef: { name: 'debian' }, powerState: 'On' },
+    spec: {
+      providerRef: { name: 'lab' }, classRef: { name: 'tiny' }, imageRef: { name: 'debian' }, powerState: 'On',
+      networks: [{ name: 'eth0', networkRef: { name: 'app-net' } }], userData: { cloudInit: { inline: USER_DATA } },
+    },
   });
   const o = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => ready(o, 'Running'), 'Running and Ready', 60_000);
   const id = o.status.id;
@@ -70,6 +94,33 @@ t.test('VirtualMachine → a Firecracker process running', async (t) => {
   t.same(o.status.currentResources, { cpu: 1, memoryMiB: 128 });
   const provider = await env.waitFor(Kinds.Provider, 'lab', (o: any) => o.status?.healthy === true, 'healthy', 30_000);
   t.equal(provider.status.reportedCapabilities.supportsSnapshots, true, 'capabilities reported');
+  const c = await vmConfig(id);
+  const nic = c['network-interfaces'][0];
+  t.ok(linksIn(netns).includes(nic.host_dev_name), `the NIC from the VMNetworkAttachment is on tap ${nic.host_dev_name} in the test's namespace`);
+  t.equal(nic.rx_rate_limiter?.bandwidth?.size, 1_000_000, 'with the operator\'s 8 Mbit/s limit of lab-net');
+  const mmds = await fcApi<Record<string, any>>(fc.layout.socket(id), { method: 'GET', path: '/mmds' });
+  t.equal(mmds.latest['user-data'], USER_DATA, 'the cloud-init user-data in MMDS');
+  t.equal(c['machine-config'].vcpu_count, 1, 'vCPUs from the VMClass');
+  t.equal(c['machine-config'].mem_size_mib, 128, 'memory from the VMClass');
+});
+
+t.test('a Provider whose binary is missing: a condition saying what to set', async (t) => {
+  const p = await env.waitFor(Kinds.Provider, 'nobin', (o: any) => condition(o, 'ProviderAvailable')?.status === 'False', 'ProviderAvailable False', 30_000);
+  const c = condition(p, 'ProviderAvailable')!;
+  t.equal(c.reason, 'ValidationFailed', 'ValidationFailed');
+  t.match(c.message, /Firecracker binary .*no-such-firecracker is not there: set FIRECRACKER_BIN/, `message: ${c.message}`);
+  t.not(p.status?.healthy, true, 'not healthy');
+});
+
+t.test('resize of a running microVM: status says a restart is needed', async (t) => {
+  const id = (await vm()).status.id;
+  const pid = await livePid(fc.layout, id);
+  await patchVm({ resources: { cpu: 2, memoryMiB: 256 } });
+  const o = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.provider?.pendingRestart === 'true' && ready(o, 'Running'), 'pendingRestart in status', 30_000);
+  t.match(o.status.provider.pendingRestartReason, /next power on/, `status.provider says why: ${o.status.provider.pendingRestartReason}`);
+  t.same(o.status.currentResources, { cpu: 2, memoryMiB: 256 }, 'the new size recorded');
+  t.equal(await livePid(fc.layout, id), pid, 'the running process was left alone');
+  t.equal((await vmConfig(id))['machine-config'].vcpu_count, 1, 'which still has 1 vCPU');
 });
 
 t.test('power off, then on', async (t) => {
@@ -78,8 +129,11 @@ t.test('power off, then on', async (t) => {
   await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => ready(o, 'Stopped'), 'Stopped', 30_000);
   t.notOk(await livePid(fc.layout, id), 'no Firecracker process');
   await patchVm({ powerState: 'On' });
-  await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => ready(o, 'Running'), 'Running again', 30_000);
+  const o = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => ready(o, 'Running') && o.status?.provider?.pendingRestart === undefined, 'Running again', 30_000);
   t.ok(await livePid(fc.layout, id), 'a new Firecracker process');
+  const c = await vmConfig(id);
+  t.same([c['machine-config'].vcpu_count, c['machine-config'].mem_size_mib], [2, 256], 'from the saved config: the new size');
+  t.equal(o.status.provider.pendingRestart, undefined, 'no restart pending in status');
 });
 
 t.test('VMSnapshot, then revert to it in a new process', async (t) => {
@@ -96,6 +150,17 @@ t.test('VMSnapshot, then revert to it in a new process', async (t) => {
   t.ok(after && after !== before, `restored by a new process (${before} → ${after})`);
 });
 
+t.test('OffGraceful: Ctrl+Alt+Del, then killed at gracefulShutdownTimeout', async (t) => {
+  const id = (await vm()).status.id;
+  const started = Date.now();
+  await patchVm({ powerState: 'OffGraceful', lifecycle: { gracefulShutdownTimeout: '3s' } });
+  const o = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => ready(o, 'Stopped'), 'Stopped', 30_000);
+  const took = Date.now() - started;
+  t.ok(took >= 3_000, `not before the 3 s timeout (${took} ms): no guest answers Ctrl+Alt+Del here`);
+  t.equal(o.status.provider.lastShutdown, 'forced-after-timeout', 'status.provider says it was forced after the timeout');
+  t.notOk(await livePid(fc.layout, id), 'no Firecracker process');
+});
+
 t.test('delete: Firecracker process and files gone', async (t) => {
   const id = (await vm()).status.id;
   await env.admin.delete(Kinds.VirtualMachine, env.ns, 'web');
@@ -105,4 +170,5 @@ t.test('delete: Firecracker process and files gone', async (t) => {
   t.notOk(existsSync(fc.layout.vmDir(id)), 'VM directory removed');
   t.same(await firecrackerPidsUnder(dir), [], 'no Firecracker process under the state directory');
   t.same(await fc.listVMs(), [], 'no VM left on the host');
+  t.same(linksIn(netns).filter((l) => l.startsWith('fc')), [], 'no tap left in the namespace');
 });
