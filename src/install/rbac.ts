@@ -85,12 +85,13 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
 
 /**
  * The permissions of the reconciler in its own namespace only (a Role):
- * leader election between the replicas.
+ * leader election between the replicas and the address Leases.
  */
 export function leaderElectionRules(): RbacRule[] {
   return [
     // Leader election: one Lease, read, created by the first replica, renewed (update) by the leader. It records no Events.
-    { apiGroup: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'leader election between the replicas (one Lease in the install namespace)' },
+    // Address allocation: one Lease per address held, created as the claim, listed by pool and VM, deleted as the release.
+    { apiGroup: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'list', 'create', 'update', 'delete'], why: 'leader election between the replicas, and one Lease per IP address handed out from a Static or Pool VMNetworkAttachment (all in the install namespace)' },
   ];
 }
 

@@ -23,6 +23,7 @@ import { EventRecorder, KubeClient, Manager, Metrics, type Logger } from './runt
 import { scopedRedaction, SecretReader, SecretRedactor } from './secrets';
 import { createSnapshotController } from './snapshot/controller';
 import { createVmController } from './vm/controller';
+import { IpAllocator } from './ipam/allocator';
 import { createVmImageController } from './vmimage/controller';
 import { createVmSetController } from './vmset/controller';
 import type { VmTiming } from './vm/context';
@@ -37,6 +38,8 @@ export interface OperatorOptions {
   readonly redactor?: SecretRedactor;
   /** Watch one namespace only. @default all namespaces */
   readonly namespace?: string;
+  /** The reconciler's own namespace (address Leases when the configuration names none). @default $POD_NAMESPACE, else virtrigaud-system */
+  readonly systemNamespace?: string;
   readonly leaderElection?: { readonly namespace: string; readonly name?: string; readonly identity?: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
   /** @default ":8081" */
   readonly healthProbeBindAddress?: string;
@@ -126,7 +129,8 @@ export class Operator {
     const common = { client: this.client, informers: this.informers, connections: this.connections, events: this.events, logger: log, metrics: this.metrics };
     const provider = createProviderController({ ...common, namespace: opts.namespace, runtimePolicy: runtimePolicy(config.providerRuntime) });
     for (const informer of [...allInformers(this.informers), provider.deployments]) this.manager.addInformer(informer);
-    this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency, hookPolicy: this.hostPolicy }));
+    const ipam = new IpAllocator(this.client, config.ipam.leaseNamespace ?? opts.systemNamespace ?? process.env.POD_NAMESPACE ?? 'virtrigaud-system', config.ipam.pools);
+    this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency, hookPolicy: this.hostPolicy, ipam }));
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
     this.manager.add(createVmSetController(common));
     this.manager.add(createVmImageController({ ...common, timing: opts.vmImageTiming }));

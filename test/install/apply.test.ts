@@ -174,8 +174,11 @@ t.test('as the reconciler ServiceAccount', async (t) => {
   await cannot('delete all VirtualMachines at once', 'DELETE', `${V}/namespaces/${TENANT}/virtualmachines`);
   await cannot('delete a CRD', 'DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/virtualmachines.${GROUP}`);
   await cannot('create a Lease in another namespace', 'POST', `/apis/coordination.k8s.io/v1/namespaces/${TENANT}/leases`, { metadata: { name: 'x' }, spec: {} });
-  await cannot('list Leases', 'GET', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`);
-  await cannot('delete its Lease', 'DELETE', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/virtrigaud-reconciler`);
+  await can('list the Leases in its namespace (addresses held)', 'GET', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases`);
+  await cannot('list Leases in another namespace', 'GET', `/apis/coordination.k8s.io/v1/namespaces/${TENANT}/leases`);
+  await cannot('list Leases in all namespaces', 'GET', '/apis/coordination.k8s.io/v1/leases');
+  await can('delete a Lease in its namespace (an address released)', 'DELETE', `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/virtrigaud-reconciler`);
+  await cannot('delete a Lease in another namespace', 'DELETE', `/apis/coordination.k8s.io/v1/namespaces/${TENANT}/leases/x`);
 });
 
 /** Resources checked in the matrix, as `group/resource[/subresource]`, beyond those the install grants. */

@@ -64,7 +64,7 @@ export function expectedClusterGrants(): Map<string, string[]> {
 
 /** `group/resource` -> verbs the leader-election Role grants in the install namespace. */
 export function expectedRoleGrants(): Map<string, string[]> {
-  return new Map([['coordination.k8s.io/leases', ['get', 'create', 'update']]]);
+  return new Map([['coordination.k8s.io/leases', ['get', 'list', 'create', 'update', 'delete']]]);
 }
 
 export interface PolicyRule {

@@ -86,7 +86,7 @@ t.test('ClusterRole: exactly the listed permissions', async (t) => {
   }
 });
 
-t.test('leader-election Role: leases get/create/update, in the install namespace, nothing else', async (t) => {
+t.test('leader-election and address Role: leases get/list/create/update/delete, in the install namespace, nothing else', async (t) => {
   const role = find('Role');
   t.equal(role.metadata.namespace, NAMESPACE);
   t.same(sortedGrants(grantsOf(role.rules)), sortedGrants(expectedRoleGrants()));

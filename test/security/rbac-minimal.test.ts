@@ -294,7 +294,9 @@ async function runTrial(s: Scenario, without: Grant | undefined, waitMs: number)
       redactor,
       registry,
       // The in-memory driver as instance "memory" for this trial's namespace.
-      config: testConfig([ns]),
+      config: testConfig([ns], { ipam: { pools: [{ name: 'trial', cidr: '10.99.0.0/29', dns: [], exclude: [], namespaces: [ns] }] } }),
+      // Address Leases beside the leader-election Lease, where the trial's Role applies.
+      systemNamespace: ns,
       namespace: s.clusterWide ? undefined : ns,
       leaderElection: { namespace: ns, name: LEASE, identity: ns, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 300 },
       healthProbeBindAddress: '127.0.0.1:0',
@@ -651,6 +653,28 @@ const SCENARIOS: Scenario[] = [
       // Play the kubelet: one ready replica. Only the Deployment watch tells the Provider controller.
       await x.admin.patch(CoreResources.deployments, x.ns, name, { status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 } }, { type: 'merge', subresource: 'status' });
       return x.until(async () => (await x.get(Kinds.Provider, 'remote'))?.status?.runtime?.phase === 'Running');
+    },
+  },
+  {
+    name: 'ip-pool',
+    goal: 'a VM on a Pool VMNetworkAttachment runs with the first address of the operator pool, and deleting it releases that address (its Lease)',
+    proves: [k('list', 'leases', 'coordination.k8s.io'), k('delete', 'leases', 'coordination.k8s.io')],
+    async run(x) {
+      await Promise.all([
+        credentials(x), provider(x, 'lab'), vmDependencies(x),
+        x.admin.create(Kinds.VMNetworkAttachment, {
+          apiVersion: API_VERSION, kind: 'VMNetworkAttachment', metadata: meta(x, 'pooled'),
+          spec: { network: { libvirt: { networkName: 'default' } }, ipAllocation: { type: 'Pool', poolConfig: { poolRef: { name: 'trial' } } } },
+        }),
+        x.admin.create(Kinds.VirtualMachine, {
+          apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: meta(x, 'web'),
+          spec: { providerRef: { name: 'lab' }, classRef: { name: 'small' }, imageRef: { name: 'ubuntu' }, networks: [{ name: 'eth0', networkRef: { name: 'pooled' } }], powerState: 'On' },
+        }),
+      ]);
+      const leases = async () => (await x.admin.list(CoreResources.leases, x.ns, { labelSelector: 'ipam.virtrigaud.io/scope=p.trial' })).items;
+      if (!(await x.until(async () => (await vmRunning(x)()) && (await x.get(Kinds.VirtualMachine, 'web'))?.status?.ips?.includes('10.99.0.1')))) return false;
+      await x.admin.delete(Kinds.VirtualMachine, x.ns, 'web');
+      return x.until(async () => !(await x.get(Kinds.VirtualMachine, 'web')) && (await leases()).length === 0);
     },
   },
   {

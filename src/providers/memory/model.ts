@@ -53,7 +53,7 @@ export function newVm(id: string, req: CreateRequest, powerState: 'On' | 'Off'):
     hardwareVersion: 19,
     image,
     tags: plainTags(req.tags),
-    networks: req.networks.map((n, i) => ({ name: n.Name || n.NetworkName || `nic${i}`, mac: n.MacAddress || macFor(req.name, i) })),
+    networks: req.networks.map((n, i) => ({ name: n.Name || n.NetworkName || `nic${i}`, mac: n.MacAddress || macFor(req.name, i), ...(n.StaticIP ? { ip: n.StaticIP } : {}) })),
     disks,
     snapshots: [],
     execLog: [],
@@ -64,12 +64,19 @@ export function disk(vmId: string, index: number, name: string, sizeGiB: number,
   return { id: `${vmId}-disk${index}`, name, sizeGiB, type, format: 'qcow2', path: `/memory/${vmId}/${name}.qcow2`, backingFile };
 }
 
+/** The guest's addresses while it runs: its NICs' static addresses, else one derived from its name (as if from DHCP). */
+function guestIps(vm: VMRecord): string[] {
+  if (vm.powerState !== 'On') return [];
+  const statics = vm.networks.flatMap((n) => (n.ip ? [n.ip] : []));
+  return statics.length ? statics : [ipFor(vm.name)];
+}
+
 export function describeVm(vm: VMRecord): Description {
   return {
     exists: true,
     powerState: vm.powerState,
     // Like real guests, an address is only reported while running.
-    ips: vm.powerState === 'On' ? [ipFor(vm.name)] : [],
+    ips: guestIps(vm),
     consoleURL: `memory://${vm.id}/console`,
     providerRaw: {
       id: vm.id,
@@ -89,7 +96,7 @@ export function describeVm(vm: VMRecord): Description {
 }
 
 export function vmInfo(vm: VMRecord): VMInfo {
-  const ips = vm.powerState === 'On' ? [ipFor(vm.name)] : [];
+  const ips = guestIps(vm);
   return {
     id: vm.id,
     name: vm.name,

@@ -38,7 +38,8 @@ export interface VMRecord {
   hardwareVersion: number;
   image: string;
   tags: string[];
-  networks: { name: string; mac: string }[];
+  /** `ip`: the static address the create request gave the NIC (what its guest would configure). */
+  networks: { name: string; mac: string; ip?: string }[];
   disks: DiskRecord[];
   snapshots: SnapshotRecord[];
   clonedFrom?: string;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { parse } from 'yaml';
 import { durationMs } from '../duration';
+import { readIpam } from './ipam';
 import {
   CONFIG_API_VERSION, CONFIG_KIND, DEFAULT_CONFIG, IN_PROCESS_DRIVERS, QEMU_ACCEL_SETTINGS, type ImageSettings, type InProcessDriver,
   type FirecrackerNetworkSettings, type InProcessInstance, type QemuAccelSetting, type ReconcilerConfig,
@@ -24,7 +25,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
 /** Collects problems while reading one document. */
-class Reader {
+export class Reader {
   readonly problems: string[] = [];
 
   fail(path: string, message: string): void {
@@ -205,7 +206,7 @@ export function parseConfig(text: string, source: string): ReconcilerConfig {
   if (doc === null || doc === undefined) return DEFAULT_CONFIG;
   const o = r.obj('', doc);
   if (!o) throw new ConfigError(source, ['the document must be a mapping']);
-  r.known('', o, ['apiVersion', 'kind', 'inProcessProviders', 'testProviders', 'images', 'hooks', 'providerRuntime']);
+  r.known('', o, ['apiVersion', 'kind', 'inProcessProviders', 'testProviders', 'images', 'hooks', 'providerRuntime', 'ipam']);
   if (o.apiVersion !== undefined && o.apiVersion !== CONFIG_API_VERSION) r.fail('apiVersion', `Unsupported value: ${JSON.stringify(o.apiVersion)}: supported values: "${CONFIG_API_VERSION}"`);
   if (o.kind !== undefined && o.kind !== CONFIG_KIND) r.fail('kind', `Unsupported value: ${JSON.stringify(o.kind)}: supported values: "${CONFIG_KIND}"`);
 
@@ -235,6 +236,7 @@ export function parseConfig(text: string, source: string): ReconcilerConfig {
     images: readImages(r, o.images),
     hooks: { httpGetAllowedCidrs: (hooks && r.strings('hooks.httpGetAllowedCidrs', hooks.httpGetAllowedCidrs, cidr)) ?? DEFAULT_CONFIG.hooks.httpGetAllowedCidrs },
     providerRuntime: { ...(allowedImages ? { allowedImages } : {}), ...(allowScheduling !== undefined ? { allowScheduling } : {}) },
+    ipam: readIpam(r, o.ipam),
   };
   if (r.problems.length) throw new ConfigError(source, r.problems);
   return config;

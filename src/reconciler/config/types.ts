@@ -156,6 +156,43 @@ export interface ProviderRuntimeSettings {
   readonly allowScheduling?: boolean;
 }
 
+/**
+ * One operator-owned address pool. Which ranges guests may be given is a
+ * network decision of the operator, so pools live here and a
+ * VMNetworkAttachment (`ipAllocation.poolConfig.poolRef.name`) can only
+ * name one that is offered to its namespace.
+ */
+export interface IpPoolSettings {
+  /** The name VMNetworkAttachments give in `poolRef.name` (a DNS label). */
+  readonly name: string;
+  /** The guests' subnet, e.g. 10.20.0.0/24; their prefix length comes from it. */
+  readonly cidr: string;
+  /** First address handed out. @default the subnet's first host address */
+  readonly start?: string;
+  /** Last address handed out. @default the subnet's last host address */
+  readonly end?: string;
+  /** The guests' default gateway; never handed out. @default none */
+  readonly gateway?: string;
+  /** Resolvers the guests get. @default none */
+  readonly dns: readonly string[];
+  /** Addresses in the range that are never handed out (routers, reserved hosts). @default none */
+  readonly exclude: readonly string[];
+  /** Namespaces whose attachments may use the pool; `*` means every namespace. */
+  readonly namespaces: readonly string[];
+}
+
+/** Address allocation (VMNetworkAttachment `ipAllocation` Static and Pool). */
+export interface IpamSettings {
+  /**
+   * Namespace of the Lease objects that record who holds which address (one
+   * per address: its create is the atomic claim). @default the reconciler's
+   * namespace ($POD_NAMESPACE, else virtrigaud-system)
+   */
+  readonly leaseNamespace?: string;
+  /** @default none: a Pool attachment is refused */
+  readonly pools: readonly IpPoolSettings[];
+}
+
 export interface ReconcilerConfig {
   readonly inProcessProviders: readonly InProcessInstance[];
   /** Serve the `memory` driver (tests and demos only). Also the flag --enable-test-providers. @default false */
@@ -163,6 +200,7 @@ export interface ReconcilerConfig {
   readonly images: ImageSettings;
   readonly hooks: HookSettings;
   readonly providerRuntime: ProviderRuntimeSettings;
+  readonly ipam: IpamSettings;
 }
 
 export const CONFIG_API_VERSION = 'config.virtrigaud.io/v1alpha1';
@@ -182,4 +220,5 @@ export const DEFAULT_CONFIG: ReconcilerConfig = {
   },
   hooks: { httpGetAllowedCidrs: [] },
   providerRuntime: {},
+  ipam: { pools: [] },
 };

@@ -5,6 +5,7 @@ import { Kinds } from '../kinds';
 import type { ProviderConnections } from '../provider-connections';
 import { writeStatus, type EventRecorder, type KubeClient, type Logger } from '../runtime';
 import type { SecretReader } from '../secrets';
+import type { IpAllocator } from '../ipam/allocator';
 import type { HookPolicy } from './hooks';
 import type { Lookups } from './resolve';
 import type { StatusDraft } from './status-draft';
@@ -64,6 +65,8 @@ export interface VmReconcilerContext {
   readonly timing: VmTiming;
   /** What lifecycle httpGet hooks may reach besides the VM (the operator's configuration). @default the VM only */
   readonly hookPolicy?: HookPolicy;
+  /** Addresses of NICs on Static and Pool VMNetworkAttachments (the operator's `ipam` configuration). */
+  readonly ipam: IpAllocator;
   /** Writes the draft when it differs from the stored status; updates `vm` in place. False: our view was stale, nothing written. */
   writeStatus(vm: VirtualMachine, draft: StatusDraft, opts?: { force?: boolean }): Promise<boolean>;
   /** Sets (or with undefined removes) one annotation with a merge patch; updates `vm` in place. */

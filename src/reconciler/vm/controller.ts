@@ -9,6 +9,7 @@ import { Controller, defaultPredicate, objectKey, type EventRecorder, type Logge
 import type { SecretReader } from '../secrets';
 import { annotationSetter, DEFAULT_VM_TIMING, statusWriter, type VmLookups, type VmTiming } from './context';
 import type { HookPolicy } from './hooks';
+import { IpAllocator } from '../ipam/allocator';
 import { VmReconciler } from './reconciler';
 import { StatusDraft } from './status-draft';
 
@@ -21,6 +22,8 @@ export interface VmControllerOptions extends ControllerDeps {
   readonly hookPolicy?: HookPolicy;
   /** VMs of one Provider reconciled at once at most (fair share of `workers`). @default 4 */
   readonly perProviderConcurrency?: number;
+  /** Address allocation for Static and Pool attachments. @default no pools, Leases in virtrigaud-system */
+  readonly ipam?: IpAllocator;
 }
 
 /** The work-queue shard of VMs whose Provider is not in the cache (or that are gone themselves). */
@@ -70,6 +73,7 @@ export function createVmController(o: VmControllerOptions): Controller {
   const validator = new Validator();
   // The recorder's redaction: the VM's Provider scope (src/reconciler/secrets.ts), for its Events and conditions alike.
   const redact = (text: string, vm: VirtualMachine) => o.events.redact(vm, text);
+  const ipam = o.ipam ?? new IpAllocator(o.client, 'virtrigaud-system', []);
   const reconciler = new VmReconciler({
     client: o.client,
     vms: o.informers.vms,
@@ -80,6 +84,7 @@ export function createVmController(o: VmControllerOptions): Controller {
     log,
     timing: { ...DEFAULT_VM_TIMING, ...o.timing },
     ...(o.hookPolicy ? { hookPolicy: o.hookPolicy } : {}),
+    ipam,
     writeStatus: statusWriter(o.client, redact),
     setAnnotation: annotationSetter(o.client),
   });
@@ -119,6 +124,11 @@ export function createVmController(o: VmControllerOptions): Controller {
   controller.watch(i.snapshots, {
     mapFn: (s) => [...new Set([...wake(VM_INDEX.snapshot)(s), ...(s.spec?.vmRef?.name ? [`${s.metadata?.namespace}/${s.spec.vmRef.name}`] : [])])],
     predicate: anyChange,
+  });
+  // A released address may be what a VM on a full pool, or one waiting for a static address, waits for.
+  const waitingForAddress = (vm: VirtualMachine) => vm.status?.conditions?.some((c) => c.type === 'Ready' && (c.reason === 'IPPoolExhausted' || c.reason === 'AddressInUse'));
+  ipam.onRelease(() => {
+    for (const vm of i.vms.list()) if (waitingForAddress(vm)) controller.queue.add(objectKey(vm));
   });
   return controller;
 }

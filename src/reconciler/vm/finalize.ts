@@ -8,6 +8,7 @@ import type { VirtualMachine } from '../../generated/virtual-machine';
 import { isProviderError, type Provider } from '../../providers/provider';
 import { Kinds } from '../kinds';
 import { hasFinalizer, removeFinalizer, type Result } from '../runtime';
+import { releaseAddresses } from '../ipam/nics';
 import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
 import { runHook } from './hooks';
 import { StatusDraft } from './status-draft';
@@ -21,6 +22,8 @@ export async function finalizeVM(ctx: VmReconcilerContext, vm: VirtualMachine, s
   const id = draft.id;
   const force = vm.metadata?.annotations?.[ANNOTATIONS.forceDelete] === 'true';
   const release = async (reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal') => {
+    // Its addresses go with the VM; a force-deleted VM may still run with them, so its Leases stay (docs/reconciler.md).
+    if (reason !== 'ForceDeleted') await releaseAddresses(ctx.ipam, vm);
     ctx.events.event(vm, type, reason, message);
     await removeFinalizer(ctx.client, Kinds.VirtualMachine, vm, VM_FINALIZER);
   };

@@ -18,6 +18,7 @@ import type {
 } from '../../providers/provider';
 import { formatLibraryRef } from '../../providers/vsphere/library-ref';
 import { quantityToGiB, quantityToMiB } from './quantity';
+import type { NicAddress } from '../ipam/nics';
 
 const INT32_MAX = 2147483647;
 /** What an importedDisk.diskID may look like to become a file name: no separators, no dot segments. */
@@ -132,8 +133,9 @@ export function preparedImagePayload(base: ImagePayload, image: VMImage | undefi
  * NICs: name and addressing from the VM, backing from the VMNetworkAttachment
  * (vSphere, then libvirt, then Proxmox fields; later blocks overwrite, §6.4).
  */
-export function networkPayloads(vm: VirtualMachine, attachments: ReadonlyMap<string, VMNetworkAttachment>): NetworkPayload[] {
+export function networkPayloads(vm: VirtualMachine, attachments: ReadonlyMap<string, VMNetworkAttachment>, addresses?: ReadonlyMap<string, NicAddress>): NetworkPayload[] {
   return (vm.spec?.networks ?? []).map((nic) => {
+    const allocated = addresses?.get(nic.name);
     const out: NetworkPayload = {
       Name: nic.name,
       Portgroup: '',
@@ -142,11 +144,11 @@ export function networkPayloads(vm: VirtualMachine, attachments: ReadonlyMap<str
       VLAN: 0,
       Model: '',
       MacAddress: nic.macAddress ?? '',
-      IPPolicy: '',
-      StaticIP: nic.ipAddress ?? '',
-      Prefix: nic.prefix ?? 0,
-      Gateway: nic.gateway ?? '',
-      DNS: nic.dns ?? '',
+      IPPolicy: allocated ? 'static' : '',
+      StaticIP: allocated?.ip ?? nic.ipAddress ?? '',
+      Prefix: allocated?.prefix ?? nic.prefix ?? 0,
+      Gateway: allocated ? allocated.gateway ?? '' : nic.gateway ?? '',
+      DNS: allocated ? allocated.dns.join(',') : nic.dns ?? '',
       PCISlotNumber: null,
     };
     const net = nic.networkRef ? attachments.get(nic.networkRef.name)?.spec?.network : undefined;
@@ -193,6 +195,8 @@ export interface PayloadInputs {
   /** The image as the VMImage controller prepared it on the VM's Provider (see {@link preparedImagePayload}). */
   readonly prepared?: { readonly id: string };
   readonly providerType?: string;
+  /** NIC name → the address the allocator gave it (see src/reconciler/ipam/nics.ts). */
+  readonly addresses?: ReadonlyMap<string, NicAddress>;
 }
 
 /** The resources the VM should have: per-VM `spec.resources` over the VMClass (VM-8). */
@@ -226,7 +230,7 @@ export function createRequest(inputs: PayloadInputs): CreateRequest {
     ...(vm.metadata?.uid ? { uid: vm.metadata.uid } : {}),
     class: { ...cls, CPU: want.cpu, MemoryMiB: Math.min(want.memoryMiB, INT32_MAX) },
     image: preparedImagePayload(imagePayload(vm, inputs.image), inputs.image, inputs.providerType, inputs.prepared),
-    networks: networkPayloads(vm, inputs.attachments),
+    networks: networkPayloads(vm, inputs.attachments, inputs.addresses),
     disks: diskPayloads(vm),
     ...(vm.spec?.placement ? { placement: placementPayload(vm) } : {}),
     tags: [...(vm.spec?.tags ?? [])],

@@ -23,6 +23,7 @@ import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
 import { pollTask } from '../task';
 import { isForeign } from './identity';
 import { imageGate } from '../vmimage/targets';
+import { AddressingError, allocates, claimAddresses, type NicAddress } from '../ipam/nics';
 
 export class VmReconciler {
   /** Graceful shutdowns issued by this process: key → when (escalated to Off after the timeout). */
@@ -135,7 +136,8 @@ export class VmReconciler {
     if (!have?.cpu || !have.memoryMiB) {
       draft.status.currentResources = { cpu: desc.cpu ?? want.cpu, memoryMiB: desc.memoryMiB ?? want.memoryMiB };
     } else if (have.cpu !== want.cpu || have.memoryMiB !== want.memoryMiB) {
-      const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace });
+      const addresses = await this.heldAddresses(vm, deps);
+      const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace, ...(addresses ? { addresses } : {}) });
       const task = await provider.reconfigure(draft.id, vmPayload(req), { signal, timeoutMs: timing.longCallTimeoutMs });
       const change = `cpu ${have.cpu} → ${want.cpu}, memory ${have.memoryMiB}Mi → ${want.memoryMiB}Mi`;
       this.ctx.events.event(vm, 'Normal', 'Reconfiguring', change);
@@ -218,10 +220,25 @@ export class VmReconciler {
       await this.write(vm, draft);
       return { requeueAfterMs: err instanceof SecretNotFound ? this.ctx.timing.dependencyRetryMs : this.ctx.timing.errorRetryMs };
     }
+    // Addresses are claimed (a Lease each) before anything is created with them; a VM deleted meanwhile releases them.
+    let addresses: Map<string, NicAddress> | undefined;
+    try {
+      addresses = allocates(vm, deps.attachments) ? await claimAddresses(this.ctx.ipam, vm, deps.attachments, signal) : undefined;
+    } catch (err) {
+      // Not an addressing verdict: the Leases could not be read or written (e.g. RBAC); retried like any API error.
+      const [reason, message] = err instanceof AddressingError ? [err.reason, err.message] : ['IPAllocationFailed', `recording the NICs' addresses: ${(err as Error).message}`];
+      if (!(err instanceof AddressingError)) this.ctx.log.info('VirtualMachine not converged', { vm: `${vm.metadata?.namespace}/${vm.metadata?.name}`, reason, error: message });
+      draft.status.phase = 'Pending';
+      draft.condition('Provisioning', false, reason, message);
+      draft.report(this.ctx.events, 'Ready', false, reason, message);
+      await this.write(vm, draft);
+      // A released address wakes the VMs waiting on its pool (controller.ts); the timer is a safety net.
+      return { requeueAfterMs: err instanceof AddressingError ? this.ctx.timing.dependencyRetryMs : this.ctx.timing.errorRetryMs };
+    }
     const prepared = gate?.state === 'use' ? gate.prepared : undefined;
     const req = createRequest({
       vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace,
-      prepared, providerType: deps.provider.spec?.type, ...cloudInit,
+      prepared, providerType: deps.provider.spec?.type, ...cloudInit, ...(addresses ? { addresses } : {}),
     });
     const provKey = `${deps.provider.metadata?.namespace}/${deps.provider.metadata?.name}`;
 
@@ -342,6 +359,17 @@ export class VmReconciler {
     draft.condition('Ready', false, 'TaskInProgress', `reverting to VMSnapshot "${ref}"`);
     await this.write(vm, draft);
     return { requeueAfterMs: this.ctx.timing.pollMs };
+  }
+
+  /** The NICs' addresses for a reconfigure payload: the same ones again (claims are idempotent); none if the spec no longer allows them. */
+  private async heldAddresses(vm: VirtualMachine, deps: Dependencies): Promise<Map<string, NicAddress> | undefined> {
+    if (!allocates(vm, deps.attachments)) return undefined;
+    try {
+      return await claimAddresses(this.ctx.ipam, vm, deps.attachments);
+    } catch (err) {
+      if (err instanceof AddressingError) return undefined;
+      throw err;
+    }
   }
 
   private finishReconfigure(vm: VirtualMachine, draft: StatusDraft, key: string, error: string | undefined): void {

@@ -25,13 +25,14 @@ import { DEFAULT_CONFIG, type InProcessInstance, type ReconcilerConfig } from '.
  * driver switched on explicitly (as `--enable-test-providers` does) as the
  * instance `memory` for the given namespaces, plus any instances a test adds.
  */
-export function testConfig(namespaces: readonly string[], extra: { instances?: InProcessInstance[]; images?: Partial<ReconcilerConfig['images']>; hooks?: ReconcilerConfig['hooks'] } = {}): ReconcilerConfig {
+export function testConfig(namespaces: readonly string[], extra: { instances?: InProcessInstance[]; images?: Partial<ReconcilerConfig['images']>; hooks?: ReconcilerConfig['hooks']; ipam?: ReconcilerConfig['ipam'] } = {}): ReconcilerConfig {
   return {
     ...DEFAULT_CONFIG,
     testProviders: true,
     inProcessProviders: [{ name: 'memory', driver: 'memory', namespaces: [...namespaces] }, ...(extra.instances ?? [])],
     images: { ...DEFAULT_CONFIG.images, ...extra.images },
     hooks: extra.hooks ?? DEFAULT_CONFIG.hooks,
+    ipam: extra.ipam ?? DEFAULT_CONFIG.ipam,
   };
 }
 
