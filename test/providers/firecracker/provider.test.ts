@@ -32,10 +32,10 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
 
   t.test('--version check', async (t) => {
     t.match((await p.validate()).message, /Firecracker 1\.16\.1/, 'reports the version of the real binary');
-    const missing = await new FirecrackerProvider({ stateDir: dir, binary: `${dir}/no-such-firecracker` }).validate();
+    const missing = await new FirecrackerProvider({ stateDir: dir, binary: `${dir}/no-such-firecracker`, netns }).validate();
     t.equal(missing.ok, false, 'a missing binary is not ok');
     t.match(missing.message, /FIRECRACKER_BIN/, 'and says what to set');
-    const old = await new FirecrackerProvider({ stateDir: dir, binary: await fakeOld(dir) }).validate();
+    const old = await new FirecrackerProvider({ stateDir: dir, binary: await fakeOld(dir), netns }).validate();
     t.equal(old.ok, false, 'an old binary is not ok');
     t.match(old.message, /1\.4\.1 .* too old/, 'and says so');
   });
@@ -55,7 +55,7 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
   });
 
   t.test('without a usable /dev/kvm: a clear error, no hang, no process left', async (t) => {
-    const nokvm = new FirecrackerProvider({ stateDir: dir, binary: await withoutKvm(dir, binary) });
+    const nokvm = new FirecrackerProvider({ stateDir: dir, binary: await withoutKvm(dir, binary), netns });
     const started = Date.now();
     const err = await nokvm.create(small('nokvm', { networks: [] })).then(() => undefined, (e: unknown) => e);
     t.ok(isProviderError(err, 'Internal'), `Internal error (${String(err)})`);
