@@ -8,6 +8,7 @@ import t from 'tap';
 import { promises as fs } from 'node:fs';
 import { createRequest, desiredPayload } from '../../../src/providers/conformance';
 import { fcApi, FirecrackerProvider, livePid, type VmConfig } from '../../../src/providers/firecracker';
+import { DEFAULT_HOST_POLICY } from '../../../src/providers/hostutil';
 import { isProviderError, type NetworkPayload } from '../../../src/providers/provider';
 import { destroyStateDir, fakeOld, firecrackerBin, firecrackerPidsUnder, linksIn, makeNetns, removeNetns, stateDir, templateDir, withoutKvm } from './support';
 
@@ -124,10 +125,43 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     t.match((err as Error).message, /"host-lan" is not one this Firecracker instance allows \(operator's firecracker\.networks: lab-net\)/, 'names the allowed networks');
   });
 
+  t.test('images: a template or a directory in the operator\'s image roots; URLs refused', async (t) => {
+    const req = small('img', { networks: [], disks: [] });
+    const url = await p.create({ ...req, image: { ...req.image, TemplateName: '', URL: 'https://example.invalid/rootfs.ext4' } }).then(() => undefined, (e: unknown) => e);
+    t.ok(isProviderError(url, 'InvalidSpec'), 'a URL: InvalidSpec');
+    t.match((url as Error).message, /does not download images/, 'says the provider downloads nothing');
+    const outside = await p.create({ ...req, image: { ...req.image, TemplateName: '', Path: templateDir() } }).then(() => undefined, (e: unknown) => e);
+    t.ok(isProviderError(outside), `a directory outside the operator's image roots is refused (${String(outside)})`);
+    const rooted = new FirecrackerProvider({ ...opts, hostPolicy: { ...DEFAULT_HOST_POLICY, imageRoots: [templateDir()] } });
+    const inRoots = await rooted.create({ ...req, name: 'img-path', image: { ...req.image, TemplateName: '', Path: templateDir() } });
+    t.equal((await rooted.describe(inRoots.id)).powerState, 'On', 'a directory inside them boots');
+    await rooted.delete(inRoots.id);
+    await fs.mkdir(`${dir}/images/half`);
+    await fs.writeFile(`${dir}/images/half/vmlinux`, '');
+    const half = await p.create({ ...req, image: { ...req.image, TemplateName: 'half' } }).then(() => undefined, (e: unknown) => e);
+    t.match((half as Error).message, /lacks .*rootfs\.ext4/, 'a template without rootfs.ext4 says what is missing');
+    const dots = await p.create({ ...req, image: { ...req.image, TemplateName: '../vms' } }).then(() => undefined, (e: unknown) => e);
+    t.ok(isProviderError(dots, 'InvalidSpec'), 'a template name that climbs out is refused');
+    t.notOk((await p.listVMs()).some((v) => v.name === 'img'), 'nothing built for the refused ones');
+  });
+
+  t.test('SMT: an even vCPU count boots with smt on', async (t) => {
+    const smt = new FirecrackerProvider({ ...opts, smt: true });
+    const odd = await smt.create({ ...small('smt3', { networks: [], disks: [] }), class: { ...small('x').class, CPU: 3 } }).then(() => undefined, (e: unknown) => e);
+    t.match(String(odd), /1 or even/, 'create with 3 vCPUs under SMT: refused');
+    const { id } = await smt.create({ ...small('smt2', { networks: [], disks: [] }), class: { ...small('x').class, CPU: 2 } });
+    const mc = (await fcApi<Record<string, any>>(smt.layout.socket(id), { method: 'GET', path: '/vm/config' }))['machine-config'];
+    t.same([mc.vcpu_count, mc.smt], [2, true], 'Firecracker runs it with 2 vCPUs and SMT');
+    await smt.delete(id);
+  });
+
   t.test('snapshots: Full then Diff, revert loads the Diff in a new process', async (t) => {
     const { id } = await p.create(small('diff', { networks: [] }));
     const a = await p.snapshotCreate({ vmId: id, nameHint: 'a', includeMemory: true, description: '' });
+    const state = async () => (await fcApi<{ state: string }>(p.layout.socket(id), { method: 'GET', path: '/' })).state;
+    t.equal(await state(), 'Running', 'resumed after the Full snapshot');
     const b = await p.snapshotCreate({ vmId: id, nameHint: 'b', includeMemory: true, description: '' });
+    t.equal(await state(), 'Running', 'resumed after the Diff snapshot');
     const cfg = JSON.parse(await fs.readFile(p.layout.config(id), 'utf8')) as VmConfig;
     t.same(cfg.snapshots.map((s) => s.type), ['Full', 'Diff'], 'second snapshot of a process is a Diff');
     const pidBefore = (await p.describe(id)).providerRaw.pid;
@@ -203,5 +237,22 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     t.equal(d.powerState, 'Off', 'Off');
     t.equal(d.providerRaw.lastShutdown, 'forced-after-timeout', 'status says it was forced after the timeout');
     await p.delete(id);
+  });
+
+  t.test('restart-safe: a provider started after a graceful shutdown began kills at the stored deadline', async (t) => {
+    const first = new FirecrackerProvider(opts);
+    const { id } = await first.create(small('grace2', { networks: [], disks: [] }));
+    const started = Date.now();
+    await first.power(id, 'ShutdownGraceful', 2);
+    await first.close();
+    const second = new FirecrackerProvider(opts);
+    t.teardown(() => second.close());
+    await second.ready;
+    t.equal(second.recovered.get(id), 'Running', 'found running by the new provider');
+    while ((await livePid(second.layout, id)) && Date.now() - started < 10_000) await sleep(100);
+    t.notOk(await livePid(second.layout, id), `killed by the new provider at the deadline (${Date.now() - started} ms), nobody polling`);
+    t.ok(Date.now() - started >= 2_000, 'not before it');
+    t.equal((await second.describe(id)).providerRaw.lastShutdown, 'forced-after-timeout', 'recorded');
+    await second.delete(id);
   });
 });
