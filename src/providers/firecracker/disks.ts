@@ -31,6 +31,7 @@ export async function resolveTemplate(layout: Layout, image: ImagePayload, polic
     dir = await confinePath(policy, image.Path, op);
     name = image.Path;
   } else {
+    if (!name) throw new ProviderError('InvalidSpec', `${op}: the image gives no source this provider reads: use VMImage source.libvirt.path (a directory with vmlinux and rootfs.ext4 in the operator's image roots) or a template name installed in ${layout.imagesDir}/<name>/`, op);
     if (!TEMPLATE_NAME.test(name) || name.includes('..')) throw new ProviderError('InvalidSpec', `${op}: image template name ${JSON.stringify(name)} is not a plain name`, op);
     dir = join(layout.imagesDir, name);
   }

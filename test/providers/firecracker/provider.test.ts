@@ -140,6 +140,8 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     await fs.writeFile(`${dir}/images/half/vmlinux`, '');
     const half = await p.create({ ...req, image: { ...req.image, TemplateName: 'half' } }).then(() => undefined, (e: unknown) => e);
     t.match((half as Error).message, /lacks .*rootfs\.ext4/, 'a template without rootfs.ext4 says what is missing');
+    const none = await p.create({ ...req, image: { ...req.image, TemplateName: '' } }).then(() => undefined, (e: unknown) => e);
+    t.match((none as Error).message, /gives no source this provider reads: use VMImage source\.libvirt\.path/, 'no usable source (e.g. only registry): says which sources work');
     const dots = await p.create({ ...req, image: { ...req.image, TemplateName: '../vms' } }).then(() => undefined, (e: unknown) => e);
     t.ok(isProviderError(dots, 'InvalidSpec'), 'a template name that climbs out is refused');
     t.notOk((await p.listVMs()).some((v) => v.name === 'img'), 'nothing built for the refused ones');
