@@ -10,6 +10,7 @@ export { ownedPid } from './proc';
 export { detectAccel, PVM_REASON, type Accel, type AccelDetection, type AccelProbePaths } from './accel';
 export { qemuImg, type QemuImgInfo } from './qemu-img';
 export { buildSeedIso, type SeedData } from './seed-iso';
+export { hasStaticAddress, networkConfig, stableMac } from './network-config';
 export { checksumAlgo, fileChecksum, verifyChecksum, type ChecksumAlgo } from './checksum';
 export { download, fetchImage, MAX_REDIRECTS, type DownloadOptions } from './download';
 export {

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderError, type CreateRequest } from '../provider';
-import { buildSeedIso, type HostPolicy } from '../hostutil';
+import { buildSeedIso, networkConfig, stableMac, type HostPolicy } from '../hostutil';
 import { plainTags, requestUid } from '../uid';
 import { buildDomainXml, type DiskSpec } from './domain-xml';
 import type { Host } from './host';
@@ -52,7 +52,9 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
   if (extras.domainType === 'kvm' && opts.kvmUnusable) {
     throw new ProviderError('InvalidSpec', `extraConfig domainType: "kvm": this host cannot run KVM guests (${opts.kvmUnusable})`, op);
   }
-  const nics = nicsOf(req.networks, opts.defaultNetwork, op, opts.nicPolicy);
+  // A NIC given a static address needs a MAC the guest's network-config can match: one stable per VM and NIC.
+  const nics = nicsOf(req.networks, opts.defaultNetwork, op, opts.nicPolicy).map((n, i) => (n.mac || !req.networks[i]!.StaticIP ? n : { ...n, mac: stableMac(req.name, i) }));
+  const netConfig = networkConfig(req.networks, nics.map((n, i) => n.mac ?? stableMac(req.name, i)));
   for (const d of req.disks) checkName(`${req.name}-disk-${d.Name}`, op);
 
   const uid = requestUid(req, op);
@@ -102,12 +104,13 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
     }
 
     // cloud-init NoCloud seed.
-    if (req.userData || req.metaData) {
+    if (req.userData || req.metaData || netConfig) {
       const dir = await mkdtemp(join(tmpdir(), 'virtrigaud-seed-'));
       try {
         const iso = await buildSeedIso(dir, {
           userData: req.userData ?? '',
           metaData: req.metaData || `instance-id: ${req.name}\nlocal-hostname: ${req.name}\n`,
+          ...(netConfig ? { networkConfig: netConfig } : {}),
         }, { operation: op });
         const vol = await fresh(volumeNames.seed(req.name));
         const path = await pool.upload(vol, iso, o);

@@ -141,6 +141,11 @@ export class QemuProvider implements Provider {
       if (this.accel.refused) throw new ProviderError('Internal', `Create: ${this.accel.refused}`, 'Create');
       requireSize('Create', req.class.CPU, req.class.MemoryMiB);
       checkDisks('Create', req.disks);
+      // NICs are the operator's (instance qemu.nic: none, or user mode with QEMU's own DHCP): a static address could never apply.
+      const fixed = req.networks.find((n) => n.StaticIP);
+      if (fixed) {
+        throw new ProviderError('InvalidSpec', `Create: NIC ${fixed.Name}: static address ${fixed.StaticIP} cannot be applied: QEMU NICs are the operator's (qemu.nic ${JSON.stringify(this.options.nic ?? 'none')}) and take no address from the spec; use a VMNetworkAttachment with ipAllocation DHCP or None`, 'Create');
+      }
       // What config.json keeps: the uid (checked), and the tags without the reserved uid prefix.
       const stored: CreateRequest = { ...req, uid: requestUid(req), tags: plainTags(req.tags) };
       // The image first, under its own lock (a download may take minutes); then one lock for names: two concurrent creates of one name make one VM.

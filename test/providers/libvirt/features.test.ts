@@ -5,13 +5,14 @@
  * delete removing volumes, graceful shutdown timing out into destroy.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { awaitTask, createRequest } from '../../../src/providers/conformance';
-import { hostPolicy as hostPolicyOf, qemuImg } from '../../../src/providers/hostutil';
+import { hostPolicy as hostPolicyOf, qemuImg, stableMac } from '../../../src/providers/hostutil';
 import { LibvirtProvider } from '../../../src/providers/libvirt';
 import { isProviderError } from '../../../src/providers/provider';
 import { requireHypervisorTools, TEST_POOL, TEST_URI, virsh } from './support';
@@ -86,6 +87,37 @@ t.test('libvirt provider features', async (t) => {
     for (const x of [linked.targetVmId, full.targetVmId, id]) await p.delete(x);
     t.same(vols().filter((v) => v.startsWith(P) && !prepared.includes(v)), [], 'every VM volume deleted (overlays, frozen base, seed, disks)');
     t.ok(vols().includes(imageVol), 'the prepared image stays');
+  });
+
+  await t.test('a static address reaches the guest: network-config in the seed ISO, matched by a stable MAC', async (t) => {
+    const defined = new LibvirtProvider({ uri: TEST_URI, pool: TEST_POOL, startOnCreate: false, hostPolicy });
+    t.teardown(() => defined.close());
+    const nic = { Portgroup: '', Bridge: '', VLAN: 0, Model: '', MacAddress: '', IPPolicy: '', StaticIP: '', Prefix: 0, Gateway: '', DNS: '', PCISlotNumber: null };
+    const name = `${P}-net`;
+    const { id } = await defined.create(small(name, {
+      class: { ...small('x').class, DiskDefaults: { Type: 'thin', SizeGiB: 1 } }, image: { TemplateName: '', Path: '', URL: '', Format: '', Checksum: '', ChecksumType: '' },
+      networks: [
+        { ...nic, Name: 'eth0', NetworkName: 'default', IPPolicy: 'static', StaticIP: '10.30.0.7', Prefix: 24, Gateway: '10.30.0.1', DNS: '10.30.0.53,10.30.0.54' },
+        { ...nic, Name: 'eth1', NetworkName: 'default', MacAddress: '52:54:00:aa:bb:cc' },
+      ],
+    }));
+    const xml = virsh('dumpxml', id);
+    const macs = [...xml.matchAll(/<mac address='([0-9a-f:]+)'\/>/g)].map((m) => m[1]);
+    t.same(macs, [stableMac(name, 0), '52:54:00:aa:bb:cc'], 'the static NIC got a stable MAC; the other keeps its own');
+    const iso = virsh('vol-path', '--pool', TEST_POOL, `${name}-seed.iso`).trim();
+    const out = join(dir, 'network-config');
+    execFileSync('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/network-config', out], { stdio: 'ignore' });
+    t.same(JSON.parse(await readFile(out, 'utf8')), {
+      network: {
+        version: 2,
+        ethernets: {
+          nic0: { match: { macaddress: stableMac(name, 0) }, dhcp4: false, addresses: ['10.30.0.7/24'], routes: [{ to: 'default', via: '10.30.0.1' }], nameservers: { addresses: ['10.30.0.53', '10.30.0.54'] } },
+          nic1: { match: { macaddress: '52:54:00:aa:bb:cc' }, dhcp4: true },
+        },
+      },
+    }, 'the seed carries the address, gateway and resolvers for the first NIC, DHCP for the second');
+    await defined.delete(id);
+    t.same(vols().filter((v) => v.startsWith(name)), [], 'seed and disks deleted with the VM');
   });
 
   await t.test('graceful shutdown: a guest ignoring ACPI is destroyed after the timeout', async (t) => {

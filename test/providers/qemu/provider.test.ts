@@ -176,6 +176,15 @@ t.test('cloud-init seed ISO attached as a CD-ROM', async (t) => {
   await p.delete(id);
 });
 
+t.test('a static NIC address is refused before anything is made: QEMU NICs are the operator\'s', async (t) => {
+  const before = (await p.listVMs()).length;
+  const nic = { Name: 'eth0', Portgroup: '', NetworkName: '', Bridge: '', VLAN: 0, Model: '', MacAddress: '', IPPolicy: 'static', StaticIP: '10.30.0.7', Prefix: 24, Gateway: '', DNS: '', PCISlotNumber: null };
+  const err = await p.create(small('fixed-ip', 'blank', { networks: [nic] })).catch((e) => e);
+  t.ok(isProviderError(err, 'InvalidSpec'), 'InvalidSpec');
+  t.match(err.message, /NIC eth0: static address 10\.30\.0\.7 cannot be applied: QEMU NICs are the operator's \(qemu\.nic "none"\)/);
+  t.equal((await p.listVMs()).length, before, 'no VM made');
+});
+
 t.test('delete kills QEMU and removes the VM directory', async (t) => {
   const { id } = await p.create(small('doomed', 'acpi', { disks: [{ Name: 'scratch', SizeGiB: 1, Type: 'thin' }] }));
   const vmDir = p.layout.vmDir(id);
