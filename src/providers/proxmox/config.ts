@@ -3,6 +3,8 @@
  * (`netN`), cloud-init (`ciuser`, `sshkeys`, `ipconfigN`, `cicustom`) and
  * the description that carries the VM uid.
  */
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
 import { ProviderError, type ClassPayload, type NetworkPayload } from '../provider';
 import type { ProxmoxLimits } from './limits';
 
@@ -98,9 +100,9 @@ function ipconfig(n: NetworkPayload, i: number, op: string): string {
 
 /**
  * cloud-init from the rendered user-data: `ciuser` and `sshkeys` (PVE wants
- * the keys URL-encoded, `%20` for spaces) when the user-data says them
- * plainly; the whole document as a `cicustom` snippet otherwise is the
- * operator's choice (a snippet storage) and left to them.
+ * the keys URL-encoded, `%20` for spaces) for what those fields can say.
+ * Anything more (packages, runcmd, write_files, a second user, a script)
+ * needs the whole document as a `cicustom` snippet: see {@link needsSnippet}.
  */
 export function cloudInit(userData: string | undefined): Record<string, string> {
   if (!userData) return {};
@@ -111,6 +113,44 @@ export function cloudInit(userData: string | undefined): Record<string, string> 
   const keys = [...userData.matchAll(/(ssh-(?:rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+(?: [^\n"']*)?/g)].map((m) => m[0].trim());
   if (keys.length) out.sshkeys = encodeSshKeys(keys);
   return out;
+}
+
+const PLAIN_TOP = new Set(['user', 'ciuser', 'users', 'ssh_authorized_keys']);
+const PLAIN_USER = new Set(['name', 'ssh_authorized_keys', 'ssh-authorized-keys']);
+
+/**
+ * True when the user-data says more than `ciuser` and `sshkeys` carry: a
+ * document that is not `#cloud-config`, or one with keys beyond one user and
+ * its SSH keys. PVE then needs it whole as a snippet (`cicustom: user=...`).
+ */
+export function needsSnippet(userData: string | undefined): boolean {
+  if (!userData || !userData.trim()) return false;
+  if (!/^#cloud-config\s*$/m.test(userData.split('\n')[0] ?? '')) return true;
+  let doc: unknown;
+  try {
+    doc = parseYaml(userData);
+  } catch {
+    return true;
+  }
+  if (doc === null || doc === undefined) return false;
+  if (typeof doc !== 'object' || Array.isArray(doc)) return true;
+  const d = doc as Record<string, unknown>;
+  if (Object.keys(d).some((k) => !PLAIN_TOP.has(k))) return true;
+  const users = d.users;
+  if (users === undefined) return false;
+  if (!Array.isArray(users) || users.length > 1) return true;
+  return users.some((u) => typeof u !== 'object' || u === null || Object.keys(u).some((k) => !PLAIN_USER.has(k)));
+}
+
+/**
+ * The snippet a user-data document lives in: named by its content
+ * (`virtrigaud-<sha256, 16 hex>.yaml`), so the same document is one file and
+ * a changed one another. PVE's API cannot write snippets (upload takes iso
+ * and vztmpl only): whoever provisions the node's snippets storage (the
+ * operator, over SSH or a shared mount) writes it there.
+ */
+export function snippetName(userData: string): string {
+  return `virtrigaud-${createHash('sha256').update(userData).digest('hex').slice(0, 16)}.yaml`;
 }
 
 /** PVE's encoding of `sshkeys`: URI-encoded, with `%20` (not `+`) for spaces. */

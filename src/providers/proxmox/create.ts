@@ -8,7 +8,7 @@
 import { ProviderError, type CreateRequest, type ImagePayload } from '../provider';
 import { requestUid } from '../uid';
 import type { PveClient } from './client';
-import { cloudInit, description, isCreating, netConfig, requireSize, sizeConfig, uidOf } from './config';
+import { cloudInit, description, isCreating, needsSnippet, netConfig, requireSize, sizeConfig, snippetName, uidOf } from './config';
 import { isMissing } from './errors';
 import type { ProxmoxLimits } from './limits';
 import { awaitUpid } from './tasks';
@@ -101,7 +101,8 @@ export async function createVm(ctx: CreateContext, req: CreateRequest): Promise<
   const storage = diskStorage(ctx, req.placement, op);
   const clone = cloneParams(ctx, req, storage, op);
   const nets = netConfig(req.networks, ctx.limits, ctx.defaults.network, op);
-  const ci = cloudInit(req.userData);
+  const ci: Record<string, string> = cloudInit(req.userData);
+  if (req.userData && needsSnippet(req.userData)) ci.cicustom = `user=${await snippetVolume(ctx, target, req.userData, op)}`;
   // A VM of this name: ours from an earlier attempt (same uid) is resumed, anyone else's is refused.
   let ref: VmRef | undefined;
   for (const r of all.filter((x) => x.name === req.name && x.template !== 1)) {
@@ -133,6 +134,26 @@ export async function createVm(ctx: CreateContext, req: CreateRequest): Promise<
     throw e;
   }
   return ref;
+}
+
+/**
+ * The volume of the snippet holding `userData` (`<storage>:snippets/<name>`)
+ * on a storage of `node` with the snippets content type. PVE's API cannot
+ * write snippets, so it must be there already: until it is, the create is
+ * Retryable and says which file to place where (never the content: it may
+ * hold secrets).
+ */
+export async function snippetVolume(ctx: CreateContext, node: string, userData: string, op: string): Promise<string> {
+  const name = snippetName(userData);
+  const stores = (await ctx.client.get<{ storage: string; active?: number; enabled?: number }[]>(`/nodes/${node}/storage`, { content: 'snippets' }, op))
+    .filter((s) => s.active !== 0 && s.enabled !== 0).map((s) => s.storage);
+  if (!stores.length) throw new ProviderError('InvalidSpec', `${op}: userData: this user-data needs a cicustom snippet, and node ${node} has no storage with the snippets content type (the operator enables it: pvesm set <storage> --content ...,snippets)`, op);
+  for (const s of stores) {
+    const items = await ctx.client.get<{ volid: string }[]>(`/nodes/${node}/storage/${encodeURIComponent(s)}/content`, { content: 'snippets' }, op);
+    const volid = `${s}:snippets/${name}`;
+    if (items.some((i) => i.volid === volid)) return volid;
+  }
+  throw new ProviderError('Retryable', `${op}: userData: this user-data needs a cicustom snippet; place it as snippets/${name} on storage ${stores[0]} of node ${node} (PVE's API cannot write snippets; the name is the content's sha256)`, op);
 }
 
 /**

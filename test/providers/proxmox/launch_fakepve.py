@@ -76,6 +76,9 @@ def command(pve, c):
         # Every volume on every storage that belongs to a guest: what a delete must leave nothing of.
         return sorted('{0}:{1}'.format(sid, name) for sid in pve.storages
                       for name, vol in pve._volumes(sid).items() if vol.get('vmid') is not None)
+    elif op == 'snippet':
+        # What the operator's provisioning does on a real node (PVE's API cannot write snippets).
+        pve.store_file(c.get('storage', 'local'), c['name'], len(c.get('data', '')), content='snippets')
     elif op == 'errors_for':
         # PVE's own error texts for a path (fakepve's catalogue): what the provider must classify.
         return [{'name': e['name'], 'status': e['status'], 'message': e['message'], 'in_task': bool(e.get('in_task'))}

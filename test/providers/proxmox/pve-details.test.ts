@@ -12,7 +12,7 @@ import t from 'tap';
 import { createRequest, desiredPayload, fixtureUid } from '../../../src/providers/conformance';
 import { isProviderError, ProviderError } from '../../../src/providers/provider';
 import { categoryOf } from '../../../src/providers/proxmox';
-import type { ProxmoxNetworkPayload } from '../../../src/providers/proxmox/config';
+import { needsSnippet, snippetName, type ProxmoxNetworkPayload } from '../../../src/providers/proxmox/config';
 import type { ProxmoxImagePayload } from '../../../src/providers/proxmox/create';
 import { awaitUpid } from '../../../src/providers/proxmox/tasks';
 import { startFakePve } from './fakepve';
@@ -201,6 +201,32 @@ t.test('PVE details against fakepve', async (t) => {
     const e = await p.create(createRequest('det-nic-mtu', { networks: [nic({ Model: 'e1000', MTU: 9000 })] })).catch((x: unknown) => x);
     t.match((e as Error).message, /networks\[0\]\.mtu: Invalid value: 9000: Proxmox VE sets the MTU of virtio NICs only/, 'MTU on an e1000 NIC is refused');
     for (const x of [id, plain.id]) await del(x);
+  });
+
+  await t.test('cloud-init beyond a user and its keys: a cicustom snippet, named by its content', async (t) => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample ops@host';
+    const plain = `#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys:\n      - ${key}\n`;
+    t.equal(needsSnippet(plain), false, 'one user and its keys: the ciuser/sshkeys fields say it all');
+    t.equal(needsSnippet('#!/bin/sh\necho hi\n'), true, 'a script: a snippet');
+    t.equal(needsSnippet(`${plain}users2: x\n`), true, 'another key: a snippet');
+    t.equal(needsSnippet(`#cloud-config\nusers:\n  - name: a\n  - name: b\n`), true, 'two users: a snippet');
+    const rich = `${plain}packages:\n  - nginx\nruncmd:\n  - [systemctl, enable, --now, nginx]\n`;
+    const name = snippetName(rich);
+    t.match(name, /^virtrigaud-[0-9a-f]{16}\.yaml$/, `named by the content (${name})`);
+    const req = createRequest('det-snippet', { userData: rich });
+    const e = await p.create(req).catch((x: unknown) => x);
+    t.ok(isProviderError(e, 'Retryable'), `without the snippet: Retryable (${(e as Error).message})`);
+    t.match((e as Error).message, `place it as snippets/${name} on storage local of node pve1`, 'saying which file to place where');
+    t.notMatch((e as Error).message, /nginx/, 'never quoting the user-data');
+    t.same((await pve.vms()).filter((v) => v.name === 'det-snippet'), [], 'nothing made');
+    await pve.control({ op: 'snippet', storage: 'local', name, data: rich });
+    const { id } = await p.create(req);
+    const cfg = (await fake(id))!.config;
+    t.equal(cfg.cicustom, `user=local:snippets/${name}`, 'cicustom points at the snippet');
+    t.equal(cfg.ciuser, 'ops', 'ciuser is still set');
+    const simple = await p.create(createRequest('det-nosnippet', { userData: plain }));
+    t.equal((await fake(simple.id))!.config.cicustom, undefined, 'plain user-data: no cicustom');
+    for (const x of [id, simple.id]) await del(x);
   });
 
   await t.test('nextid: creates at once through two providers (two replicas) get different vmids', async (t) => {
