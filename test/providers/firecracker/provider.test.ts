@@ -201,7 +201,10 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
   t.test('NIC rate limiters: the tenant\'s qos lowers the operator\'s; reconfigure PATCHes a running microVM', async (t) => {
     const req = small('qos');
     const net = { ...req.networks[0]!, IngressLimit: 4_000_000, EgressLimit: 64_000_000 };
-    const { id } = await p.create({ ...req, disks: [], networks: [net] as typeof req.networks });
+    const ignition = '{"ignition":{"version":"3.4.0"}}';
+    const { id } = await p.create({ ...req, disks: [], networks: [net] as unknown as NetworkPayload[], userData: ignition });
+    const mmds = await fcApi<Record<string, any>>(p.layout.socket(id), { method: 'GET', path: '/mmds' });
+    t.equal(mmds.latest['user-data'], ignition, 'an Ignition config as user-data: in MMDS as given');
     const nic = async () => (await fcApi<Record<string, any>>(p.layout.socket(id), { method: 'GET', path: '/vm/config' }))['network-interfaces'][0];
     let n = await nic();
     t.equal(n.rx_rate_limiter.bandwidth.size, 500_000, 'rx: the tenant\'s 4 Mbit/s, under the operator\'s 8');
@@ -241,6 +244,19 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     const d = await p.describe(id);
     t.equal(d.powerState, 'Off', 'Off');
     t.equal(d.providerRaw.lastShutdown, 'forced-after-timeout', 'status says it was forced after the timeout');
+    await p.delete(id);
+  });
+
+  t.test('graceful shutdown the guest completes: done before the timeout, recorded as the guest\'s', async (t) => {
+    const { id } = await p.create(small('grace3', { networks: [], disks: [] }));
+    const task = await p.power(id, 'ShutdownGraceful', 60);
+    const pid = await livePid(p.layout, id);
+    // What a booted guest does on Ctrl+Alt+Del with reboot=k: Firecracker exits.
+    process.kill(pid!, 'SIGTERM');
+    while (await livePid(p.layout, id)) await sleep(25);
+    t.equal((await p.taskStatus(task!)).done, true, 'the task is done long before the 60 s timeout');
+    t.equal((await p.describe(id)).providerRaw.lastShutdown, 'guest', 'lastShutdown: guest');
+    t.notOk(await fs.stat(p.layout.socket(id)).then(() => true, () => false), 'its socket is removed');
     await p.delete(id);
   });
 
