@@ -11,6 +11,7 @@
 import { ProviderError, type ClassPayload, type CloneRequest, type CreateRequest, type CreateResponse, type TaskRef } from '../provider';
 import { cloneUid, plainTags, requestUid } from '../uid';
 import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, UID_KEY, classExtraConfig, configSpec, firmwareOf, guestinfo, requireSize } from './config';
+import { customizationSpec } from './customize';
 import { addDisk, addNic, growDisk, isDisk, isNic, removeDevice, scsiSlots, type Device, type NicBacking } from './devices';
 import type { DatastoreChoice, Inventory, Placement } from './inventory';
 import { deployLibraryItem, findLibraryItem } from './library';
@@ -65,7 +66,8 @@ export async function createVm(x: Ctx, given: CreateRequest, o?: CallOpts): Prom
   const ds = await x.inv.datastore(place, o);
   const config = await vmConfig(x, req, template.devices, ds, o);
   const location: XmlNode = { ...(ds ? { datastore: ref(ds.datastore) } : {}), pool: ref(pool), ...(host ? { host: ref(host) } : {}) };
-  const task = await cloneTask(x, template.ref, folder, req.name, { location, template: 'false', config, powerOn: 'false' }, o);
+  const customization = customizationSpec(req);
+  const task = await cloneTask(x, template.ref, folder, req.name, { location, template: 'false', config, ...(customization ? { customization } : {}), powerOn: 'false' }, o);
   try {
     const vm = moRef(await waitTask(x.c, task, 'Create', o));
     if (!vm) throw new ProviderError('Internal', `Create: clone task ${task.value} returned no VM`, 'Create');
@@ -164,6 +166,12 @@ async function configureDeployed(x: Ctx, req: CreateRequest, vm: MoRef, pool: Mo
   const spec = await vmConfig(x, req, got.devices, ds, o);
   const task = moRef(await x.c.call('ReconfigVM_Task', vm, { spec }, o));
   if (task) await waitTask(x.c, task, 'Create', o);
+  // A deployed item has no clone spec to carry the customization: it is set on the (powered-off) VM instead.
+  const customization = customizationSpec(req);
+  if (customization) {
+    const t = moRef(await x.c.call('CustomizeVM_Task', vm, { spec: customization }, o));
+    if (t) await waitTask(x.c, t, 'Create', o);
+  }
   const rest = await finishClone(x, vm, req.class, o);
   return { id: vm.value, ...(rest ? { task: rest } : task ? { task: { id: task.value } } : {}) };
 }

@@ -85,6 +85,17 @@ t.test('create from a content library item (vcsim)', async (t) => {
     t.equal((await readVm(p.client, id)).powerState, 'poweredOn', 'powered on');
   });
 
+  await t.test('a static NIC address on a deployed item: customized on the powered-off VM, the guest has it after power-on', async (t) => {
+    const base = createRequest('x').networks[0]!;
+    const r = await p.create(req('lib-ip', { networks: [{ ...base, NetworkName: '', Portgroup: 'PG-App-VLAN100', Model: 'vmxnet3', IPPolicy: 'static', StaticIP: '10.30.0.8', Prefix: 24, Gateway: '10.30.0.1', DNS: '' }] }));
+    if (r.task) await waitTask(p.client, taskRef(r.task.id), 'Create');
+    const on = await p.power(r.id, 'On', 0);
+    if (on) await waitTask(p.client, taskRef(on.id), 'Power');
+    t.ok((await p.describe(r.id)).ips.includes('10.30.0.8'), 'the guest reports the static address');
+    const off = await p.delete(r.id);
+    if (off) await waitTask(p.client, taskRef(off.id), 'Delete');
+  });
+
   await t.test('not idempotent by name: a second create is refused and the first VM left alone', async (t) => {
     const before = await readVm(p.client, id);
     t.equal(await category(p.create(req('from-lib', { uid: '5a6b7c8d-0000-4000-8000-00000000000b' }))), `InvalidSpec: Create: a VM named "from-lib" already exists (id ${id})`);

@@ -129,6 +129,17 @@ t.test('vSphere provider against vcsim', async (t) => {
     await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
   });
 
+  await t.test('a static NIC address goes into guest customization and the guest has it after power-on', async (t) => {
+    const nic = { ...createRequest('x').networks[0]!, NetworkName: 'VM Network', Model: 'vmxnet3' };
+    const { id } = await make(createRequest('fixed-ip', {
+      networks: [{ ...nic, Name: 'eth0', IPPolicy: 'static', StaticIP: '10.30.0.7', Prefix: 24, Gateway: '10.30.0.1', DNS: '10.30.0.53' }, { ...nic, Name: 'eth1' }],
+    }));
+    await waitTask(p.client, taskRef((await p.power(id, 'On', 0))!.id), 'Power');
+    const d = await p.describe(id);
+    t.ok(d.ips.includes('10.30.0.7'), `the guest reports the static address (${d.ips.join(', ')})`);
+    await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
+  });
+
   await t.test('uid: extraConfig virtrigaud.uid, never inherited from a template or a clone source', async (t) => {
     const cls = { ...createRequest('x').class, ExtraConfig: { 'virtrigaud.uid': 'class-cannot-set-it' } };
     const src = await make(createRequest('uid-src', { uid: 'aa11bb22-0000-4000-8000-000000000001', class: cls }));
