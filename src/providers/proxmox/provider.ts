@@ -94,16 +94,11 @@ export class ProxmoxProvider implements Provider {
       case 'Reboot': return on ? act('reboot') : act('start');
       case 'ShutdownGraceful': {
         if (!on) return undefined;
+        // PVE waits up to `timeout` for the guest, then stops it itself (forceStop=1): OffGraceful ends Off.
+        // The task is returned at once (the reconciler polls it within its own call timeout); a task that
+        // still ends in "VM quit/powerdown failed - got timeout" is followed by a stop in taskStatus.
         const timeout = gracefulTimeoutSeconds > 0 ? gracefulTimeoutSeconds : 60;
-        const t = await act('shutdown', { timeout, forceStop: 1 });
-        try {
-          await awaitUpid(this.client, t?.id, 'Power', (timeout + 60) * 1000);
-          return undefined;
-        } catch (e) {
-          // "VM quit/powerdown failed - got timeout": the guest ignored ACPI; OffGraceful asks for off, so force it.
-          if (e instanceof ProviderError && /got timeout|powerdown failed/.test(e.message)) return act('stop');
-          throw e;
-        }
+        return act('shutdown', { timeout, forceStop: 1 });
       }
     }
   }
@@ -128,8 +123,22 @@ export class ProxmoxProvider implements Provider {
     return describeVm(this.client, r, this.consoleBase);
   }
 
-  taskStatus(t: TaskRef): Promise<TaskStatus> {
-    return taskStatus(this.client, t.id);
+  /**
+   * A task's status. A graceful shutdown (`qmshutdown`) that ended in "VM
+   * quit/powerdown failed - got timeout" (the guest ignored ACPI and the
+   * force stop did not happen) is finished here as OffGraceful asks: the VM
+   * is stopped, and the task reports done once it is off.
+   */
+  async taskStatus(t: TaskRef): Promise<TaskStatus> {
+    const s = await taskStatus(this.client, t.id);
+    const [, node, , , , type, vmid] = t.id.split(':');
+    if (s.done && s.error && type === 'qmshutdown' && node && /^\d+$/.test(vmid ?? '') && /got timeout/.test(s.error)) {
+      const r = { node, vmid: Number(vmid) };
+      const cur = await this.client.get<{ status: string }>(`${vmPath(r)}/status/current`, {}, 'TaskStatus');
+      if (cur.status === 'running') await awaitUpid(this.client, await this.client.post(`${vmPath(r)}/status/stop`, {}, 'TaskStatus'), 'TaskStatus');
+      return { done: true };
+    }
+    return s;
   }
 
   async snapshotCreate(req: SnapshotCreateRequest): Promise<{ snapshotId: string; task?: TaskRef }> {

@@ -127,11 +127,31 @@ t.test('PVE details against fakepve', async (t) => {
     const vmid = vmidOf(id);
     await awaitUpid(p.client, (await p.power(id, 'On', 0))?.id, 'Power');
     await pve.control({ op: 'fail', method: 'POST', suffix: `/nodes/pve1/qemu/${vmid}/status/shutdown`, error: 'quit_powerdown_failed_got_timeout', times: 1 });
-    await awaitUpid(p.client, (await p.power(id, 'ShutdownGraceful', 2))?.id, 'Power');
+    const ref = await p.power(id, 'ShutdownGraceful', 2);
+    t.match(ref?.id, /:qmshutdown:/, 'the shutdown task is returned at once (the reconciler polls it)');
+    let st = await p.taskStatus(ref!);
+    for (let i = 0; i < 200 && !st.done; i++) st = await new Promise((r) => setTimeout(r, 50)).then(() => p.taskStatus(ref!));
+    t.same(st, { done: true }, 'its status: done, no error (the provider stopped the VM as OffGraceful asks)');
     t.equal((await p.describe(id)).powerState, 'Off', 'Off');
     const mine = (await tasks()).filter((x) => x.id === String(vmid));
     t.ok(mine.some((x) => x.type === 'qmshutdown' && /got timeout/.test(x.exitstatus ?? '')), 'the shutdown task failed with the timeout');
     t.ok(mine.some((x) => x.type === 'qmstop' && x.exitstatus === 'OK'), 'and a stop followed');
+    await del(id);
+  });
+
+  await t.test('graceful shutdown returns at once; PVE force-stops a guest that ignores ACPI after the timeout', async (t) => {
+    const { id } = await p.create(createRequest('det-sd-force'));
+    await awaitUpid(p.client, (await p.power(id, 'On', 0))?.id, 'Power');
+    await pve.control({ op: 'acpi', vmid: vmidOf(id), on: false });
+    const t0 = Date.now();
+    const ref = await p.power(id, 'ShutdownGraceful', 3);
+    t.ok(Date.now() - t0 < 2_000, `power() did not wait for the guest (${Date.now() - t0} ms)`);
+    let st = await p.taskStatus(ref!);
+    for (let i = 0; i < 200 && !st.done; i++) st = await new Promise((r) => setTimeout(r, 50)).then(() => p.taskStatus(ref!));
+    t.same(st, { done: true }, 'the task ends without error');
+    // Without forceStop a guest ignoring ACPI ends the task in "got timeout": OK shows PVE stopped it.
+    t.equal((await tasks()).find((x) => x.upid === ref!.id)?.exitstatus, 'OK', 'fakepve ended the qmshutdown task OK (forceStop=1)');
+    t.equal((await p.describe(id)).powerState, 'Off', 'Off after the timeout');
     await del(id);
   });
 
