@@ -56,6 +56,10 @@ export interface NetworkPayload {
   Gateway: string;
   DNS: string;
   PCISlotNumber: number | null;
+  /** Inbound (to the guest) cap in bit/s, from VMNetworkAttachment `qos.ingressLimit`; absent: none. */
+  IngressLimit?: number;
+  /** Outbound cap in bit/s, from `qos.egressLimit`; absent: none. */
+  EgressLimit?: number;
 }
 
 /** One element of `disks_json`. */

@@ -24,6 +24,10 @@ export interface NicSpec {
   readonly bridge?: string;
   readonly model: string;
   readonly mac?: string;
+  /** Average rate to the guest, kilobytes (1000 bytes) per second, as libvirt's `<bandwidth>` reads it. */
+  readonly inboundKBps?: number;
+  /** Average rate from the guest, kilobytes per second. */
+  readonly outboundKBps?: number;
 }
 
 /** Our bookkeeping, stored in the domain's `<metadata>`. */
@@ -81,7 +85,11 @@ function nicXml(n: NicSpec): string {
   const src = n.bridge ? `<source bridge='${x(n.bridge)}'/>` : `<source network='${x(n.network ?? 'default')}'/>`;
   return `<interface type='${n.bridge ? 'bridge' : 'network'}'>${src}`
     + (n.mac ? `<mac address='${x(n.mac)}'/>` : '')
-    + `<model type='${x(n.model)}'/></interface>`;
+    + `<model type='${x(n.model)}'/>`
+    + (n.inboundKBps || n.outboundKBps
+      ? `<bandwidth>${n.inboundKBps ? `<inbound average='${n.inboundKBps}'/>` : ''}${n.outboundKBps ? `<outbound average='${n.outboundKBps}'/>` : ''}</bandwidth>`
+      : '')
+    + '</interface>';
 }
 
 function osXml(s: DomainSpec): string {

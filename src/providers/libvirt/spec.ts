@@ -87,7 +87,14 @@ export function nicsOf(networks: readonly NetworkPayload[], defaultNetwork: stri
     if (policy && network && !policy.networks.includes(network)) {
       throw new ProviderError('InvalidSpec', `NIC ${n.Name}: libvirt network "${network}" is not one the operator allows (${policy.networks.length ? policy.networks.join(', ') : 'none'})`, op);
     }
-    return { ...(n.Bridge ? { bridge: n.Bridge } : { network }), model, ...(n.MacAddress ? { mac: n.MacAddress.toLowerCase() } : {}) };
+    // VMNetworkAttachment qos (bit/s) as libvirt's <bandwidth> (kilobytes per second, at least 1).
+    const kBps = (bits: number | undefined) => (bits ? Math.max(1, Math.round(bits / 8000)) : undefined);
+    const inbound = kBps(n.IngressLimit);
+    const outbound = kBps(n.EgressLimit);
+    return {
+      ...(n.Bridge ? { bridge: n.Bridge } : { network }), model, ...(n.MacAddress ? { mac: n.MacAddress.toLowerCase() } : {}),
+      ...(inbound ? { inboundKBps: inbound } : {}), ...(outbound ? { outboundKBps: outbound } : {}),
+    };
   });
 }
 

@@ -44,6 +44,8 @@ export function networkShape(n: NetworkPayload): NetworkPayload {
     VLAN: n.VLAN ?? 0, Model: n.Model ?? '', MacAddress: n.MacAddress ?? '', IPPolicy: n.IPPolicy ?? '',
     StaticIP: n.StaticIP ?? '', Prefix: n.Prefix ?? 0, Gateway: n.Gateway ?? '', DNS: n.DNS ?? '',
     PCISlotNumber: nil(n.PCISlotNumber),
+    ...(n.IngressLimit ? { IngressLimit: n.IngressLimit } : {}),
+    ...(n.EgressLimit ? { EgressLimit: n.EgressLimit } : {}),
   };
 }
 

@@ -151,7 +151,10 @@ export function networkPayloads(vm: VirtualMachine, attachments: ReadonlyMap<str
       DNS: allocated ? allocated.dns.join(',') : nic.dns ?? '',
       PCISlotNumber: null,
     };
-    const net = nic.networkRef ? attachments.get(nic.networkRef.name)?.spec?.network : undefined;
+    const att = nic.networkRef ? attachments.get(nic.networkRef.name)?.spec : undefined;
+    const net = att?.network;
+    if (att?.qos?.ingressLimit) out.IngressLimit = att.qos.ingressLimit;
+    if (att?.qos?.egressLimit) out.EgressLimit = att.qos.egressLimit;
     if (net?.vsphere) {
       out.Portgroup = net.vsphere.portgroup ?? '';
       out.NetworkName = net.vsphere.portgroup ?? '';

@@ -89,7 +89,7 @@ t.test('libvirt provider features', async (t) => {
     t.ok(vols().includes(imageVol), 'the prepared image stays');
   });
 
-  await t.test('a static address reaches the guest: network-config in the seed ISO, matched by a stable MAC', async (t) => {
+  await t.test('a static address reaches the guest (network-config in the seed ISO, matched by a stable MAC); qos limits become <bandwidth>', async (t) => {
     const defined = new LibvirtProvider({ uri: TEST_URI, pool: TEST_POOL, startOnCreate: false, hostPolicy });
     t.teardown(() => defined.close());
     const nic = { Portgroup: '', Bridge: '', VLAN: 0, Model: '', MacAddress: '', IPPolicy: '', StaticIP: '', Prefix: 0, Gateway: '', DNS: '', PCISlotNumber: null };
@@ -98,12 +98,15 @@ t.test('libvirt provider features', async (t) => {
       class: { ...small('x').class, DiskDefaults: { Type: 'thin', SizeGiB: 1 } }, image: { TemplateName: '', Path: '', URL: '', Format: '', Checksum: '', ChecksumType: '' },
       networks: [
         { ...nic, Name: 'eth0', NetworkName: 'default', IPPolicy: 'static', StaticIP: '10.30.0.7', Prefix: 24, Gateway: '10.30.0.1', DNS: '10.30.0.53,10.30.0.54' },
-        { ...nic, Name: 'eth1', NetworkName: 'default', MacAddress: '52:54:00:aa:bb:cc' },
+        { ...nic, Name: 'eth1', NetworkName: 'default', MacAddress: '52:54:00:aa:bb:cc', IngressLimit: 8_000_000, EgressLimit: 16_000_000 },
       ],
     }));
     const xml = virsh('dumpxml', id);
     const macs = [...xml.matchAll(/<mac address='([0-9a-f:]+)'\/>/g)].map((m) => m[1]);
     t.same(macs, [stableMac(name, 0), '52:54:00:aa:bb:cc'], 'the static NIC got a stable MAC; the other keeps its own');
+    const ifaces = [...xml.matchAll(/<interface[\s\S]*?<\/interface>/g)].map((m) => m[0]);
+    t.notMatch(ifaces[0], /<bandwidth>/, 'no qos: no bandwidth limit');
+    t.match(ifaces[1], /<bandwidth>\s*<inbound average='1000'\/>\s*<outbound average='2000'\/>\s*<\/bandwidth>/, 'qos 8 Mbit/s in, 16 Mbit/s out: 1000 and 2000 kB/s');
     const iso = virsh('vol-path', '--pool', TEST_POOL, `${name}-seed.iso`).trim();
     const out = join(dir, 'network-config');
     execFileSync('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/network-config', out], { stdio: 'ignore' });

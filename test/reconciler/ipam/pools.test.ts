@@ -2,7 +2,7 @@
  * The pieces of address allocation that need no API server: IPv4 and CIDR
  * parsing, the order and limits of what a pool hands out, the `ipam`
  * section of the operator's configuration (every mistake named by field),
- * and how an allocated address reaches the provider's NIC payload.
+ * and how an allocated address and qos limits reach the provider's NIC payload.
  */
 import t from 'tap';
 import { ConfigError, parseConfig } from '../../../src/reconciler/config';
@@ -77,4 +77,12 @@ t.test('an allocated address fills the NIC payload; a NIC without one keeps its 
   const nets = networkPayloads(vm, new Map(), new Map([['eth0', { ip: '10.30.0.12', prefix: 24, gateway: '10.30.0.1', dns: ['10.30.0.53', '10.30.0.54'] }]]));
   t.match(nets[0], { Name: 'eth0', IPPolicy: 'static', StaticIP: '10.30.0.12', Prefix: 24, Gateway: '10.30.0.1', DNS: '10.30.0.53,10.30.0.54' });
   t.match(nets[1], { Name: 'eth1', IPPolicy: '', StaticIP: '192.0.2.9', Prefix: 28, Gateway: '192.0.2.1', DNS: '192.0.2.53' });
+});
+
+t.test('attachment qos limits go into the NIC payload; none, no fields', async (t) => {
+  const vm: any = { metadata: { name: 'web', namespace: 'a' }, spec: { networks: [{ name: 'eth0', networkRef: { name: 'capped' } }, { name: 'eth1', networkRef: { name: 'open' } }] } };
+  const att = (name: string, spec: any): [string, any] => [name, { metadata: { name }, spec: { network: { libvirt: { networkName: 'default' } }, ...spec } }];
+  const nets = networkPayloads(vm, new Map([att('capped', { qos: { ingressLimit: 8_000_000, egressLimit: 2_000_000 } }), att('open', {})]));
+  t.match(nets[0], { IngressLimit: 8_000_000, EgressLimit: 2_000_000 });
+  t.notOk('IngressLimit' in nets[1]! || 'EgressLimit' in nets[1]!, 'no limit fields without qos');
 });
