@@ -72,6 +72,7 @@ t.test('Proxmox VM through the reconciler on fakepve', async (t) => {
       await new Promise((r) => setTimeout(r, 200));
     }
     t.same((await pve.vms()).filter((v) => !v.template).map((v) => v.name), [], 'no VM left');
+    t.same((await pve.control<string[]>({ op: 'volumes' })).filter((v) => !/-900[01]-/.test(v)), [], 'and no volume but the templates\'');
     t.notOk(running.logs.some((l) => l.includes(pve.tokenSecret)), 'the token secret never reaches the logs');
   });
 });

@@ -68,14 +68,31 @@ t.test('Proxmox faults through the reconciler', async (t) => {
     t.equal((await named('q'))[0]!.config.cores, '3', 'cores 3 on fakepve');
   });
 
+  await t.test('the node drops off right after the clone: the retried create finishes that VM, no second one', async (t) => {
+    // The clone is posted, then its task cannot be read once (595): the create fails Retryable with the clone made.
+    await pve.control({ op: 'fail', method: 'GET', suffix: '/nodes/{node}/tasks/{upid}/status', status: 595, message: 'No route to host', times: 1 });
+    await env.admin.create(Kinds.VirtualMachine, { apiVersion: API, kind: 'VirtualMachine', metadata: { name: 'cut', namespace: ns }, spec: { providerRef: { name: 'pve' }, classRef: { name: 'small' }, imageRef: { name: 'ubuntu' }, powerState: 'On' } });
+    const vm = await env.waitFor(Kinds.VirtualMachine, 'cut', (o: any) => o.status?.phase === 'Running' && ready(o), 'Running after the retry', 90_000);
+    const onPve = await named('cut');
+    t.equal(onPve.length, 1, 'exactly one VM on fakepve');
+    t.equal(vm.status.id, `pve1/${onPve[0]!.vmid}`, `status.id is that VM (${vm.status.id})`);
+    t.notMatch(onPve[0]!.config.description, /state=creating/, 'finished, not half-made');
+    t.match(onPve[0]!.config.description, `virtrigaud.io/uid=${vm.metadata.uid}`, 'carrying the VM\'s uid');
+    t.equal(onPve[0]!.config.memory, '1024', 'configured from the class');
+    await env.admin.delete(Kinds.VirtualMachine, ns, 'cut');
+  });
+
   await t.test('delete leaves nothing in fakepve', async (t) => {
     await env.admin.delete(Kinds.VirtualMachine, ns, 'q');
     const deadline = Date.now() + 60_000;
-    let o: any;
-    while ((o = await env.admin.get(Kinds.VirtualMachine, ns, 'q'))) {
-      if (Date.now() > deadline) throw new Error(`q was not released: ${JSON.stringify({ finalizers: o.metadata.finalizers, status: o.status, logs: running.logs.slice(-30) })}`);
-      await new Promise((r) => setTimeout(r, 200));
+    for (const name of ['q', 'cut']) {
+      let o: any;
+      while ((o = await env.admin.get(Kinds.VirtualMachine, ns, name))) {
+        if (Date.now() > deadline) throw new Error(`${name} was not released: ${JSON.stringify({ finalizers: o.metadata.finalizers, status: o.status, logs: running.logs.slice(-3) })}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
     t.same((await pve.vms()).filter((v) => !v.template).map((v) => v.name), [], 'no VM left');
+    t.same((await pve.control<string[]>({ op: 'volumes' })).filter((v) => !/-900[01]-/.test(v)), [], 'and no volume but the templates\'');
   });
 });
