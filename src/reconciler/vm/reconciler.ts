@@ -8,7 +8,7 @@
  */
 import type { VirtualMachine } from '../../generated/virtual-machine';
 import { isProviderError, type Provider, type TaskRef } from '../../providers/provider';
-import { Kinds } from '../kinds';
+import { Kinds, refKey } from '../kinds';
 import { InProcessRefused } from '../config/in-process';
 import { ProviderUnavailable } from '../provider-connections';
 import { addFinalizer, hasFinalizer, type Result } from '../runtime';
@@ -48,7 +48,10 @@ export class VmReconciler {
     if (!hasFinalizer(vm, VM_FINALIZER)) vm = await addFinalizer(this.ctx.client, Kinds.VirtualMachine, vm, VM_FINALIZER);
 
     const draft = new StatusDraft(vm);
-    const unsupported = unsupportedFields(vm);
+    const ns = vm.metadata?.namespace ?? '';
+    const providerRef = vm.spec?.providerRef;
+    const providerType = providerRef ? this.ctx.lookups.provider(refKey(providerRef, ns))?.spec?.type ?? '' : '';
+    const unsupported = unsupportedFields(vm, (name) => this.ctx.lookups.networkAttachment(`${ns}/${name}`)?.spec, providerType);
     if (unsupported.length) {
       if (draft.conditionChanges('Unsupported', true, 'FieldNotImplemented')) this.ctx.events.event(vm, 'Warning', 'FieldNotImplemented', unsupported.join('; '));
       draft.condition('Unsupported', true, 'FieldNotImplemented', unsupported.join('; '));

@@ -36,6 +36,18 @@ t.test('a VM asking for a GPU, an Ignition config and a host says it got none of
   const cleared = await env.waitFor(Kinds.VirtualMachine, 'gpu', (o: any) => condition(o, 'Unsupported')?.status === 'False', 'Unsupported=False');
   t.equal(condition(cleared, 'Unsupported')?.reason, 'AllFieldsSupported');
   const plain = await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'plain'));
+  // Fields of the attachment a NIC uses count too; a rate limit is applied on this (libvirt-type) Provider, so it is not listed.
+  await env.admin.create(Kinds.VMNetworkAttachment, {
+    apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMNetworkAttachment', metadata: { name: 'guarded', namespace: env.ns },
+    spec: { network: { libvirt: { networkName: 'default' } }, security: { firewall: { enabled: true } }, qos: { dscp: 46, ingressLimit: 1_000_000 }, ipAllocation: { type: 'DHCP', dhcpConfig: { hostname: 'x' } } },
+  });
+  await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'guarded', { networks: [{ name: 'eth0', networkRef: { name: 'guarded' } }] }));
+  const guarded = await env.waitFor(Kinds.VirtualMachine, 'guarded', (o: any) => o.status?.phase === 'Running' && !!condition(o, 'Unsupported'), 'Running with Unsupported');
+  const gm = condition(guarded, 'Unsupported')!.message;
+  t.match(gm, /VMNetworkAttachment guarded: spec\.security: Unsupported value: no provider applies network security policies/);
+  t.match(gm, /VMNetworkAttachment guarded: spec\.qos\.dscp: Unsupported value: /);
+  t.match(gm, /VMNetworkAttachment guarded: spec\.ipAllocation\.dhcpConfig: Unsupported value: /);
+  t.notMatch(gm, /ingressLimit/, 'the rate limit is applied by a libvirt Provider');
   const ran = await env.waitFor(Kinds.VirtualMachine, plain.metadata.name, (o: any) => o.status?.phase === 'Running', 'Running');
   t.equal(condition(ran, 'Unsupported'), undefined, 'a VM without such fields has no Unsupported condition');
 });

@@ -9,6 +9,7 @@ import { ConfigError, parseConfig } from '../../../src/reconciler/config';
 import { hostRange, intToIp, ipToInt, parseCidr } from '../../../src/reconciler/ipam/addresses';
 import { poolAddresses, poolOffers } from '../../../src/reconciler/ipam/allocator';
 import { networkPayloads } from '../../../src/reconciler/vm/payload';
+import { unsupportedFields } from '../../../src/reconciler/vm/unsupported';
 
 const problems = (text: string): string[] => {
   try {
@@ -85,4 +86,17 @@ t.test('attachment qos limits go into the NIC payload; none, no fields', async (
   const nets = networkPayloads(vm, new Map([att('capped', { qos: { ingressLimit: 8_000_000, egressLimit: 2_000_000 } }), att('open', {})]));
   t.match(nets[0], { IngressLimit: 8_000_000, EgressLimit: 2_000_000 });
   t.notOk('IngressLimit' in nets[1]! || 'EgressLimit' in nets[1]!, 'no limit fields without qos');
+});
+
+t.test('attachment fields a VM\'s provider does not apply are named, per provider type', async (t) => {
+  const vm: any = { metadata: { name: 'web', namespace: 'a' }, spec: { networks: [{ name: 'eth0', networkRef: { name: 'capped' } }, { name: 'eth1', networkRef: { name: 'capped' } }] } };
+  const spec: any = { network: {}, qos: { ingressLimit: 1_000_000, egressLimit: 2_000_000 }, ipAllocation: { type: 'Static', staticConfig: { address: '10.0.0.5/24', routes: [{ destination: '10.1.0.0/16', gateway: '10.0.0.1' }] } } };
+  const lines = (type: string) => unsupportedFields(vm, (n) => (n === 'capped' ? spec : undefined), type);
+  t.same(lines('qemu'), [
+    'VMNetworkAttachment capped: spec.qos.ingressLimit: Unsupported value: rate limits are applied by the libvirt and Firecracker providers only',
+    'VMNetworkAttachment capped: spec.qos.egressLimit: Unsupported value: rate limits are applied by the libvirt and Firecracker providers only',
+    'VMNetworkAttachment capped: spec.ipAllocation.staticConfig.routes: Unsupported value: static routes other than the default gateway are not delivered to guests',
+  ], 'each attachment once, even when two NICs use it');
+  t.same(lines('libvirt'), [lines('qemu')[2]], 'libvirt applies the rate limits');
+  t.same(unsupportedFields(vm, () => undefined, 'qemu'), [], 'an attachment not (yet) in the cache adds nothing');
 });
