@@ -67,6 +67,8 @@ t.before(async () => {
   });
   await admin.create(Kinds.VMImage, { apiVersion: API, kind: 'VMImage', metadata: { name: 'debian', namespace: ns }, spec: { source: { libvirt: { path: template } } } });
   await env.start({
+    // The reconciler's own namespace is the test's (address Leases are looked up there at delete).
+    systemNamespace: env.ns,
     registry: registerFirecrackerProvider(new ProviderRegistry()),
     config: testConfig([env.ns], {
       instances: [
