@@ -63,6 +63,20 @@ t.test('Proxmox VM through the reconciler on fakepve', async (t) => {
     await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.phase === 'Running' && ready(o), 'Running again', 60_000);
   });
 
+  await t.test('a resize of the running VM lands in pending: the status says so until a restart applies it', async (t) => {
+    await env.admin.patch(Kinds.VirtualMachine, ns, 'web', { spec: { resources: { memoryMiB: 3072 } } }, { type: 'merge' });
+    const pending = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => /memory/.test(o.status?.provider?.pendingChanges ?? ''), 'status.provider.pendingChanges names memory', 60_000);
+    t.match(pending.status.provider.pendingReason, /apply at its next restart/, `status.provider.pendingReason: ${pending.status.provider.pendingReason}`);
+    const f = (await fakeVm())!;
+    t.same([f.config.memory, f.pending.memory], ['2048', '3072'], 'fakepve: 2048 in effect, 3072 pending');
+    await env.admin.patch(Kinds.VirtualMachine, ns, 'web', { spec: { powerState: 'Off' } }, { type: 'merge' });
+    await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.phase === 'Stopped' && ready(o), 'Stopped', 60_000);
+    await env.admin.patch(Kinds.VirtualMachine, ns, 'web', { spec: { powerState: 'On' } }, { type: 'merge' });
+    const after = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.phase === 'Running' && ready(o) && !o.status?.provider?.pendingChanges, 'Running with nothing pending', 60_000);
+    t.notOk(after.status.provider.pendingChanges, 'nothing pending after the restart');
+    t.equal((await fakeVm())!.config.memory, '3072', 'the memory is in effect on fakepve');
+  });
+
   await t.test('delete leaves nothing in fakepve', async (t) => {
     await env.admin.delete(Kinds.VMSnapshot, ns, 'base').catch(() => undefined);
     await env.admin.delete(Kinds.VirtualMachine, ns, 'web');
