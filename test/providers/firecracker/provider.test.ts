@@ -94,6 +94,9 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     t.equal((await fs.stat(vmDir)).mode & 0o777, 0o700, 'the VM directory is private (0700)');
     const pid = await livePid(p.layout, id);
     t.equal(await fs.readlink(`/proc/${pid}/cwd`), vmDir, 'the process runs in its VM directory');
+    const fds = await Promise.all((await fs.readdir(`/proc/${pid}/fd`)).map((fd) => fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+    t.ok(fds.includes(p.layout.serialLog(id)), 'the process writes the guest console to serial.log (PUT /serial)');
+    t.ok(fds.includes(p.layout.log(id)), 'and its own output to firecracker.log');
     const threads = await fs.readdir(`/proc/${pid}/task`);
     const filtered = await Promise.all(threads.map(async (tid) => /Seccomp:\s+2/.test(await fs.readFile(`/proc/${pid}/task/${tid}/status`, 'utf8'))));
     t.ok(threads.length > 1 && filtered.every(Boolean), `all ${threads.length} threads under Firecracker's seccomp filters`);
