@@ -52,9 +52,12 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
   if (extras.domainType === 'kvm' && opts.kvmUnusable) {
     throw new ProviderError('InvalidSpec', `extraConfig domainType: "kvm": this host cannot run KVM guests (${opts.kvmUnusable})`, op);
   }
-  // A NIC given a static address needs a MAC the guest's network-config can match: one stable per VM and NIC.
-  const nics = nicsOf(req.networks, opts.defaultNetwork, op, opts.nicPolicy).map((n, i) => (n.mac || !req.networks[i]!.StaticIP ? n : { ...n, mac: stableMac(req.name, i) }));
-  const netConfig = networkConfig(req.networks, nics.map((n, i) => n.mac ?? stableMac(req.name, i)));
+  // A network-config (static address, or none) matches NICs by MAC: then each NIC without one gets one, stable
+  // per VM object (its uid, unique across hosts) and NIC; otherwise libvirt picks MACs as always.
+  const listed = nicsOf(req.networks, opts.defaultNetwork, op, opts.nicPolicy);
+  const macs = listed.map((n, i) => n.mac ?? stableMac(req.uid || req.name, i));
+  const netConfig = networkConfig(req.networks, macs);
+  const nics = netConfig ? listed.map((n, i) => ({ ...n, mac: macs[i]! })) : listed;
   for (const d of req.disks) checkName(`${req.name}-disk-${d.Name}`, op);
 
   const uid = requestUid(req, op);

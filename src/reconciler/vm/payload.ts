@@ -153,6 +153,7 @@ export function networkPayloads(vm: VirtualMachine, attachments: ReadonlyMap<str
     };
     const att = nic.networkRef ? attachments.get(nic.networkRef.name)?.spec : undefined;
     const net = att?.network;
+    if (att?.ipAllocation?.type === 'None' && !out.StaticIP) out.IPPolicy = 'none';
     if (att?.qos?.ingressLimit) out.IngressLimit = att.qos.ingressLimit;
     if (att?.qos?.egressLimit) out.EgressLimit = att.qos.egressLimit;
     if (net?.vsphere) {

@@ -31,6 +31,7 @@ const ATTACHMENT_CHECKS: readonly { readonly path: string; readonly set: (a: VMN
     path: 'spec.qos.egressLimit', set: (a, type) => a.qos?.egressLimit !== undefined && !RATE_LIMITED.includes(type),
     why: 'rate limits are applied by the libvirt and Firecracker providers only',
   },
+  { path: 'spec.ipAllocation.type', set: (a, type) => a.ipAllocation?.type === 'None' && type !== 'libvirt', why: 'type None (no address) is applied by the libvirt provider only; elsewhere the guest keeps DHCP' },
   { path: 'spec.ipAllocation.dhcpConfig', set: (a) => !!a.ipAllocation?.dhcpConfig, why: 'DHCP client options are not delivered to guests' },
   {
     path: 'spec.ipAllocation.dnsConfig', set: (a) => !!(a.ipAllocation?.dnsConfig?.searchDomains?.length || Object.keys(a.ipAllocation?.dnsConfig?.options ?? {}).length),

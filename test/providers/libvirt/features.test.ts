@@ -99,11 +99,12 @@ t.test('libvirt provider features', async (t) => {
       networks: [
         { ...nic, Name: 'eth0', NetworkName: 'default', IPPolicy: 'static', StaticIP: '10.30.0.7', Prefix: 24, Gateway: '10.30.0.1', DNS: '10.30.0.53,10.30.0.54' },
         { ...nic, Name: 'eth1', NetworkName: 'default', MacAddress: '52:54:00:aa:bb:cc', IngressLimit: 8_000_000, EgressLimit: 16_000_000 },
+        { ...nic, Name: 'eth2', NetworkName: 'default', IPPolicy: 'none' },
       ],
     }));
     const xml = virsh('dumpxml', id);
     const macs = [...xml.matchAll(/<mac address='([0-9a-f:]+)'\/>/g)].map((m) => m[1]);
-    t.same(macs, [stableMac(name, 0), '52:54:00:aa:bb:cc'], 'the static NIC got a stable MAC; the other keeps its own');
+    t.same(macs, [stableMac(name, 0), '52:54:00:aa:bb:cc', stableMac(name, 2)], 'NICs without a MAC got stable ones; the other keeps its own');
     const ifaces = [...xml.matchAll(/<interface[\s\S]*?<\/interface>/g)].map((m) => m[0]);
     t.notMatch(ifaces[0], /<bandwidth>/, 'no qos: no bandwidth limit');
     t.match(ifaces[1], /<bandwidth>\s*<inbound average='1000'\/>\s*<outbound average='2000'\/>\s*<\/bandwidth>/, 'qos 8 Mbit/s in, 16 Mbit/s out: 1000 and 2000 kB/s');
@@ -116,9 +117,10 @@ t.test('libvirt provider features', async (t) => {
         ethernets: {
           nic0: { match: { macaddress: stableMac(name, 0) }, dhcp4: false, addresses: ['10.30.0.7/24'], routes: [{ to: 'default', via: '10.30.0.1' }], nameservers: { addresses: ['10.30.0.53', '10.30.0.54'] } },
           nic1: { match: { macaddress: '52:54:00:aa:bb:cc' }, dhcp4: true },
+          nic2: { match: { macaddress: stableMac(name, 2) }, dhcp4: false },
         },
       },
-    }, 'the seed carries the address, gateway and resolvers for the first NIC, DHCP for the second');
+    }, 'the seed carries the address, gateway and resolvers for the first NIC, DHCP for the second, no address for the third (ipAllocation None)');
     await defined.delete(id);
     t.same(vols().filter((v) => v.startsWith(name)), [], 'seed and disks deleted with the VM');
   });

@@ -100,3 +100,11 @@ t.test('attachment fields a VM\'s provider does not apply are named, per provide
   t.same(lines('libvirt'), [lines('qemu')[2]], 'libvirt applies the rate limits');
   t.same(unsupportedFields(vm, () => undefined, 'qemu'), [], 'an attachment not (yet) in the cache adds nothing');
 });
+
+t.test('ipAllocation None: the NIC payload says so (IPPolicy none), and only off libvirt is it listed as unapplied', async (t) => {
+  const vm: any = { metadata: { name: 'web', namespace: 'a' }, spec: { networks: [{ name: 'eth0', networkRef: { name: 'bare' } }] } };
+  const spec: any = { network: { libvirt: { networkName: 'default' } }, ipAllocation: { type: 'None' } };
+  t.equal(networkPayloads(vm, new Map([['bare', { metadata: { name: 'bare' }, spec }]]))[0]!.IPPolicy, 'none');
+  t.same(unsupportedFields(vm, () => spec, 'libvirt'), []);
+  t.match(unsupportedFields(vm, () => spec, 'vsphere'), [/^VMNetworkAttachment bare: spec\.ipAllocation\.type: Unsupported value: type None/]);
+});
