@@ -297,6 +297,32 @@ t.test('PVE details against fakepve', async (t) => {
     t.notOk((await pve.vms()).some((v) => v.vmid === vmid), 'and no VM');
   });
 
+  await t.test('fakepve\'s gaps: what the provider does there', async (t) => {
+    // download-url pretends: the provider never uses it. Images are existing templates; anything else is refused.
+    const before = (await tasks()).length;
+    const url = await p.imagePrepare({ imageJson: JSON.stringify({ source: { http: { url: 'https://images.example/u.qcow2' } } }), targetName: 'u', storageHint: '' }).catch((x: unknown) => x);
+    t.ok(isProviderError(url, 'Unimplemented'), `an image to download: Unimplemented (${(url as Error).message})`);
+    t.equal((await tasks()).length, before, 'no task started (no download-url)');
+    const tmpl = await p.imagePrepare({ imageJson: JSON.stringify({ source: { proxmox: { templateName: 'ubuntu-22.04' } } }), targetName: 'u', storageHint: '' });
+    t.same(tmpl, { preparedImageId: String(pve.templateId), preparedImagePath: `pve1/${pve.templateId}` }, 'a template by name: its VMID and node');
+    const missing = await p.imagePrepare({ imageJson: JSON.stringify({ source: { proxmox: { templateID: 4242 } } }), targetName: 'u', storageHint: '' }).catch((x: unknown) => x);
+    t.ok(isProviderError(missing, 'InvalidSpec'), 'an unknown template: InvalidSpec');
+    // No SSH data plane: the disk calls say so.
+    t.equal(await kind(p.exportDisk()), 'Unimplemented', 'ExportDisk: Unimplemented');
+    t.equal(await kind(p.importDisk()), 'Unimplemented', 'ImportDisk: Unimplemented');
+    t.equal(await kind(p.getDiskInfo()), 'Unimplemented', 'GetDiskInfo: Unimplemented');
+    // Tokens created over the API do not authenticate on fakepve; the launcher registers the test token
+    // through its Python API. A token PVE does not accept is Unauthenticated, and its secret is never told.
+    const bad = pve.provider({ tokenSecret: 'not-the-secret-42' });
+    t.teardown(() => bad.close());
+    const v = await bad.validate();
+    t.equal(v.ok, false, `validate fails (${v.message})`);
+    t.notMatch(v.message, /not-the-secret-42/, 'without the secret in the message');
+    const e = await bad.describe('pve1/100').catch((x: unknown) => x);
+    t.ok(isProviderError(e, 'Unauthenticated'), `a call: Unauthenticated (${(e as Error).message})`);
+    t.notMatch((e as Error).message, /not-the-secret-42/, 'without the secret');
+  });
+
   await t.test('ticket login: fakepve refuses a write without the CSRF token, the client sends it', async (t) => {
     const login = await new Promise<{ ticket: string; CSRFPreventionToken: string }>((resolve, reject) => {
       const body = new URLSearchParams({ username: pve.user, password: pve.password }).toString();
