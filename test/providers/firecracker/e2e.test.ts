@@ -25,6 +25,8 @@ let env: OperatorEnv;
 let dir: string;
 let fc: FirecrackerProvider;
 let netns: string;
+let startOpts: Parameters<OperatorEnv['start']>[0];
+let operator: Awaited<ReturnType<OperatorEnv['start']>>;
 
 const USER_DATA = '#cloud-config\nhostname: web\n';
 const vmConfig = async (id: string) => fcApi<Record<string, any>>(fc.layout.socket(id), { method: 'GET', path: '/vm/config' });
@@ -66,7 +68,7 @@ t.before(async () => {
     },
   });
   await admin.create(Kinds.VMImage, { apiVersion: API, kind: 'VMImage', metadata: { name: 'debian', namespace: ns }, spec: { source: { libvirt: { path: template } } } });
-  await env.start({
+  startOpts = {
     // The reconciler's own namespace is the test's (address Leases are looked up there at delete).
     systemNamespace: env.ns,
     registry: registerFirecrackerProvider(new ProviderRegistry()),
@@ -77,7 +79,8 @@ t.before(async () => {
       ],
       images: { roots: [template], tempDir: `${dir}/tmp` },
     }),
-  });
+  };
+  operator = await env.start(startOpts);
 });
 
 t.test('VirtualMachine → a Firecracker process running', async (t) => {
@@ -123,6 +126,20 @@ t.test('resize of a running microVM: status says a restart is needed', async (t)
   t.same(o.status.currentResources, { cpu: 2, memoryMiB: 256 }, 'the new size recorded');
   t.equal(await livePid(fc.layout, id), pid, 'the running process was left alone');
   t.equal((await vmConfig(id))['machine-config'].vcpu_count, 1, 'which still has 1 vCPU');
+});
+
+t.test('operator restart: the running microVM is found again, not made twice', async (t) => {
+  const before = await vm();
+  const id = before.status.id;
+  const pid = await livePid(fc.layout, id);
+  await operator.stop();
+  operator = await env.start(startOpts);
+  // The new operator's provider reads the state directory; a spec change proves it drives the VM.
+  await env.admin.patch(Kinds.VirtualMachine, env.ns, 'web', { metadata: { labels: { restarted: 'yes' } } }, { type: 'merge' });
+  const o = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => ready(o, 'Running') && o.status?.provider?.pid === String(pid), 'Running, same process', 30_000);
+  t.equal(o.status.id, id, 'the same provider id');
+  t.equal(await livePid(fc.layout, id), pid, 'the same Firecracker process, left running');
+  t.equal((await fc.listVMs()).length, 1, 'one microVM on the host');
 });
 
 t.test('power off, then on', async (t) => {
