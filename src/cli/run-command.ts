@@ -191,6 +191,8 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
     logger,
     redactor,
     namespace: flags.namespace,
+    // The reconciler's own namespace ($POD_NAMESPACE, else virtrigaud-system, or the flag): the address Leases live there.
+    systemNamespace: flags.leaderElectionNamespace,
     ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, name: flags.leaderElectionId, identity: process.env.POD_NAME || undefined, leaseDurationMs: flags.leaseDurationMs, renewDeadlineMs: flags.renewDeadlineMs, retryPeriodMs: flags.retryPeriodMs } } : {}),
     metricsBindAddress: flags.metricsBindAddress,
     healthProbeBindAddress: flags.healthProbeBindAddress,

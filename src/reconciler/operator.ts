@@ -38,7 +38,7 @@ export interface OperatorOptions {
   readonly redactor?: SecretRedactor;
   /** Watch one namespace only. @default all namespaces */
   readonly namespace?: string;
-  /** The reconciler's own namespace (address Leases when the configuration names none). @default $POD_NAMESPACE, else virtrigaud-system */
+  /** The reconciler's own namespace (address Leases when the configuration names none). @default virtrigaud-system */
   readonly systemNamespace?: string;
   readonly leaderElection?: { readonly namespace: string; readonly name?: string; readonly identity?: string; readonly leaseDurationMs?: number; readonly renewDeadlineMs?: number; readonly retryPeriodMs?: number };
   /** @default ":8081" */
@@ -129,7 +129,7 @@ export class Operator {
     const common = { client: this.client, informers: this.informers, connections: this.connections, events: this.events, logger: log, metrics: this.metrics };
     const provider = createProviderController({ ...common, namespace: opts.namespace, runtimePolicy: runtimePolicy(config.providerRuntime) });
     for (const informer of [...allInformers(this.informers), provider.deployments]) this.manager.addInformer(informer);
-    const ipam = new IpAllocator(this.client, config.ipam.leaseNamespace ?? opts.systemNamespace ?? process.env.POD_NAMESPACE ?? 'virtrigaud-system', config.ipam.pools);
+    const ipam = new IpAllocator(this.client, config.ipam.leaseNamespace ?? opts.systemNamespace ?? 'virtrigaud-system', config.ipam.pools);
     this.manager.add(createVmController({ ...common, secrets, timing: opts.vmTiming, workers: opts.vmWorkers, perProviderConcurrency: opts.perProviderConcurrency, hookPolicy: this.hostPolicy, ipam }));
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
     this.manager.add(createVmSetController(common));
