@@ -104,7 +104,7 @@ t.test('attachment fields a VM\'s provider does not apply are named, per provide
 t.test('ipAllocation None: the NIC payload says so (IPPolicy none), and only off libvirt is it listed as unapplied', async (t) => {
   const vm: any = { metadata: { name: 'web', namespace: 'a' }, spec: { networks: [{ name: 'eth0', networkRef: { name: 'bare' } }] } };
   const spec: any = { network: { libvirt: { networkName: 'default' } }, ipAllocation: { type: 'None' } };
-  t.equal(networkPayloads(vm, new Map([['bare', { metadata: { name: 'bare' }, spec }]]))[0]!.IPPolicy, 'none');
+  t.equal(networkPayloads(vm, new Map<string, any>([['bare', { metadata: { name: 'bare' }, spec }]]))[0]!.IPPolicy, 'none');
   t.same(unsupportedFields(vm, () => spec, 'libvirt'), []);
   t.match(unsupportedFields(vm, () => spec, 'vsphere'), [/^VMNetworkAttachment bare: spec\.ipAllocation\.type: Unsupported value: type None/]);
 });
