@@ -24,6 +24,8 @@ function raw(h: Host, cfg: VmConfig, o: Observed): Record<string, string> {
   if (o.pid && l && (l.cpu !== cfg.cpu || l.memoryMiB !== cfg.memoryMiB || cfg.drives.some((d) => !l.drives.includes(d.id)))) {
     r.pendingRestart = 'true';
     r.pendingRestartReason = 'Firecracker cannot change vCPUs, memory or add drives of a running microVM: the change applies at the next power on';
+    r.runningCPU = String(l.cpu);
+    r.runningMemoryMiB = String(l.memoryMiB);
   }
   if (cfg.mmds) r.mmds = cfg.nics.length ? `V2 on ${cfg.nics[0]!.id}` : 'unavailable: MMDS needs a network interface';
   if (cfg.lastShutdown) r.lastShutdown = cfg.lastShutdown;

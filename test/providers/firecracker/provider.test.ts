@@ -189,6 +189,7 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     const d = await p.describe(id);
     t.equal(d.providerRaw.pendingRestart, 'true', 'vCPU/memory change: pendingRestart');
     t.match(String(d.providerRaw.pendingRestartReason), /next power on/, 'with the reason');
+    t.same([d.providerRaw.runningCPU, d.providerRaw.runningMemoryMiB, d.cpu, d.memoryMiB], ['1', '128', 2, 256], 'what runs now, and the configured size');
     const info = await p.getDiskInfo(id, 'data', '');
     t.equal(info.virtualSizeBytes, 20 * 1024 ** 3, 'data disk grown');
     await p.power(id, 'Reboot', 0);
