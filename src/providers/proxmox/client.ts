@@ -36,6 +36,8 @@ export class PveClient {
   private login?: Promise<Ticket>;
   /** Logins made (ticket issues), for tests and metrics. */
   logins = 0;
+  /** Of those, logins forced by a 401 (the ticket was refused, not renewed in time). */
+  reauths = 0;
 
   constructor(private readonly opts: PveClientOptions) {
     let u: URL;
@@ -86,6 +88,7 @@ export class PveClient {
     } catch (e) {
       if (!retried && !this.opts.tokenId && e instanceof PveHttpError && e.status === 401) {
         this.ticket = undefined;
+        this.reauths++;
         return this.call<T>(method, path, params, op, true);
       }
       throw e;

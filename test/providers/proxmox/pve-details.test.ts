@@ -323,6 +323,26 @@ t.test('PVE details against fakepve', async (t) => {
     t.notMatch((e as Error).message, /not-the-secret-42/, 'without the secret');
   });
 
+  await t.test('ticket renewal: a ticket is renewed before PVE expires it, a refused one is replaced once', async (t) => {
+    // fakepve's tickets live 7200 s as PVE's do; here 1.2 s, and the client renews after 0.6 s.
+    await pve.control({ op: 'ticket_ttl', seconds: 1.2 });
+    t.teardown(() => pve.control({ op: 'ticket_ttl', seconds: 7200 }));
+    const early = pve.provider({ tokenId: undefined, tokenSecret: undefined, username: pve.user, password: pve.password, ticketRenewMs: 600 });
+    t.teardown(() => early.close());
+    for (let i = 0; i < 8; i++) {
+      t.equal((await early.describe('pve1/777')).exists, false, `call ${i + 1} at ${i * 400} ms`);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    t.ok(early.client.logins >= 4, `renewed along the way (${early.client.logins} logins)`);
+    t.equal(early.client.reauths, 0, 'never refused: each ticket was renewed before it expired');
+    const late = pve.provider({ tokenId: undefined, tokenSecret: undefined, username: pve.user, password: pve.password });
+    t.teardown(() => late.close());
+    t.equal((await late.validate()).ok, true, 'a first call');
+    await new Promise((r) => setTimeout(r, 1_500));
+    t.equal((await late.validate()).ok, true, 'after the ticket expired (renewal not due yet): the call still succeeds');
+    t.equal(late.client.reauths, 1, 'by one login after the 401');
+  });
+
   await t.test('ticket login: fakepve refuses a write without the CSRF token, the client sends it', async (t) => {
     const login = await new Promise<{ ticket: string; CSRFPreventionToken: string }>((resolve, reject) => {
       const body = new URLSearchParams({ username: pve.user, password: pve.password }).toString();
