@@ -30,10 +30,12 @@ export async function checkVersion(binary: string): Promise<{ ok: boolean; messa
   try {
     out = (await run(binary, ['--version'], { timeoutMs: 10_000 })).stdout;
   } catch (e) {
-    return { ok: false, message: `Firecracker binary ${binary} does not run (${(e as Error).message.split('\n')[0]}): ${INSTALL_HINT}` };
+    const first = (e as Error).message.split('\n')[0]!;
+    if (!binary.includes('/') && /ENOENT/.test(first)) return { ok: false, message: `Firecracker binary ${JSON.stringify(binary)} is not on PATH: ${INSTALL_HINT}` };
+    return { ok: false, message: `Firecracker binary ${binary} does not run (${first.replace(/ \(not installed\?[^)]*\)/, '')}): ${INSTALL_HINT}` };
   }
   const v = parseVersion(out);
   if (!v) return { ok: false, message: `${binary} --version printed no Firecracker version (${out.trim().slice(0, 80)}): ${INSTALL_HINT}` };
-  if (!atLeast(v, MIN_VERSION)) return { ok: false, message: `Firecracker ${v.join('.')} at ${binary} is too old: this provider needs ${MIN_VERSION.join('.')} or newer` };
+  if (!atLeast(v, MIN_VERSION)) return { ok: false, message: `Firecracker ${v.join('.')} at ${binary} is too old: this provider needs ${MIN_VERSION.join('.')} or newer; ${INSTALL_HINT}` };
   return { ok: true, message: `Firecracker ${v.join('.')} (${binary})` };
 }

@@ -38,7 +38,13 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     t.match(missing.message, /FIRECRACKER_BIN/, 'and says what to set');
     const old = await new FirecrackerProvider({ stateDir: dir, binary: await fakeOld(dir), netns }).validate();
     t.equal(old.ok, false, 'an old binary is not ok');
-    t.match(old.message, /1\.4\.1 .* too old/, 'and says so');
+    t.match(old.message, /1\.4\.1 .* too old.*FIRECRACKER_BIN/, 'and says so, and what to set');
+    const bare = await new FirecrackerProvider({ stateDir: dir, binary: 'no-such-firecracker-here', netns }).validate();
+    t.match(bare.message, /"no-such-firecracker-here" is not on PATH: set FIRECRACKER_BIN/, 'a bare name not on PATH: says so');
+    t.notMatch(bare.message, /hypervisors\.sh/, 'without another hypervisor\'s install hint');
+    const notExec = `${dir}/not-executable`;
+    await fs.writeFile(notExec, '', { mode: 0o644 });
+    t.match((await new FirecrackerProvider({ stateDir: dir, binary: notExec, netns }).validate()).message, /not-executable is not executable: set FIRECRACKER_BIN/, 'a file that is not executable: says so');
   });
 
   t.test('the binary is checked when the provider starts: nothing is built or started without it', async (t) => {
