@@ -76,6 +76,11 @@ def command(pve, c):
         # Every volume on every storage that belongs to a guest: what a delete must leave nothing of.
         return sorted('{0}:{1}'.format(sid, name) for sid in pve.storages
                       for name, vol in pve._volumes(sid).items() if vol.get('vmid') is not None)
+    elif op == 'hold_config_lock':
+        # Another worker holds the VM's config lock (flock on lock-<vmid>.conf): PVE's "got timeout".
+        pve.guest(int(c['vmid'])).lock_holder = c.get('holder', 'other-worker')
+    elif op == 'release_config_lock':
+        pve.release(pve.guest(int(c['vmid'])), c.get('holder', 'other-worker'))
     elif op == 'snippet':
         # What the operator's provisioning does on a real node (PVE's API cannot write snippets).
         pve.store_file(c.get('storage', 'local'), c['name'], len(c.get('data', '')), content='snippets')

@@ -88,6 +88,24 @@ t.test('PVE details against fakepve', async (t) => {
     await del(id);
   });
 
+  await t.test('a config lock held by another worker: "can\'t lock file ... got timeout" is Retryable, in a task and out of one', async (t) => {
+    const req = createRequest('det-flock');
+    const { id } = await p.create(req);
+    const vmid = vmidOf(id);
+    await pve.control({ op: 'hold_config_lock', vmid });
+    const sync = await p.reconfigure(id, desiredPayload(req, 3, 2048)).catch((x: unknown) => x);
+    t.ok(isProviderError(sync, 'Retryable'), `PUT /config: Retryable (${(sync as Error).message})`);
+    t.match((sync as Error).message, new RegExp(`can't lock file '/var/lock/qemu-server/lock-${vmid}\\.conf' - got timeout`), 'PVE\'s text');
+    const upid = await p.client.post(`/nodes/pve1/qemu/${vmid}/config`, { cores: 3 }, 'Reconfigure') as string;
+    let st = await p.taskStatus({ id: upid });
+    for (let i = 0; i < 100 && !st.done; i++) st = await new Promise((r) => setTimeout(r, 50)).then(() => p.taskStatus({ id: upid }));
+    t.match(st.error, new RegExp(`^can't lock file '/var/lock/qemu-server/lock-${vmid}\\.conf' - got timeout \\(Retryable\\)$`), `the qmconfig task's TASK ERROR with its kind (${st.error})`);
+    await pve.control({ op: 'release_config_lock', vmid });
+    await p.reconfigure(id, desiredPayload(req, 3, 2048));
+    t.equal((await p.describe(id)).cpu, 3, 'converges once the lock is free');
+    await del(id);
+  });
+
   await t.test('disks are added by a POST /config task and grown by a resize task; PUT /config stays synchronous', async (t) => {
     const req = createRequest('det-disks');
     const { id } = await p.create(req);
