@@ -5,7 +5,8 @@
  * ends in "got timeout", snapshots with and without vmstate, linked and full
  * clones, NIC firewall/rate/mtu, nextid across two providers, a create cut
  * short after the clone resumed (no second VM), delete leaving no volume,
- * and the CSRF check being real.
+ * a held config lock, ticket renewal against a short TTL, cicustom snippets,
+ * what the provider does at fakepve's gaps, and the CSRF check being real.
  */
 import * as https from 'node:https';
 import t from 'tap';
