@@ -37,3 +37,19 @@ t.test('firecracker driver settings', async (t) => {
   const text = bad?.problems.join('\n') ?? '';
   for (const f of ['firecracker.stateDir', 'firecracker.binary', 'firecracker.netns', 'networks[0].name', 'networks[0].rxBitsPerSecond', 'tapPrefix']) t.match(text, f, `names ${f}`);
 });
+
+t.test('the Firecracker tests fail, never skip, without the binary, and say how to provide it', async (t) => {
+  const { firecrackerBin } = await import('./support');
+  const saved = process.env.FIRECRACKER_BIN;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.FIRECRACKER_BIN;
+    else process.env.FIRECRACKER_BIN = saved;
+  });
+  process.env.FIRECRACKER_BIN = '/nonexistent/firecracker';
+  t.throws(() => firecrackerBin(), /Firecracker binary not found at \/nonexistent\/firecracker: set FIRECRACKER_BIN .*FIRECRACKER_BIN=\/path\/to\/firecracker npx tap/, 'a missing binary throws (the test fails) with what to set');
+  const dir = t.testdir({ 'plain-file': 'not a binary' });
+  process.env.FIRECRACKER_BIN = `${dir}/plain-file`;
+  t.throws(() => firecrackerBin(), /Firecracker binary not found at .*plain-file: set FIRECRACKER_BIN/, 'so does a file that is not executable');
+  process.env.FIRECRACKER_BIN = dir;
+  t.throws(() => firecrackerBin(), /Firecracker binary not found at /, 'and a directory');
+});

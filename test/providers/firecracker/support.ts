@@ -6,7 +6,7 @@
  * per test for the taps, and a teardown that kills what a test started.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, promises as fs } from 'node:fs';
+import { accessSync, constants, mkdtempSync, promises as fs, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +19,7 @@ export function firecrackerBin(): string {
   const bin = resolve(REPO, process.env.FIRECRACKER_BIN ?? '../shared/bin/firecracker');
   try {
     accessSync(bin, constants.X_OK);
+    if (!statSync(bin).isFile()) throw new Error('not a file');
   } catch {
     throw new Error(`Firecracker binary not found at ${bin}: ${INSTALL_HINT} (e.g. FIRECRACKER_BIN=/path/to/firecracker npx tap test/providers/firecracker/...)`);
   }
