@@ -76,6 +76,8 @@ export interface PlacementPayload {
   Cluster: string;
   Folder: string;
   Host: string;
+  /** vSphere resource pool path within the cluster (`spec.placement.resourcePool`); absent: the Provider's default. */
+  ResourcePool?: string;
 }
 
 /** The whole create payload (`ReconfigureRequest.desired_json`). */

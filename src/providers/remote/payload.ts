@@ -54,7 +54,10 @@ export function diskShape(d: DiskPayload): DiskPayload {
 }
 
 export function placementShape(p: PlacementPayload): PlacementPayload {
-  return { Datastore: p.Datastore ?? '', StoragePod: p.StoragePod ?? '', Cluster: p.Cluster ?? '', Folder: p.Folder ?? '', Host: p.Host ?? '' };
+  return {
+    Datastore: p.Datastore ?? '', StoragePod: p.StoragePod ?? '', Cluster: p.Cluster ?? '', Folder: p.Folder ?? '', Host: p.Host ?? '',
+    ...(p.ResourcePool ? { ResourcePool: p.ResourcePool } : {}),
+  };
 }
 
 /** The string fields of a CreateRequest. */

@@ -40,7 +40,7 @@ export function placementOf(req: CreateRequest, d: Readonly<Record<string, strin
     cluster: p?.Cluster || d.cluster || '',
     folder: p?.Folder || d.folder || '',
     host: p?.Host || '',
-    resourcePool: d.resourcePool || '',
+    resourcePool: p?.ResourcePool || d.resourcePool || '',
   };
 }
 

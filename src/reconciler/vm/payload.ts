@@ -180,11 +180,14 @@ export function diskPayloads(vm: VirtualMachine): DiskPayload[] {
   return (vm.spec?.disks ?? []).map((d) => ({ SizeGiB: d.sizeGiB, Type: d.type ?? 'thin', Name: d.name }));
 }
 
-/** Absent when the VM has no placement; `Host` stays empty as in the manager. */
+/** Absent when the VM has no placement. Unlike VirtRigaud's manager, `Host` and `ResourcePool` are forwarded (vSphere applies them). */
 export function placementPayload(vm: VirtualMachine): PlacementPayload | undefined {
   const p = vm.spec?.placement;
   if (!p) return undefined;
-  return { Datastore: p.datastore ?? '', StoragePod: p.storagePod ?? '', Cluster: p.cluster ?? '', Folder: p.folder ?? '', Host: '' };
+  return {
+    Datastore: p.datastore ?? '', StoragePod: p.storagePod ?? '', Cluster: p.cluster ?? '', Folder: p.folder ?? '', Host: p.host ?? '',
+    ...(p.resourcePool ? { ResourcePool: p.resourcePool } : {}),
+  };
 }
 
 export interface PayloadInputs {

@@ -8,11 +8,11 @@
 import type { VirtualMachine } from '../../generated/virtual-machine';
 import type { VMNetworkAttachmentSpec } from '../../generated/vm-network-attachment';
 
-const CHECKS: readonly { readonly path: string; readonly set: (vm: VirtualMachine) => boolean; readonly why: string }[] = [
+const CHECKS: readonly { readonly path: string; readonly set: (vm: VirtualMachine, providerType: string) => boolean; readonly why: string }[] = [
   { path: 'spec.resources.gpu', set: (vm) => !!vm.spec?.resources?.gpu, why: 'GPU passthrough is not implemented by any provider yet' },
   { path: 'spec.userData.ignition', set: (vm) => !!vm.spec?.userData?.ignition, why: 'Ignition configs are not delivered to guests yet (use spec.userData.cloudInit)' },
-  { path: 'spec.placement.host', set: (vm) => !!vm.spec?.placement?.host, why: 'pinning a VM to a host is not implemented yet (use spec.placement.cluster)' },
-  { path: 'spec.placement.resourcePool', set: (vm) => !!vm.spec?.placement?.resourcePool, why: 'per-VM resource pools are not implemented yet (the Provider\'s spec.defaults apply)' },
+  { path: 'spec.placement.host', set: (vm, type) => !!vm.spec?.placement?.host && type !== 'vsphere', why: 'pinning a VM to a host is applied by the vSphere provider only (libvirt, QEMU and Firecracker Providers are one host; on Proxmox use spec.placement.cluster for the node)' },
+  { path: 'spec.placement.resourcePool', set: (vm, type) => !!vm.spec?.placement?.resourcePool && type !== 'vsphere', why: 'resource pools are a vSphere notion, applied by the vSphere provider only' },
 ];
 
 /** Provider types whose NICs get the attachment's qos rate limits. */
@@ -42,7 +42,7 @@ const ATTACHMENT_CHECKS: readonly { readonly path: string; readonly set: (a: VMN
 
 /** One `<field path>: Unsupported value: <why>` line per field set that nothing applies (the VM's, then its attachments'). */
 export function unsupportedFields(vm: VirtualMachine, attachments: (name: string) => VMNetworkAttachmentSpec | undefined = () => undefined, providerType = ''): string[] {
-  const own = CHECKS.filter((c) => c.set(vm)).map((c) => `${c.path}: Unsupported value: ${c.why}`);
+  const own = CHECKS.filter((c) => c.set(vm, providerType)).map((c) => `${c.path}: Unsupported value: ${c.why}`);
   const names = [...new Set((vm.spec?.networks ?? []).flatMap((n) => (n.networkRef?.name ? [n.networkRef.name] : [])))];
   const theirs = names.flatMap((name) => {
     const a = attachments(name);

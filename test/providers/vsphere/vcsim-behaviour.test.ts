@@ -8,7 +8,7 @@ import t from 'tap';
 import { createRequest } from '../../../src/providers/conformance';
 import { ProviderError, type CreateRequest } from '../../../src/providers/provider';
 import { configSpec } from '../../../src/providers/vsphere/config';
-import { moRef, taskRef, waitTask } from '../../../src/providers/vsphere/soap';
+import { moRef, retrieveOne, taskRef, waitTask } from '../../../src/providers/vsphere/soap';
 import { readVm } from '../../../src/providers/vsphere/vm';
 import { startVcsim } from './vcsim';
 
@@ -126,6 +126,18 @@ t.test('vSphere provider against vcsim', async (t) => {
     t.same(d.ips, ['10.20.30.40'], 'IP from guest info');
     t.match(d.consoleURL, new RegExp(`^https://127\\.0\\.0\\.1:\\d+/ui/webconsole\\.html\\?vmId=${id}&`), d.consoleURL);
     t.equal(d.providerRaw.moref, id);
+    await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
+  });
+
+  await t.test('placement.host and placement.resourcePool: the VM lands on that host, in that pool; unknown ones are InvalidSpec', async (t) => {
+    const { id } = await make(createRequest('pinned-host', { placement: placement({ Cluster: 'Compute-Cluster', Host: 'DC0_C0_H1', ResourcePool: 'Production' }) }));
+    const got = await retrieveOne(p.client, { type: 'VirtualMachine', value: id }, ['runtime.host', 'resourcePool']);
+    const [host] = await p.inventory.byName('HostSystem', 'DC0_C0_H1');
+    const pool = await p.inventory.path('host/Compute-Cluster/Resources/Production');
+    t.equal(moRef(got['runtime.host'])?.value, host!.value, 'on host DC0_C0_H1');
+    t.equal(moRef(got.resourcePool)?.value, pool!.value, 'in resource pool Production');
+    t.match(await category(p.create(createRequest('nohost', { placement: placement({ Cluster: 'Compute-Cluster', Host: 'no-such-host' }) }))), /^InvalidSpec: .*host "no-such-host" not found/);
+    t.match(await category(p.create(createRequest('nopool', { placement: placement({ Cluster: 'Compute-Cluster', ResourcePool: 'Gold' }) }))), /^InvalidSpec: .*resource pool "Gold" not found in Compute-Cluster/);
     await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
   });
 

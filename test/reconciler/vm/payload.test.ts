@@ -63,7 +63,8 @@ t.test('networks: VM addressing, attachment backing, later provider blocks win',
 
 t.test('placement and the whole create payload', async (t) => {
   t.equal(placementPayload(vm({})), undefined, 'absent without spec.placement');
-  t.same(placementPayload(vm({ placement: { storagePod: 'DSC', host: 'h1', folder: '/vm' } })), { Datastore: '', StoragePod: 'DSC', Cluster: '', Folder: '/vm', Host: '' });
+  t.same(placementPayload(vm({ placement: { storagePod: 'DSC', host: 'h1', folder: '/vm' } })), { Datastore: '', StoragePod: 'DSC', Cluster: '', Folder: '/vm', Host: 'h1' });
+  t.same(placementPayload(vm({ placement: { resourcePool: 'gold/web' } })), { Datastore: '', StoragePod: '', Cluster: '', Folder: '', Host: '', ResourcePool: 'gold/web' });
   const req = createRequest({ vm: vm({ imageRef: { name: 'i' }, resources: { cpu: 8 }, disks: [{ name: 'data', sizeGiB: 100 }], tags: ['a'] }), classSpec: { cpu: 2, memory: '4Gi' } as any, attachments: new Map(), userData: '#cloud-config\n' });
   t.equal(req.class.CPU, 8, 'the per-VM override goes into the payload');
   t.equal(req.class.MemoryMiB, 4096);
