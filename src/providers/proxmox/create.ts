@@ -99,7 +99,7 @@ export async function createVm(ctx: CreateContext, req: CreateRequest): Promise<
   ctx.limits.check('node', tmpl.node, op, `image (template ${tmpl.vmid} is on node ${tmpl.node})`, tmpl.node);
   const target = targetNode(ctx, req, tmpl.node, op);
   const storage = diskStorage(ctx, req.placement, op);
-  const clone = cloneParams(ctx, req, storage, op);
+  const clone = await cloneParams(ctx, req, { node: tmpl.node, vmid: tmpl.vmid }, storage, op);
   const nets = netConfig(req.networks, ctx.limits, ctx.defaults.network, op);
   const ci: Record<string, string> = cloudInit(req.userData);
   if (req.userData && needsSnippet(req.userData)) ci.cicustom = `user=${await snippetVolume(ctx, target, req.userData, op)}`;
@@ -161,10 +161,9 @@ export async function snippetVolume(ctx: CreateContext, node: string, userData: 
  * clone (`fullClone: false`) shares the template's base volumes, so it takes
  * neither a storage nor a format (PVE refuses both).
  */
-export function cloneParams(ctx: CreateContext, req: CreateRequest, storage: string, op: string): Record<string, string | number> {
+export async function cloneParams(ctx: CreateContext, req: CreateRequest, tmpl: VmRef, storage: string, op: string): Promise<Record<string, string | number>> {
   const img = req.image as ProxmoxImagePayload;
   const linked = img.FullClone === false;
-  const format = ['raw', 'qcow2', 'vmdk'].includes(img.Format) ? img.Format : '';
   let store = storage;
   if (img.Storage) {
     ctx.limits.check('storage', img.Storage, op, 'image source.proxmox.storage');
@@ -175,7 +174,27 @@ export function cloneParams(ctx: CreateContext, req: CreateRequest, storage: str
     // The boot disk stays with the template's base volume; data disks still go to the VM's storage.
     return { full: 0 };
   }
-  return { full: 1, ...(store ? { storage: store } : {}), ...(format ? { format } : {}) };
+  const format = ['raw', 'qcow2', 'vmdk'].includes(img.Format) ? img.Format : '';
+  return { full: 1, ...(store ? { storage: store } : {}), ...(format && (await fileStorage(ctx, tmpl, store, op)) ? { format } : {}) };
+}
+
+/** Storage types whose volumes are files in a format of choice; the others (LVM, ZFS, RBD...) are raw only. */
+const FILE_STORAGES = new Set(['dir', 'nfs', 'cifs', 'glusterfs', 'cephfs', 'btrfs']);
+
+/**
+ * True when the clone's disks land on a file storage, where a format
+ * (`source.proxmox.format`, qcow2 by the CRD's default) can be chosen. On a
+ * block storage PVE refuses any format but raw, so none is sent there.
+ */
+async function fileStorage(ctx: CreateContext, tmpl: VmRef, store: string, op: string): Promise<boolean> {
+  let sid = store;
+  if (!sid) {
+    const cfg = await ctx.client.get<Config>(`${vmPath(tmpl)}/config`, {}, op);
+    sid = disksOf(cfg)[0]?.value.split(':')[0] ?? '';
+  }
+  if (!sid) return false;
+  const list = await ctx.client.get<{ storage: string; type: string }[]>(`/nodes/${tmpl.node}/storage`, {}, op);
+  return FILE_STORAGES.has(list.find((x) => x.storage === sid)?.type ?? '');
 }
 
 /** Data disks after the boot disk: added when missing, grown when smaller (PVE never shrinks). */

@@ -216,6 +216,13 @@ t.test('PVE details against fakepve', async (t) => {
     t.match((await fake(full.id))!.config.scsi0, /^local-lvm:vm-\d+-disk-0(,|$)/, 'no fullClone given: a full clone');
     const q = await p.create(createRequest('det-qcow', { image: img({ Storage: 'local', Format: 'qcow2' }) }));
     t.match((await fake(q.id))!.config.scsi0, /^local:\d+\/vm-\d+-disk-0\.qcow2/, 'full clone onto source.proxmox.storage in source.proxmox.format');
+    // The CRD defaults source.proxmox.format to qcow2: on LVM-thin (raw only) no format is sent, the clone works.
+    const lvm = await p.create(createRequest('det-lvm-qcow', { image: img({ Format: 'qcow2' }) }));
+    t.match((await fake(lvm.id))!.config.scsi0, /^local-lvm:vm-\d+-disk-0(,|$)/, 'qcow2 asked, raw on LVM-thin (the format is left out)');
+    const lvmNamed = await p.create(createRequest('det-lvm-qcow2', { image: img({ Format: 'qcow2', Storage: 'local-lvm' }) }));
+    t.match((await fake(lvmNamed.id))!.config.scsi0, /^local-lvm:vm-\d+-disk-0(,|$)/, 'and with the storage named');
+    const dirDefault = await p.create(createRequest('det-dir-qcow', { image: img({ TemplateName: 'debian-12-dir', Format: 'raw' }) }));
+    t.match((await fake(dirDefault.id))!.config.scsi0, /^local:\d+\/vm-\d+-disk-0\.raw/, 'on the template\'s file storage the format is honoured');
     const e = await p.create(createRequest('det-linked-store', { image: img({ FullClone: false, Storage: 'local' }) })).catch((x: unknown) => x);
     t.ok(isProviderError(e, 'InvalidSpec'), `a linked clone with a storage: InvalidSpec (${(e as Error).message})`);
     const lim = pve.provider({ limits: { nodes: ['*'], storages: ['local-lvm'], bridges: ['*'] } });
@@ -223,7 +230,7 @@ t.test('PVE details against fakepve', async (t) => {
     const e2 = await lim.create(createRequest('det-store-lim', { image: img({ Storage: 'local' }) })).catch((x: unknown) => x);
     t.match((e2 as Error).message, /image source\.proxmox\.storage: Forbidden: storage "local" is not one the operator allows/, 'the image\'s storage is held to the operator\'s list');
     t.same((await pve.vms()).filter((v) => /det-(linked-store|store-lim)/.test(v.name)), [], 'nothing made for the refused ones');
-    for (const x of [linked, linkedDir, fullDir, full, q]) await del(x.id);
+    for (const x of [linked, linkedDir, fullDir, full, q, lvm, lvmNamed, dirDefault]) await del(x.id);
   });
 
   await t.test('NIC firewall, rate limit and MTU from network.proxmox', async (t) => {
