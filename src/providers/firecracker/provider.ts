@@ -21,7 +21,7 @@ import { checkDisks, createDataDisk, growDisk, nextDriveId, resolveTemplate } fr
 import { Layout, type VmConfig } from './layout';
 import { checkSize, nicPatch } from './machine';
 import { beginGraceful, observe, powerOff, powerOn, reboot, settleGraceful, type Host } from './power';
-import { removeTaps, terminate } from './process';
+import { livePid, removeTaps, terminate } from './process';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
 import { checkVersion } from './version';
 import { description, diskInfo, FIRECRACKER_CAPABILITIES, NOT_FOUND, vmInfo } from './views';
@@ -172,7 +172,8 @@ export class FirecrackerProvider implements Provider {
   power(id: string, op: PowerOp, gracefulTimeoutSeconds: number, o?: CallOptions): Promise<TaskRef | undefined> {
     return this.withVm('Power', id, o, async (cfg) => {
       this.clearTimer(id);
-      if (op === 'On' || op === 'Reboot') await this.requireBinary('Power');
+      // Only what starts a process needs the binary (an On of a running VM changes nothing).
+      if (op === 'Reboot' || (op === 'On' && !(await livePid(this.layout, id)))) await this.requireBinary('Power');
       switch (op) {
         case 'On': await powerOn(this.host, cfg); return undefined;
         case 'Off': await powerOff(this.host, cfg); return undefined;

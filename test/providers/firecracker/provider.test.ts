@@ -59,6 +59,13 @@ t.test('Firecracker provider', { timeout: 300_000 }, async (t) => {
     const old = new FirecrackerProvider({ stateDir: dir, binary: await fakeOld(dir), netns });
     const e2 = await old.create(small('oldbin', { networks: [] })).then(() => undefined, (e: unknown) => e);
     t.match((e2 as Error).message, /too old/, 'an old binary: refused too');
+    const { id } = await p.create(small('onbin', { networks: [], disks: [] }));
+    t.equal(await none.power(id, 'On', 0), undefined, 'power On of a running VM needs no binary: nothing to start');
+    await p.power(id, 'Off', 0);
+    const on = await none.power(id, 'On', 0).then(() => undefined, (e: unknown) => e);
+    t.match((on as Error).message, /^Power: Firecracker binary .*is not there: set FIRECRACKER_BIN/, 'power On of a stopped VM without the binary: refused with what to set');
+    t.equal((await p.describe(id)).powerState, 'Off', 'and the VM stays Off');
+    await p.delete(id);
   });
 
   t.test('without a usable /dev/kvm: a clear error, no hang, no process left', async (t) => {
