@@ -6,6 +6,7 @@
  */
 import type { VirtualMachine } from '../../generated/virtual-machine';
 import type { VMNetworkAttachment } from '../../generated/vm-network-attachment';
+import { isForbidden } from '../runtime/errors';
 import { parseCidr, ipToInt } from './addresses';
 import { AddressInUse, PoolExhausted, type AddressLease, type IpAllocator } from './allocator';
 
@@ -84,8 +85,21 @@ export async function claimAddresses(ipam: IpAllocator, vm: VirtualMachine, atta
   return out;
 }
 
-/** Releases every address a VM holds (after its hypervisor VM is gone). */
+/**
+ * Releases every address a VM holds (after its hypervisor VM is gone). A
+ * reconciler that may not read the Leases (Forbidden) cannot have claimed
+ * any either (every claim lists them first): nothing to release, and a
+ * deletion must not hang on it.
+ */
 export async function releaseAddresses(ipam: IpAllocator, vm: VirtualMachine): Promise<void> {
   const uid = vm.metadata?.uid;
-  if (uid) await ipam.release(await ipam.heldBy(uid));
+  if (!uid) return;
+  let held: AddressLease[];
+  try {
+    held = await ipam.heldBy(uid);
+  } catch (err) {
+    if (isForbidden(err)) return;
+    throw err;
+  }
+  await ipam.release(held);
 }

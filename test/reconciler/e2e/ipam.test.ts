@@ -176,3 +176,18 @@ t.test('a restarted reconciler finds the addresses already held: no second Lease
   t.same((await env.admin.get<any>(Kinds.VirtualMachine, env.ns, 'r1')).status.ips, [first]);
   await deleteVm('r1');
 });
+
+t.test('a reconciler that may not read Leases still deletes VMs that never had an address', async (t) => {
+  await operator.stop();
+  // The test's ServiceAccount has no Role in virtrigaud-system: every Lease request there is Forbidden.
+  operator = await env.start({ config, systemNamespace: 'virtrigaud-system' });
+  await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'no-ipam'));
+  await env.waitFor(Kinds.VirtualMachine, 'no-ipam', running, 'Running');
+  await deleteVm('no-ipam');
+  t.pass('deleted without hanging on the Leases it cannot read');
+  const pooled = await env.admin.create(Kinds.VirtualMachine, onNet('no-lease', 'pooled'));
+  const refused = await env.waitFor(Kinds.VirtualMachine, pooled.metadata.name, reasonIs('IPAllocationFailed'), 'IPAllocationFailed');
+  t.match(condition(refused, 'Ready')!.message, /recording the NICs' addresses: .*forbidden/i, 'a claim it cannot record is a clear condition, and nothing is created');
+  t.equal(refused.status.id, undefined);
+  await deleteVm('no-lease');
+});

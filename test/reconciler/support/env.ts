@@ -123,6 +123,8 @@ export async function operatorEnv(t: TeardownHost, opts: { private?: boolean; ap
       metricsBindAddress: '127.0.0.1:0',
       vmTiming: { pollMs: 200, resyncMs: 5_000, dependencyRetryMs: 2_000, errorRetryMs: 500 },
       config: testConfig([ns]),
+      // The operator's own namespace is the test's (its Role is bound there): address Leases live there.
+      systemNamespace: ns,
       ...o,
     });
     const ctl = new AbortController();
