@@ -87,7 +87,7 @@ export interface VMPayload {
   Image: ImagePayload;
   Networks: NetworkPayload[];
   Disks: DiskPayload[];
-  UserData: { CloudInitData: string; Type: 'cloud-init' } | null;
+  UserData: { CloudInitData: string; Type: 'cloud-init' | 'ignition' } | null;
   MetaData: { MetaDataYAML: string } | null;
   Placement: PlacementPayload | null;
   Tags: string[];
@@ -110,8 +110,14 @@ export interface CreateRequest {
   /** Absent when the VM has no `spec.placement`. */
   readonly placement?: PlacementPayload;
   readonly tags: readonly string[];
-  /** Rendered cloud-init user-data. */
+  /** Rendered cloud-init user-data, or an Ignition config when {@link userDataFormat} says so. */
   readonly userData?: string;
+  /**
+   * `ignition`: `userData` is an Ignition config (Fedora CoreOS, Flatcar, RHCOS) and goes where Ignition
+   * reads it (QEMU fw_cfg `opt/com.coreos/config`, vSphere `guestinfo.ignition.config.data`), not into a
+   * cloud-init seed. Absent: cloud-init. Over the wire: the tag {@link USER_DATA_FORMAT_TAG}`ignition`.
+   */
+  readonly userDataFormat?: 'ignition';
   /** cloud-init meta-data YAML. */
   readonly metaData?: string;
 }
@@ -244,6 +250,8 @@ export interface VMInfo {
  * `provider_raw` key {@link UID_RAW_KEY} of Describe and VMInfo.
  */
 export const UID_TAG_PREFIX = 'virtrigaud.io/uid=';
+/** The tag that carries {@link CreateRequest.userDataFormat} over the wire (reserved like the uid tag). */
+export const USER_DATA_FORMAT_TAG = 'virtrigaud.io/user-data-format=';
 export const UID_RAW_KEY = 'virtrigaud.io/uid';
 
 /** `GetCapabilitiesResponse`, in the key spelling of Provider `status.reportedCapabilities`. */

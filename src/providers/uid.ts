@@ -13,7 +13,7 @@
  *   `spec.customization`, JSON) lists the same tag in its `tags` array:
  *   `{"tags":["virtrigaud.io/uid=<uid>"]}` ({@link cloneUid}).
  */
-import { ProviderError, UID_RAW_KEY, UID_TAG_PREFIX, type CreateRequest } from './provider';
+import { ProviderError, UID_RAW_KEY, UID_TAG_PREFIX, USER_DATA_FORMAT_TAG, type CreateRequest } from './provider';
 
 /** A uid providers accept: what Kubernetes issues (a UUID) and anything of the same plain alphabet. */
 const UID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -54,9 +54,9 @@ export function requestUid(req: Pick<CreateRequest, 'uid'>, op = 'Create'): stri
   return req.uid || undefined;
 }
 
-/** Tags without any uid tag (what a provider stores as the VM's tags: the prefix is reserved). */
+/** Tags without any uid or user-data format tag (what a provider stores as the VM's tags: the prefixes are reserved). */
 export function plainTags(tags: readonly string[]): string[] {
-  return splitUidTag(tags).tags;
+  return splitUidTag(tags).tags.filter((t) => !t.startsWith(USER_DATA_FORMAT_TAG));
 }
 
 /**

@@ -12,7 +12,7 @@ import { ProviderError, UID_RAW_KEY, UID_TAG_PREFIX, type ProviderErrorCategory 
 import {
   CircuitBreaker, PROTO_DIR, RPC_NAMES, loadProtos, tlsFromSecret, type RpcName,
 } from '../../src/providers/remote';
-import type { Wire } from '../../src/providers/remote/codec';
+import { createFromWire, createToWire, type Wire } from '../../src/providers/remote/codec';
 import { served } from './remote-helpers';
 
 const CATEGORIES: ProviderErrorCategory[] = ['NotFound', 'InvalidSpec', 'Retryable', 'Unimplemented', 'Unauthenticated', 'Internal'];
@@ -259,4 +259,15 @@ t.test('tlsFromSecret', async (t) => {
     t.throws(() => tlsFromSecret({ ...data, [key]: '' }), new RegExp(`"${key.replace('.', '\\.')}" is empty`), `empty ${key}`);
   }
   t.throws(() => tlsFromSecret({ ...data, 'tls.key': 'bm90IGEgcGVt' }), /neither PEM nor base64/);
+});
+
+t.test('an Ignition config crosses the wire as a reserved tag and comes back as userDataFormat; a tenant tag of that name is dropped', async (t) => {
+  const req = createRequest('ign', { userData: '{"ignition":{"version":"3.4.0"}}', userDataFormat: 'ignition', tags: ['team-a', 'virtrigaud.io/user-data-format=ignition'] });
+  const wire = createToWire(req);
+  t.same(wire.tags, ['team-a', 'virtrigaud.io/user-data-format=ignition'], 'one format tag, the tenant\'s copy replaced by ours');
+  const back = createFromWire(wire);
+  t.equal(back.userDataFormat, 'ignition');
+  t.same(back.tags, ['team-a'], 'the provider sees only the VM\'s own tags');
+  const plain = createFromWire(createToWire(createRequest('ci', { userData: '#cloud-config\n', tags: ['virtrigaud.io/user-data-format=ignition'] })));
+  t.equal(plain.userDataFormat, undefined, 'a tag in the spec cannot turn cloud-init into Ignition');
 });

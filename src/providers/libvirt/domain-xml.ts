@@ -58,6 +58,8 @@ export interface DomainSpec {
   readonly disks: readonly DiskSpec[];
   readonly nics: readonly NicSpec[];
   readonly metadata: VmMetadata;
+  /** A file on the host QEMU gives the guest as fw_cfg `opt/com.coreos/config` (where Ignition reads its config). */
+  readonly ignitionFile?: string;
 }
 
 export function metadataXml(m: VmMetadata): string {
@@ -108,6 +110,7 @@ export function buildDomainXml(s: DomainSpec): string {
     `<memory unit='MiB'>${s.maxMemoryMiB}</memory>`,
     `<currentMemory unit='MiB'>${s.memoryMiB}</currentMemory>`,
     `<vcpu placement='static' current='${s.vcpus}'>${s.maxVcpus}</vcpu>`,
+    s.ignitionFile ? `<sysinfo type='fwcfg'><entry name='opt/com.coreos/config' file='${x(s.ignitionFile)}'/></sysinfo>` : '',
     osXml(s),
     `<features><acpi/><apic/>${s.secureBoot ? "<smm state='on'/>" : ''}</features>`,
     s.cpuMode ? `<cpu mode='${x(s.cpuMode)}'/>` : '',

@@ -3,7 +3,7 @@
  * copy, data disks thin or thick, the cloud-init seed ISO), the domain
  * definition, and removal of everything the VM owns.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderError, type CreateRequest } from '../provider';
@@ -35,6 +35,7 @@ export const volumeNames = {
   root: (vm: string) => `${vm}-root.qcow2`,
   disk: (vm: string, disk: string) => `${vm}-disk-${disk}.qcow2`,
   seed: (vm: string) => `${vm}-seed.iso`,
+  ignition: (vm: string) => `${vm}-ignition.json`,
 };
 
 /**
@@ -106,12 +107,24 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
       disks.push({ path, format: 'qcow2', target: diskTarget('vd', i + 1), bus: 'virtio', device: 'disk' });
     }
 
+    // Ignition: the config as a pool volume, handed to the guest through fw_cfg (Ignition reads no cloud-init seed).
+    let ignitionFile: string | undefined;
+    if (req.userDataFormat === 'ignition' && req.userData) {
+      const dir = await mkdtemp(join(tmpdir(), 'virtrigaud-ign-'));
+      try {
+        await writeFile(join(dir, 'config.ign'), req.userData);
+        ignitionFile = await pool.upload(await fresh(volumeNames.ignition(req.name)), join(dir, 'config.ign'), o);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+
     // cloud-init NoCloud seed.
-    if (req.userData || req.metaData || netConfig) {
+    if ((req.userData && !ignitionFile) || req.metaData || netConfig) {
       const dir = await mkdtemp(join(tmpdir(), 'virtrigaud-seed-'));
       try {
         const iso = await buildSeedIso(dir, {
-          userData: req.userData ?? '',
+          userData: ignitionFile ? '' : req.userData ?? '',
           metaData: req.metaData || `instance-id: ${req.name}\nlocal-hostname: ${req.name}\n`,
           ...(netConfig ? { networkConfig: netConfig } : {}),
         }, { operation: op });
@@ -135,7 +148,7 @@ export async function createDomain(host: Host, req: CreateRequest, opts: Provisi
       ...(extras.machine ? { machine: extras.machine } : {}),
       ...(extras.cpuMode ? { cpuMode: extras.cpuMode } : {}),
       graphics: extras.graphics ?? true,
-      disks, nics,
+      disks, nics, ...(ignitionFile ? { ignitionFile } : {}),
       metadata: { ...(uid ? { uid } : {}), volumes: owned, tags: plainTags(req.tags), ...(image ? { image: image.volume } : {}), ...(ignored.length ? { ignoredExtraConfig: ignored } : {}) },
     });
     await host.virsh.runWithFile(['define', '@file'], xml, { ...o, operation: op });

@@ -40,6 +40,8 @@ export interface VMRecord {
   tags: string[];
   /** `ip`: the static address the create request gave the NIC (what its guest would configure). */
   networks: { name: string; mac: string; ip?: string }[];
+  /** How the create request's user data was to be read (`ignition` or `cloud-init`); absent: none given. */
+  userDataFormat?: string;
   disks: DiskRecord[];
   snapshots: SnapshotRecord[];
   clonedFrom?: string;

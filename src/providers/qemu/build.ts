@@ -37,15 +37,18 @@ export function buildVm(layout: Layout, id: string, req: CreateRequest, base: Ba
   return assemble(layout, id, async (dir) => {
     const disks: DiskRecord[] = [await createBootDisk(dir, base, req.class.DiskDefaults?.SizeGiB ?? 0)];
     for (const [i, d] of req.disks.entries()) disks.push(await createDataDisk(dir, i + 1, d));
-    const seed = req.userData !== undefined || req.metaData !== undefined;
+    // An Ignition config goes through fw_cfg (Ignition reads no cloud-init seed); meta-data alone still makes a seed.
+    const ignition = req.userDataFormat === 'ignition' && req.userData !== undefined;
+    if (ignition) await fs.writeFile(join(dir, 'config.ign'), req.userData!);
+    const seed = (req.userData !== undefined && !ignition) || req.metaData !== undefined;
     if (seed) {
-      await buildSeedIso(join(dir, 'seed'), { userData: req.userData ?? '#cloud-config\n', metaData: metaData(id, req.name, req.metaData) }, {
+      await buildSeedIso(join(dir, 'seed'), { userData: (!ignition && req.userData) || '#cloud-config\n', metaData: metaData(id, req.name, req.metaData) }, {
         isoPath: join(dir, 'seed.iso'), operation: 'Create',
       });
     }
     return {
       version: 1, id, name: req.name, ...(req.uid ? { uid: req.uid } : {}), cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB, createdAt: new Date().toISOString(),
-      baseImage: base.path, disks, seed, networks: [...req.networks], tags: [...req.tags], snapshots: [],
+      baseImage: base.path, disks, seed, ...(ignition ? { ignition } : {}), networks: [...req.networks], tags: [...req.tags], snapshots: [],
     };
   });
 }

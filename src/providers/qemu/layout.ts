@@ -48,6 +48,8 @@ export interface VmConfig {
   disks: DiskRecord[];
   /** `seed.iso` present (cloud-init NoCloud). */
   readonly seed: boolean;
+  /** `config.ign` present: given to the guest as fw_cfg `opt/com.coreos/config` (Ignition). */
+  readonly ignition?: boolean;
   readonly networks: readonly NetworkPayload[];
   readonly tags: readonly string[];
   snapshots: SnapshotRecord[];

@@ -72,6 +72,7 @@ export function qemuArgs(layout: Layout, cfg: VmConfig, lo: LaunchOptions, loadv
   if (cfg.seed) {
     args.push('-drive', `file=${f('seed.iso')},format=raw,if=none,id=seed,media=cdrom,readonly=on`, '-device', 'ide-cd,drive=seed');
   }
+  if (cfg.ignition) args.push('-fw_cfg', `name=opt/com.coreos/config,file=${f('config.ign')}`);
   if (loadvm) args.push('-loadvm', loadvm);
   return args;
 }

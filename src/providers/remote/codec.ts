@@ -5,7 +5,7 @@
  * requests and decodes responses, the server adapter the reverse.
  */
 import {
-  POWER_OP_WIRE, ProviderError, type Capabilities, type CreateRequest, type Description, type DiskInfo,
+  POWER_OP_WIRE, ProviderError, USER_DATA_FORMAT_TAG, type Capabilities, type CreateRequest, type Description, type DiskInfo,
   type ExportDiskRequest, type ImportDiskRequest, type PowerOp, type TaskRef, type VMInfo,
 } from '../provider';
 import { liftRawUid, plainTags, splitUidTag, uidTag, withRawUid } from '../uid';
@@ -25,7 +25,8 @@ export function createToWire(req: CreateRequest): Wire {
     meta_data: req.metaData ? Buffer.from(req.metaData, 'utf8') : Buffer.alloc(0),
     ...createJson(req),
     // The uid has no field: it is one more tag (UID_TAG_PREFIX). Only ours: a uid tag among the VM's own tags is dropped.
-    tags: [...plainTags(req.tags), ...(req.uid ? [uidTag(req.uid)] : [])],
+    // Nor has the user-data format: Ignition travels as a reserved tag too.
+    tags: [...plainTags(req.tags), ...(req.uid ? [uidTag(req.uid)] : []), ...(req.userDataFormat ? [`${USER_DATA_FORMAT_TAG}${req.userDataFormat}`] : [])],
   };
 }
 
@@ -37,7 +38,9 @@ export function createFromWire(w: Wire): CreateRequest {
   const placement = parseField(rpc, 'placement_json', w.placement_json, undefined);
   const cls = parseField(rpc, 'class_json', w.class_json, undefined);
   if (!cls) throw new ProviderError('InvalidSpec', 'Create: class_json is required', rpc);
-  const { uid, tags } = splitUidTag(w.tags ?? []);
+  const { uid, tags: withFormat } = splitUidTag(w.tags ?? []);
+  const ignition = withFormat.includes(`${USER_DATA_FORMAT_TAG}ignition`);
+  const tags = plainTags(withFormat);
   return {
     name: w.name,
     ...(uid ? { uid } : {}),
@@ -48,6 +51,7 @@ export function createFromWire(w: Wire): CreateRequest {
     tags,
     ...(placement ? { placement } : {}),
     ...(userData !== undefined ? { userData } : {}),
+    ...(ignition ? { userDataFormat: 'ignition' as const } : {}),
     ...(metaData !== undefined ? { metaData } : {}),
   };
 }

@@ -72,14 +72,17 @@ export function configSpec(parts: ConfigParts): XmlNode {
   return spec;
 }
 
-/** guestinfo keys for cloud-init's VMware datasource. */
-export function guestinfo(name: string, userData: string | undefined, metaData: string | undefined): Record<string, string> {
+/** guestinfo keys for cloud-init's VMware datasource, or for Ignition's (`guestinfo.ignition.config.data`) when `format` is ignition. */
+export function guestinfo(name: string, userData: string | undefined, metaData: string | undefined, format?: 'ignition'): Record<string, string> {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   const out: Record<string, string> = {};
   const meta = metaData ?? `instance-id: ${name}\nlocal-hostname: ${name}\n`;
   out['guestinfo.metadata'] = b64(meta);
   out['guestinfo.metadata.encoding'] = 'base64';
-  if (userData) {
+  if (userData && format === 'ignition') {
+    out['guestinfo.ignition.config.data'] = b64(userData);
+    out['guestinfo.ignition.config.data.encoding'] = 'base64';
+  } else if (userData) {
     out['guestinfo.userdata'] = b64(userData);
     out['guestinfo.userdata.encoding'] = 'base64';
   }

@@ -89,7 +89,7 @@ async function vmConfig(x: Ctx, req: CreateRequest, devices: readonly Device[], 
   const deviceChange: XmlNode[] = [];
   // The uid last: no class key overrides it; empty removes one the template (or library item) carried.
   const extra: Record<string, string> = {
-    ...classExtraConfig(req.class, 'Create'), ...guestinfo(req.name, req.userData, req.metaData), [MANAGED_KEY]: 'true', [UID_KEY]: req.uid ?? '',
+    ...classExtraConfig(req.class, 'Create'), ...guestinfo(req.name, req.userData, req.metaData, req.userDataFormat), [MANAGED_KEY]: 'true', [UID_KEY]: req.uid ?? '',
   };
 
   // NICs: the VM's networks replace the template's.

@@ -202,6 +202,8 @@ export interface PayloadInputs {
   /** The image as the VMImage controller prepared it on the VM's Provider (see {@link preparedImagePayload}). */
   readonly prepared?: { readonly id: string };
   readonly providerType?: string;
+  /** `ignition`: userData is an Ignition config (see CreateRequest.userDataFormat). */
+  readonly userDataFormat?: 'ignition';
   /** NIC name → the address the allocator gave it (see src/reconciler/ipam/nics.ts). */
   readonly addresses?: ReadonlyMap<string, NicAddress>;
 }
@@ -241,7 +243,7 @@ export function createRequest(inputs: PayloadInputs): CreateRequest {
     disks: diskPayloads(vm),
     ...(vm.spec?.placement ? { placement: placementPayload(vm) } : {}),
     tags: [...(vm.spec?.tags ?? [])],
-    ...(inputs.userData !== undefined ? { userData: inputs.userData } : {}),
+    ...(inputs.userData !== undefined ? { userData: inputs.userData, ...(inputs.userDataFormat ? { userDataFormat: inputs.userDataFormat } : {}) } : {}),
     ...(inputs.metaData !== undefined ? { metaData: inputs.metaData } : {}),
   };
 }
@@ -254,7 +256,7 @@ export function vmPayload(req: CreateRequest): VMPayload {
     Image: req.image,
     Networks: [...req.networks],
     Disks: [...req.disks],
-    UserData: req.userData !== undefined ? { CloudInitData: req.userData, Type: 'cloud-init' } : null,
+    UserData: req.userData !== undefined ? { CloudInitData: req.userData, Type: req.userDataFormat ?? 'cloud-init' } : null,
     MetaData: req.metaData !== undefined ? { MetaDataYAML: req.metaData } : null,
     Placement: req.placement ?? null,
     Tags: [...req.tags],

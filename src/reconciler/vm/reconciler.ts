@@ -13,7 +13,7 @@ import { InProcessRefused } from '../config/in-process';
 import { ProviderUnavailable } from '../provider-connections';
 import { addFinalizer, hasFinalizer, type Result } from '../runtime';
 import { createRequest, desiredResources, vmPayload } from './payload';
-import { unsupportedFields } from './unsupported';
+import { IGNITION_TYPES, unsupportedFields } from './unsupported';
 import { readCloudInit, resolveDependencies, SecretNotFound, type Dependencies } from './resolve';
 import { StatusDraft, stringifyProviderRaw } from './status-draft';
 import { durationMs } from '../duration';
@@ -213,9 +213,11 @@ export class VmReconciler {
     if (!fresh || fresh.metadata?.uid !== vm.metadata?.uid) return;
     if (fresh.status?.id) return { requeue: true };
 
-    let cloudInit: { userData?: string; metaData?: string };
+    let cloudInit: { userData?: string; metaData?: string; userDataFormat?: 'ignition' };
     try {
       cloudInit = await readCloudInit(vm, this.ctx.secrets);
+      // An Ignition config must never reach a provider as cloud-init: off the types that deliver it, none is sent (Unsupported says so).
+      if (cloudInit.userDataFormat && !IGNITION_TYPES.includes(deps.provider.spec?.type ?? '')) cloudInit = cloudInit.metaData !== undefined ? { metaData: cloudInit.metaData } : {};
     } catch (err) {
       const message = `cannot build the create request: ${(err as Error).message}`;
       draft.condition('Provisioning', false, 'WaitingForDependencies', message);

@@ -78,19 +78,28 @@ export function resolveDependencies(vm: VirtualMachine, lookups: Lookups): Resol
 
 const USER_DATA_KEYS = ['userdata', 'user-data', 'cloud-init', 'cloud-config'];
 const META_DATA_KEYS = ['metadata', 'meta-data', 'meta_data'];
+const IGNITION_KEYS = ['ignition', 'config.ign', 'userdata'];
 
 /** cloud-init user-data and meta-data, merged from inline text and Secrets (VM-11). */
-export async function readCloudInit(vm: VirtualMachine, secrets: SecretReader): Promise<{ userData?: string; metaData?: string }> {
+export async function readCloudInit(vm: VirtualMachine, secrets: SecretReader): Promise<{ userData?: string; metaData?: string; userDataFormat?: 'ignition' }> {
   const ns = vm.metadata?.namespace ?? '';
   const ud = vm.spec?.userData?.cloudInit;
   const md = vm.spec?.metaData?.cloudInit;
+  const ign = vm.spec?.userData?.ignition;
   // Remembered for redaction under the VM's Provider: its errors may quote the user data.
   const scope = vm.spec?.providerRef?.name ? refKey(vm.spec.providerRef, ns) : '';
   const fromSecret = async (name: string | undefined, keys: string[]) => (name ? secrets.readFirstKey(ns, name, keys, scope) : undefined);
-  const userData = mergeUserData(ud?.inline, await fromSecret(ud?.secretRef?.name, USER_DATA_KEYS));
   const mdSecret = await fromSecret(md?.secretRef?.name, META_DATA_KEYS);
   const metaData = md?.inline !== undefined && mdSecret !== undefined ? `${md.inline}\n${mdSecret}` : (md?.inline ?? mdSecret);
-  return { ...(userData !== undefined ? { userData } : {}), ...(metaData !== undefined ? { metaData } : {}) };
+  const meta = metaData !== undefined ? { metaData } : {};
+  if (ign) {
+    // One JSON document: nothing to merge, so inline and a Secret together are a mistake to name.
+    if (ign.inline !== undefined && ign.secretRef) throw new Error('spec.userData.ignition: Invalid value: set inline or secretRef, not both (an Ignition config is one document)');
+    const doc = ign.inline ?? (await fromSecret(ign.secretRef?.name, IGNITION_KEYS));
+    return { ...(doc !== undefined ? { userData: doc, userDataFormat: 'ignition' as const } : {}), ...meta };
+  }
+  const userData = mergeUserData(ud?.inline, await fromSecret(ud?.secretRef?.name, USER_DATA_KEYS));
+  return { ...(userData !== undefined ? { userData } : {}), ...meta };
 }
 
 export { SecretNotFound };

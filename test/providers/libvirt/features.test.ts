@@ -125,6 +125,24 @@ t.test('libvirt provider features', async (t) => {
     t.same(vols().filter((v) => v.startsWith(name)), [], 'seed and disks deleted with the VM');
   });
 
+  await t.test('an Ignition config goes to the guest through fw_cfg opt/com.coreos/config, not into a cloud-init seed', async (t) => {
+    const name = `${P}-ign`;
+    const doc = '{"ignition":{"version":"3.4.0"},"passwd":{"users":[{"name":"core"}]}}';
+    const { id } = await p.create(small(name, {
+      class: { ...small('x').class, DiskDefaults: { Type: 'thin', SizeGiB: 1 } }, image: { TemplateName: '', Path: '', URL: '', Format: '', Checksum: '', ChecksumType: '' },
+      userData: doc, userDataFormat: 'ignition',
+    }));
+    const xml = virsh('dumpxml', id);
+    const file = /<sysinfo type='fwcfg'>\s*<entry name='opt\/com\.coreos\/config' file='([^']+)'\/>/.exec(xml)?.[1];
+    t.ok(file, 'the domain has the fw_cfg entry');
+    t.equal(await readFile(file!, 'utf8'), doc, 'the entry\'s file holds the config');
+    t.notMatch(xml, /-seed\.iso/, 'no cloud-init seed');
+    const cmdline = execFileSync('pgrep', ['-af', `uuid ${id}`], { encoding: 'utf8' });
+    t.match(cmdline, /-fw_cfg name=opt\/com\.coreos\/config,file=/, 'QEMU runs with the fw_cfg file');
+    await p.delete(id);
+    t.same(vols().filter((v) => v.startsWith(name)), [], 'the config volume is deleted with the VM');
+  });
+
   await t.test('graceful shutdown: a guest ignoring ACPI is destroyed after the timeout', async (t) => {
     const { id } = await p.create(small(`${P}-g`, { class: { ...small('x').class, DiskDefaults: { Type: 'thin', SizeGiB: 1 } }, image: { TemplateName: '', Path: '', URL: '', Format: '', Checksum: '', ChecksumType: '' } }));
     const start = Date.now();

@@ -176,6 +176,17 @@ t.test('cloud-init seed ISO attached as a CD-ROM', async (t) => {
   await p.delete(id);
 });
 
+t.test('an Ignition config goes to the guest as fw_cfg opt/com.coreos/config, and no cloud-init seed is made', async (t) => {
+  const doc = '{"ignition":{"version":"3.4.0"}}';
+  const { id } = await p.create(small('ignited', 'blank', { userData: doc, userDataFormat: 'ignition' }));
+  t.equal(readFileSync(p.layout.file(id, 'config.ign'), 'utf8'), doc, 'config.ign in the VM directory');
+  t.notOk(existsSync(p.layout.seedIso(id)), 'no seed.iso');
+  const pid = readFileSync(p.layout.pidfile(id), 'utf8').trim();
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  t.ok(argv.includes('-fw_cfg') && argv[argv.indexOf('-fw_cfg') + 1] === `name=opt/com.coreos/config,file=${p.layout.file(id, 'config.ign')}`, 'QEMU runs with the fw_cfg file');
+  await p.delete(id);
+});
+
 t.test('a static NIC address is refused before anything is made: QEMU NICs are the operator\'s', async (t) => {
   const before = (await p.listVMs()).length;
   const nic = { Name: 'eth0', Portgroup: '', NetworkName: '', Bridge: '', VLAN: 0, Model: '', MacAddress: '', IPPolicy: 'static', StaticIP: '10.30.0.7', Prefix: 24, Gateway: '', DNS: '', PCISlotNumber: null };

@@ -152,6 +152,16 @@ t.test('vSphere provider against vcsim', async (t) => {
     await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
   });
 
+  await t.test('an Ignition config goes to guestinfo.ignition.config.data, not to cloud-init\'s keys', async (t) => {
+    const doc = '{"ignition":{"version":"3.4.0"}}';
+    const { id } = await make(createRequest('ign', { userData: doc, userDataFormat: 'ignition' }));
+    const vm = await readVm(p.client, id);
+    t.equal(Buffer.from(vm.extraConfig['guestinfo.ignition.config.data'] ?? '', 'base64').toString(), doc);
+    t.equal(vm.extraConfig['guestinfo.ignition.config.data.encoding'], 'base64');
+    t.equal(vm.extraConfig['guestinfo.userdata'], undefined, 'not as cloud-init user-data');
+    await waitTask(p.client, taskRef((await p.delete(id))!.id), 'Delete');
+  });
+
   await t.test('uid: extraConfig virtrigaud.uid, never inherited from a template or a clone source', async (t) => {
     const cls = { ...createRequest('x').class, ExtraConfig: { 'virtrigaud.uid': 'class-cannot-set-it' } };
     const src = await make(createRequest('uid-src', { uid: 'aa11bb22-0000-4000-8000-000000000001', class: cls }));
