@@ -79,11 +79,21 @@ t.test('Proxmox faults through the reconciler', async (t) => {
     t.notMatch(onPve[0]!.config.description, /state=creating/, 'finished, not half-made');
     t.match(onPve[0]!.config.description, `virtrigaud.io/uid=${vm.metadata.uid}`, 'carrying the VM\'s uid');
     t.equal(onPve[0]!.config.memory, '1024', 'configured from the class');
-    await env.admin.delete(Kinds.VirtualMachine, ns, 'cut');
+  });
+
+  await t.test('OffGraceful on a guest that ignores ACPI: PVE\'s shutdown with forceStop ends it Stopped', async (t) => {
+    const vmid = (await named('cut'))[0]!.vmid;
+    await pve.control({ op: 'acpi', vmid, on: false });
+    await env.admin.patch(Kinds.VirtualMachine, ns, 'cut', { spec: { powerState: 'OffGraceful', lifecycle: { gracefulShutdownTimeout: '3s' } } }, { type: 'merge' });
+    await env.waitFor(Kinds.VirtualMachine, 'cut', (o: any) => o.status?.phase === 'Stopped' && ready(o), 'Stopped', 60_000);
+    t.equal((await named('cut'))[0]?.status, 'stopped', 'stopped on fakepve');
+    const shutdowns = (await pve.control<{ type: string; id: string; exitstatus?: string }[]>({ op: 'tasks' })).filter((x) => x.type === 'qmshutdown' && x.id === String(vmid));
+    t.equal(shutdowns.length, 1, 'one shutdown task');
+    t.equal(shutdowns[0]?.exitstatus, 'OK', 'ended OK: PVE stopped the guest after the timeout (forceStop=1)');
   });
 
   await t.test('delete leaves nothing in fakepve', async (t) => {
-    await env.admin.delete(Kinds.VirtualMachine, ns, 'q');
+    for (const name of ['q', 'cut']) await env.admin.delete(Kinds.VirtualMachine, ns, name);
     const deadline = Date.now() + 60_000;
     for (const name of ['q', 'cut']) {
       let o: any;
