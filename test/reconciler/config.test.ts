@@ -6,16 +6,9 @@ import { join } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG, InProcessRefused, loadConfigFile, parseConfig, selectInstance, type ReconcilerConfig } from '../../src/reconciler/config';
 import { permitsReference, selectorMatches } from '../../src/reconciler/consent';
 import { DEFAULT_RECONCILER_CONFIG } from '../../src/install';
+import { configProblems } from './support/config';
 
-const problems = (text: string): string[] => {
-  try {
-    parseConfig(text, 'config.yaml');
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-};
+const problems = configProblems;
 
 t.test('an empty file is the deny-all default', async (t) => {
   t.same(parseConfig('', 'c.yaml'), DEFAULT_CONFIG);

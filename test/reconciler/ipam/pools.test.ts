@@ -5,21 +5,14 @@
  * and how an allocated address and qos limits reach the provider's NIC payload.
  */
 import t from 'tap';
-import { ConfigError, parseConfig } from '../../../src/reconciler/config';
+import { parseConfig } from '../../../src/reconciler/config';
+import { configProblems } from '../support/config';
 import { hostRange, intToIp, ipToInt, parseCidr } from '../../../src/reconciler/ipam/addresses';
 import { poolAddresses, poolOffers } from '../../../src/reconciler/ipam/allocator';
 import { networkPayloads } from '../../../src/reconciler/vm/payload';
 import { unsupportedFields } from '../../../src/reconciler/vm/unsupported';
 
-const problems = (text: string): string[] => {
-  try {
-    parseConfig(text, 'config.yaml');
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-};
+const problems = configProblems;
 
 t.test('IPv4 and CIDR parsing', async (t) => {
   t.equal(ipToInt('10.0.0.1'), 167772161);
