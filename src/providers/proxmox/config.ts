@@ -78,6 +78,11 @@ export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits
     if (px.RateLimit !== undefined && px.RateLimit !== 0) {
       if (!(px.RateLimit > 0)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].rateLimit: Invalid value: ${px.RateLimit}: must be a positive number of MB/s`, op);
       parts.push(`rate=${px.RateLimit}`);
+    } else if (n.IngressLimit || n.EgressLimit) {
+      // VMNetworkAttachment qos (bit/s each way): PVE has one cap for both directions, `rate` in MiB/s
+      // (its Network.pm multiplies by 1024*1024), so the tighter of the two, never rounded up.
+      const bits = Math.min(...[n.IngressLimit, n.EgressLimit].filter((x): x is number => !!x && x > 0));
+      parts.push(`rate=${Math.max(0.001, Math.floor((bits / 8 / 1024 / 1024) * 1000) / 1000)}`);
     }
     if (px.MTU !== undefined && px.MTU !== 0) {
       if (!Number.isInteger(px.MTU) || px.MTU < 68 || px.MTU > 65520) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].mtu: Invalid value: ${px.MTU}: must be 68 to 65520`, op);

@@ -242,11 +242,16 @@ t.test('PVE details against fakepve', async (t) => {
     t.match(net0, /(^|,)rate=25(,|$)/, 'rate=25 (MB/s)');
     t.match(net0, /(^|,)mtu=9000(,|$)/, 'mtu=9000');
     t.match(net0, /(^|,)tag=7(,|$)/, 'tag=7');
+    // qos from the VMNetworkAttachment (bit/s each way): one PVE rate in MiB/s, the tighter of the two.
+    const qos = await p.create(createRequest('det-nic-qos', { networks: [nic({ IngressLimit: 100_000_000, EgressLimit: 50_000_000 })] }));
+    t.match((await fake(qos.id))!.config.net0, /(^|,)rate=5\.96(,|$)/, 'qos 100/50 Mbit/s: rate=5.96 (50 Mbit/s in MiB/s, rounded down)');
+    const both = await p.create(createRequest('det-nic-both', { networks: [nic({ RateLimit: 3, EgressLimit: 50_000_000 })] }));
+    t.match((await fake(both.id))!.config.net0, /(^|,)rate=3(,|$)/, 'network.proxmox rateLimit wins over qos');
     const plain = await p.create(createRequest('det-nic-plain', { networks: [nic({})] }));
     t.notMatch((await fake(plain.id))!.config.net0, /firewall|rate=|mtu=/, 'none of them unless asked');
     const e = await p.create(createRequest('det-nic-mtu', { networks: [nic({ Model: 'e1000', MTU: 9000 })] })).catch((x: unknown) => x);
     t.match((e as Error).message, /networks\[0\]\.mtu: Invalid value: 9000: Proxmox VE sets the MTU of virtio NICs only/, 'MTU on an e1000 NIC is refused');
-    for (const x of [id, plain.id]) await del(x);
+    for (const x of [id, plain.id, qos.id, both.id]) await del(x);
   });
 
   await t.test('cloud-init beyond a user and its keys: a cicustom snippet, named by its content', async (t) => {
