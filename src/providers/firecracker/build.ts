@@ -22,19 +22,11 @@ export interface NetworkRule {
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 
-/**
- * A NIC's quality of service as the payload may carry it: the
- * VMNetworkAttachment's `spec.qos.ingressLimit`/`egressLimit` in bit/s
- * (fields the shared NetworkPayload does not declare yet; absent = none).
- */
-export interface NicQos { readonly IngressLimit?: number; readonly EgressLimit?: number }
-
 /** The tenant's caps of one NIC payload, checked (bit/s, at least 1000 as the CRD says). */
 export function nicQos(op: string, n: NetworkPayload): { rxBitsPerSecond?: number; txBitsPerSecond?: number } {
-  const q = n as NetworkPayload & NicQos;
   const out: { rxBitsPerSecond?: number; txBitsPerSecond?: number } = {};
   for (const [field, key] of [['IngressLimit', 'rxBitsPerSecond'], ['EgressLimit', 'txBitsPerSecond']] as const) {
-    const v = q[field];
+    const v = n[field];
     if (v === undefined || v === null || v === 0) continue;
     if (!Number.isInteger(v) || v < 1000) throw new ProviderError('InvalidSpec', `${op}: qos ${field} ${JSON.stringify(v)} must be a whole number of bit/s, at least 1000`, op);
     out[key] = v;

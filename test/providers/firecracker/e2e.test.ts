@@ -58,7 +58,7 @@ t.before(async () => {
     },
   });
   await admin.create(Kinds.VMClass, { apiVersion: API, kind: 'VMClass', metadata: { name: 'tiny', namespace: ns }, spec: { cpu: 1, memory: '128Mi' } });
-  await admin.create(Kinds.VMNetworkAttachment, { apiVersion: API, kind: 'VMNetworkAttachment', metadata: { name: 'app-net', namespace: ns }, spec: { network: { libvirt: { networkName: 'lab-net' } } } });
+  await admin.create(Kinds.VMNetworkAttachment, { apiVersion: API, kind: 'VMNetworkAttachment', metadata: { name: 'app-net', namespace: ns }, spec: { network: { libvirt: { networkName: 'lab-net' } }, qos: { egressLimit: 4_000_000 } } });
   await admin.create(Kinds.Provider, {
     apiVersion: API, kind: 'Provider',
     metadata: { name: 'nobin', namespace: ns, annotations: { 'virtrigaud.io/in-process': 'fc-nobin' } },
@@ -103,6 +103,7 @@ t.test('VirtualMachine → a Firecracker process running', async (t) => {
   const nic = c['network-interfaces'][0];
   t.ok(linksIn(netns).includes(nic.host_dev_name), `the NIC from the VMNetworkAttachment is on tap ${nic.host_dev_name} in the test's namespace`);
   t.equal(nic.rx_rate_limiter?.bandwidth?.size, 1_000_000, 'with the operator\'s 8 Mbit/s limit of lab-net');
+  t.equal(nic.tx_rate_limiter?.bandwidth?.size, 500_000, 'and the attachment\'s qos.egressLimit of 4 Mbit/s out');
   const mmds = await fcApi<Record<string, any>>(fc.layout.socket(id), { method: 'GET', path: '/mmds' });
   t.equal(mmds.latest['user-data'], USER_DATA, 'the cloud-init user-data in MMDS');
   t.equal(c['machine-config'].vcpu_count, 1, 'vCPUs from the VMClass');
