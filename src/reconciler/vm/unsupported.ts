@@ -8,12 +8,15 @@
 import type { VirtualMachine } from '../../generated/virtual-machine';
 import type { VMNetworkAttachmentSpec } from '../../generated/vm-network-attachment';
 
-/** Provider types that deliver an Ignition config where Ignition reads it (fw_cfg, guestinfo); others get no user data. */
-export const IGNITION_TYPES = ['libvirt', 'qemu', 'vsphere'];
+/**
+ * Provider types that deliver an Ignition config where Ignition reads it (QEMU fw_cfg, vSphere guestinfo,
+ * Firecracker MMDS `latest/user-data` as Ignition's EC2-style metadata platforms read it); others get no user data.
+ */
+export const IGNITION_TYPES = ['libvirt', 'qemu', 'vsphere', 'firecracker'];
 
 const CHECKS: readonly { readonly path: string; readonly set: (vm: VirtualMachine, providerType: string) => boolean; readonly why: string }[] = [
   { path: 'spec.resources.gpu', set: (vm) => !!vm.spec?.resources?.gpu, why: 'GPU passthrough is not implemented by any provider yet' },
-  { path: 'spec.userData.ignition', set: (vm, type) => !!vm.spec?.userData?.ignition && !IGNITION_TYPES.includes(type), why: 'Ignition configs are delivered by the libvirt, QEMU and vSphere providers only (use spec.userData.cloudInit)' },
+  { path: 'spec.userData.ignition', set: (vm, type) => !!vm.spec?.userData?.ignition && !IGNITION_TYPES.includes(type), why: 'Ignition configs are delivered by the libvirt, QEMU, vSphere and Firecracker providers only (use spec.userData.cloudInit)' },
   { path: 'spec.placement.host', set: (vm, type) => !!vm.spec?.placement?.host && type !== 'vsphere', why: 'pinning a VM to a host is applied by the vSphere provider only (libvirt, QEMU and Firecracker Providers are one host; on Proxmox use spec.placement.cluster for the node)' },
   { path: 'spec.placement.resourcePool', set: (vm, type) => !!vm.spec?.placement?.resourcePool && type !== 'vsphere', why: 'resource pools are a vSphere notion, applied by the vSphere provider only' },
 ];

@@ -43,7 +43,7 @@ t.test('a VM asking for a GPU and a host says it got neither; its Ignition confi
   });
   await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'ign-pve', { providerRef: { name: 'pve' }, userData: { ignition: { inline: '{"ignition":{"version":"3.4.0"}}' } } }));
   const pve = await env.waitFor(Kinds.VirtualMachine, 'ign-pve', (o: any) => o.status?.phase === 'Running' && !!condition(o, 'Unsupported'), 'Running with Unsupported', 60_000);
-  t.match(condition(pve, 'Unsupported')!.message, /spec\.userData\.ignition: Unsupported value: Ignition configs are delivered by the libvirt, QEMU and vSphere providers only/);
+  t.match(condition(pve, 'Unsupported')!.message, /spec\.userData\.ignition: Unsupported value: Ignition configs are delivered by the libvirt, QEMU, vSphere and Firecracker providers only/);
   t.equal(pve.status.provider?.userDataFormat, undefined, 'no user data reached the provider');
   const plain = await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'plain'));
   // Fields of the attachment a NIC uses count too; a rate limit is applied on this (libvirt-type) Provider, so it is not listed.

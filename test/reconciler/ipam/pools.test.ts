@@ -101,3 +101,9 @@ t.test('ipAllocation None: the NIC payload says so (IPPolicy none), and only off
   t.same(unsupportedFields(vm, () => spec, 'libvirt'), []);
   t.match(unsupportedFields(vm, () => spec, 'vsphere'), [/^VMNetworkAttachment bare: spec\.ipAllocation\.type: Unsupported value: type None/]);
 });
+
+t.test('an Ignition config is unapplied only on provider types with no Ignition channel', async (t) => {
+  const vm: any = { metadata: { name: 'web', namespace: 'a' }, spec: { userData: { ignition: { inline: '{}' } } } };
+  for (const type of ['libvirt', 'qemu', 'vsphere', 'firecracker']) t.same(unsupportedFields(vm, () => undefined, type), [], type);
+  t.match(unsupportedFields(vm, () => undefined, 'proxmox'), [/^spec\.userData\.ignition: Unsupported value: /]);
+});
