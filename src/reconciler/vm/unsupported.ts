@@ -22,7 +22,7 @@ const CHECKS: readonly { readonly path: string; readonly set: (vm: VirtualMachin
 ];
 
 /** Provider types whose NICs get the attachment's qos rate limits. */
-const RATE_LIMITED = ['libvirt', 'firecracker'];
+const RATE_LIMITED = ['libvirt', 'firecracker', 'proxmox'];
 
 /** VMNetworkAttachment fields no provider (or not the VM's) applies; `type` is the VM's Provider's spec.type. */
 const ATTACHMENT_CHECKS: readonly { readonly path: string; readonly set: (a: VMNetworkAttachmentSpec, type: string) => boolean; readonly why: string }[] = [
@@ -31,11 +31,11 @@ const ATTACHMENT_CHECKS: readonly { readonly path: string; readonly set: (a: VMN
   { path: 'spec.qos.priority', set: (a) => a.qos?.priority !== undefined, why: '802.1p priority is not applied by any provider' },
   {
     path: 'spec.qos.ingressLimit', set: (a, type) => a.qos?.ingressLimit !== undefined && !RATE_LIMITED.includes(type),
-    why: 'rate limits are applied by the libvirt and Firecracker providers only',
+    why: 'rate limits are applied by the libvirt, Firecracker and Proxmox providers only',
   },
   {
     path: 'spec.qos.egressLimit', set: (a, type) => a.qos?.egressLimit !== undefined && !RATE_LIMITED.includes(type),
-    why: 'rate limits are applied by the libvirt and Firecracker providers only',
+    why: 'rate limits are applied by the libvirt, Firecracker and Proxmox providers only',
   },
   { path: 'spec.ipAllocation.type', set: (a, type) => a.ipAllocation?.type === 'None' && type !== 'libvirt', why: 'type None (no address) is applied by the libvirt provider only; elsewhere the guest keeps DHCP' },
   { path: 'spec.ipAllocation.dhcpConfig', set: (a) => !!a.ipAllocation?.dhcpConfig, why: 'DHCP client options are not delivered to guests' },
