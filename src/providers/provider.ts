@@ -39,6 +39,10 @@ export interface ImagePayload {
   Format: string;
   Checksum: string;
   ChecksumType: string;
+  /** Proxmox: `false` makes a linked clone of the template (VMImage `source.proxmox.fullClone`); absent: PVE's default. */
+  FullClone?: boolean;
+  /** Proxmox: storage for the clone's disks (VMImage `source.proxmox.storage`). */
+  Storage?: string;
 }
 
 /** One element of `networks_json`. */
@@ -60,6 +64,12 @@ export interface NetworkPayload {
   IngressLimit?: number;
   /** Outbound cap in bit/s, from `qos.egressLimit`; absent: none. */
   EgressLimit?: number;
+  /** Proxmox: PVE's firewall on the NIC (VMNetworkAttachment `network.proxmox.firewall`). */
+  Firewall?: boolean;
+  /** Proxmox: the NIC's `rate` in MB/s (`network.proxmox.rateLimit`). */
+  RateLimit?: number;
+  /** Proxmox: the NIC's MTU (`network.proxmox.mtu`). */
+  MTU?: number;
 }
 
 /** One element of `disks_json`. */

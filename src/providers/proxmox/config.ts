@@ -53,11 +53,8 @@ const MODELS = ['virtio', 'e1000', 'rtl8139', 'vmxnet3'];
  * VMNetworkAttachment `network.proxmox` `firewall`, `rateLimit` (MB/s) and
  * `mtu`. Optional: a payload without them leaves them off.
  */
-export interface ProxmoxNetworkPayload extends NetworkPayload {
-  Firewall?: boolean;
-  RateLimit?: number;
-  MTU?: number;
-}
+/** The NIC payload as Proxmox reads it (Firewall, RateLimit, MTU are shared payload fields). */
+export type ProxmoxNetworkPayload = NetworkPayload;
 
 /** `netN` values; bridges only from the operator's list. */
 export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits, defaultBridge: string | undefined, op: string): Record<string, string> {

@@ -20,10 +20,8 @@ import { diskSizeGiB, disksOf, resources, vmPath, type Config, type Resource, ty
  * `source.proxmox.format` when the reconciler passes it). Optional: a
  * payload without them is a full clone onto the VM's storage.
  */
-export interface ProxmoxImagePayload extends ImagePayload {
-  FullClone?: boolean;
-  Storage?: string;
-}
+/** The image payload as Proxmox reads it (FullClone, Storage are shared payload fields). */
+export type ProxmoxImagePayload = ImagePayload;
 
 export interface CreateContext {
   readonly client: PveClient;

@@ -35,6 +35,8 @@ export function imageShape(i: ImagePayload): ImagePayload {
   return {
     TemplateName: i.TemplateName ?? '', Path: i.Path ?? '', URL: i.URL ?? '',
     Format: i.Format ?? '', Checksum: i.Checksum ?? '', ChecksumType: i.ChecksumType ?? '',
+    ...(i.FullClone !== undefined ? { FullClone: i.FullClone } : {}),
+    ...(i.Storage ? { Storage: i.Storage } : {}),
   };
 }
 
@@ -46,6 +48,9 @@ export function networkShape(n: NetworkPayload): NetworkPayload {
     PCISlotNumber: nil(n.PCISlotNumber),
     ...(n.IngressLimit ? { IngressLimit: n.IngressLimit } : {}),
     ...(n.EgressLimit ? { EgressLimit: n.EgressLimit } : {}),
+    ...(n.Firewall ? { Firewall: true } : {}),
+    ...(n.RateLimit ? { RateLimit: n.RateLimit } : {}),
+    ...(n.MTU ? { MTU: n.MTU } : {}),
   };
 }
 

@@ -108,6 +108,9 @@ export function imagePayload(vm: VirtualMachine, image: VMImage | undefined): Im
   if (src.proxmox) {
     // templateID wins over templateName and travels as a string (VM-6).
     out.TemplateName = src.proxmox.templateID !== undefined ? String(src.proxmox.templateID) : (src.proxmox.templateName ?? out.TemplateName);
+    if (src.proxmox.fullClone !== undefined) out.FullClone = src.proxmox.fullClone;
+    if (src.proxmox.storage) out.Storage = src.proxmox.storage;
+    if (src.proxmox.format) out.Format = src.proxmox.format;
   }
   if (src.http) {
     out.URL = out.URL || src.http.url;
@@ -171,6 +174,9 @@ export function networkPayloads(vm: VirtualMachine, attachments: ReadonlyMap<str
       if (net.proxmox.bridge) out.Bridge = net.proxmox.bridge;
       if (net.proxmox.model) out.Model = net.proxmox.model;
       if (net.proxmox.vlanTag !== undefined) out.VLAN = net.proxmox.vlanTag;
+      if (net.proxmox.firewall) out.Firewall = true;
+      if (net.proxmox.rateLimit !== undefined) out.RateLimit = net.proxmox.rateLimit;
+      if (net.proxmox.mtu !== undefined) out.MTU = net.proxmox.mtu;
     }
     return out;
   });

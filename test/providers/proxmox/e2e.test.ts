@@ -25,7 +25,7 @@ t.test('Proxmox VM through the reconciler on fakepve', async (t) => {
   await env.admin.create(Kinds.Provider, { apiVersion: API, kind: 'Provider', metadata: { name: 'pve', namespace: ns, annotations: { 'virtrigaud.io/in-process': 'pve' } }, spec: { type: 'proxmox', endpoint: pve.url, credentialSecretRef: { name: 'pve-creds' }, defaults: { datastore: 'local-lvm' }, runtime: { image: 'example.invalid/provider:v1', service: { tls: { enabled: false } } } } });
   await env.admin.create(Kinds.VMClass, { apiVersion: API, kind: 'VMClass', metadata: { name: 'small', namespace: ns }, spec: { cpu: 2, memory: '2Gi' } });
   await env.admin.create(Kinds.VMImage, { apiVersion: API, kind: 'VMImage', metadata: { name: 'ubuntu', namespace: ns }, spec: { source: { proxmox: { templateID: pve.templateId, node: 'pve1', fullClone: true } } } });
-  await env.admin.create(Kinds.VMNetworkAttachment, { apiVersion: API, kind: 'VMNetworkAttachment', metadata: { name: 'lan', namespace: ns }, spec: { network: { proxmox: { bridge: 'vmbr1', model: 'virtio', vlanTag: 30 } }, qos: { ingressLimit: 100_000_000, egressLimit: 50_000_000 } } });
+  await env.admin.create(Kinds.VMNetworkAttachment, { apiVersion: API, kind: 'VMNetworkAttachment', metadata: { name: 'lan', namespace: ns }, spec: { network: { proxmox: { bridge: 'vmbr1', model: 'virtio', vlanTag: 30, firewall: true, mtu: 9000 } }, qos: { ingressLimit: 100_000_000, egressLimit: 50_000_000 } } });
   await env.admin.create(Kinds.VirtualMachine, { apiVersion: API, kind: 'VirtualMachine', metadata: { name: 'web', namespace: ns }, spec: { providerRef: { name: 'pve' }, classRef: { name: 'small' }, imageRef: { name: 'ubuntu' }, powerState: 'On', networks: [{ name: 'lan', networkRef: { name: 'lan' } }], disks: [{ name: 'data', sizeGiB: 5 }] } });
   const ready = (o: any) => condition(o, 'Ready')?.status === 'True';
   const fakeVm = async () => (await pve.vms()).find((v) => v.name === 'web');
@@ -39,6 +39,8 @@ t.test('Proxmox VM through the reconciler on fakepve', async (t) => {
     t.equal(f.status, 'running', 'running on fakepve');
     t.match(f.config.net0, /bridge=vmbr1/, 'bridge from network.proxmox');
     t.match(f.config.net0, /tag=30/, 'VLAN tag from network.proxmox');
+    t.match(f.config.net0, /(^|,)firewall=1(,|$)/, 'PVE firewall on the NIC from network.proxmox.firewall');
+    t.match(f.config.net0, /(^|,)mtu=9000(,|$)/, 'MTU from network.proxmox.mtu');
     t.match(f.config.net0, /(^|,)rate=5\.96(,|$)/, 'qos limits as the NIC rate (the tighter, 50 Mbit/s, in MiB/s)');
     t.equal(f.config.memory, '2048', 'memory from the class');
     t.ok(f.config.scsi1, 'data disk added');

@@ -104,3 +104,11 @@ t.test('provider-side names never collide across namespaces; the uid travels; a 
   t.equal(imagePayload(vm('t', 'x', { importedDisk: { diskID: '../../etc/passwd', format: 'raw' } }), undefined).Path, '', 'a diskID with separators becomes no path');
   t.equal(imagePayload(vm('t', 'x', { importedDisk: { diskID: 'disk-1', format: 'qcow2' } }), undefined).Path, '/var/lib/libvirt/images/disk-1.qcow2');
 });
+
+t.test('Proxmox fields of the VMImage and the VMNetworkAttachment reach the payload', async (t) => {
+  const v: any = { metadata: { name: 'web', namespace: 'a' }, spec: { imageRef: { name: 'img' }, networks: [{ name: 'eth0', networkRef: { name: 'lan' } }] } };
+  const image: any = { spec: { source: { proxmox: { templateID: 9000, fullClone: false, storage: 'local-lvm', format: 'raw' } } } };
+  t.match(imagePayload(v, image), { TemplateName: '9000', FullClone: false, Storage: 'local-lvm', Format: 'raw' });
+  const nets = networkPayloads(v, new Map<string, any>([['lan', { metadata: { name: 'lan' }, spec: { network: { proxmox: { bridge: 'vmbr1', firewall: true, rateLimit: 12.5, mtu: 9000 } } } }]]));
+  t.match(nets[0], { Bridge: 'vmbr1', Firewall: true, RateLimit: 12.5, MTU: 9000 });
+});
