@@ -21,6 +21,7 @@ import { runHook } from './hooks';
 import { finalizeVM } from './finalize';
 import { ANNOTATIONS, VM_FINALIZER, type VmReconcilerContext } from './context';
 import { pollTask } from '../task';
+import { pendingRestartOf } from './pending';
 import { isForeign } from './identity';
 import { imageGate } from '../vmimage/targets';
 import { AddressingError, allocates, claimAddresses, type NicAddress } from '../ipam/nics';
@@ -133,6 +134,12 @@ export class VmReconciler {
       if (stopping) return stopping;
     }
 
+    // A change the hypervisor holds until the next restart is not done: say so until a restart applies it.
+    const held = pendingRestartOf(desc.providerRaw);
+    if (held) draft.condition('Reconfiguring', true, 'PendingRestart', `${held}; it applies at the next restart of the VM`);
+    else if (draft.getCondition('Reconfiguring')?.reason === 'PendingRestart') draft.condition('Reconfiguring', false, 'ReconcileSuccess', 'the pending change was applied by the restart');
+    let reconfigured = false;
+
     // Resize when the class or the per-VM resources changed (VM-8).
     const want = desiredResources(vm, deps.vmClass.spec!);
     const have = draft.status.currentResources;
@@ -153,6 +160,7 @@ export class VmReconciler {
         return this.waitForTask(vm, draft, 'Reconfiguring', `reconfigure task ${task.id} in progress`);
       }
       this.finishReconfigure(vm, draft, key, undefined);
+      reconfigured = true;
     }
 
     const powered = await this.convergePower(vm, draft, provider, desc.ips, signal);
@@ -175,7 +183,8 @@ export class VmReconciler {
     draft.condition('Ready', true, 'ReconcileSuccess', `${phase}; power state ${draft.status.powerState}`);
     draft.status.observedGeneration = vm.metadata?.generation;
     await this.write(vm, draft);
-    return { requeueAfterMs: timing.resyncMs };
+    // Right after a reconfigure, look again soon: the provider may hold it until a restart (PendingRestart).
+    return { requeueAfterMs: reconfigured ? timing.pollMs : timing.resyncMs };
   }
 
   /** Creates the VM, recording the intent and then the provider id before anything waits (no second VM after a crash). */

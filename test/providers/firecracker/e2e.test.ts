@@ -124,6 +124,10 @@ t.test('resize of a running microVM: status says a restart is needed', async (t)
   await patchVm({ resources: { cpu: 2, memoryMiB: 256 } });
   const o = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.provider?.pendingRestart === 'true' && ready(o, 'Running'), 'pendingRestart in status', 30_000);
   t.match(o.status.provider.pendingRestartReason, /next power on/, `status.provider says why: ${o.status.provider.pendingRestartReason}`);
+  const held = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.conditions?.some((c: any) => c.type === 'Reconfiguring' && c.reason === 'PendingRestart'), 'Reconfiguring=PendingRestart', 30_000);
+  const rc = held.status.conditions.find((c: any) => c.type === 'Reconfiguring');
+  t.equal(rc.status, 'True', 'the resize is not reported done while the process runs the old size');
+  t.match(rc.message, /next power on; it applies at the next restart/);
   t.same(o.status.currentResources, { cpu: 2, memoryMiB: 256 }, 'the new size recorded');
   t.equal(await livePid(fc.layout, id), pid, 'the running process was left alone');
   t.equal((await vmConfig(id))['machine-config'].vcpu_count, 1, 'which still has 1 vCPU');
@@ -154,6 +158,8 @@ t.test('power off, then on', async (t) => {
   const c = await vmConfig(id);
   t.same([c['machine-config'].vcpu_count, c['machine-config'].mem_size_mib], [2, 256], 'from the saved config: the new size');
   t.equal(o.status.provider.pendingRestart, undefined, 'no restart pending in status');
+  const done = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.conditions?.some((c: any) => c.type === 'Reconfiguring' && c.status === 'False'), 'Reconfiguring=False', 30_000);
+  t.equal(done.status.conditions.find((c: any) => c.type === 'Reconfiguring').reason, 'ReconcileSuccess', 'applied by the restart');
 });
 
 t.test('VMSnapshot, then revert to it in a new process', async (t) => {

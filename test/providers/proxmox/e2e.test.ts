@@ -70,6 +70,8 @@ t.test('Proxmox VM through the reconciler on fakepve', async (t) => {
     await env.admin.patch(Kinds.VirtualMachine, ns, 'web', { spec: { resources: { memoryMiB: 3072 } } }, { type: 'merge' });
     const pending = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => /memory/.test(o.status?.provider?.pendingChanges ?? ''), 'status.provider.pendingChanges names memory', 60_000);
     t.match(pending.status.provider.pendingReason, /apply at its next restart/, `status.provider.pendingReason: ${pending.status.provider.pendingReason}`);
+    const held = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.conditions?.some((c: any) => c.type === 'Reconfiguring' && c.reason === 'PendingRestart' && c.status === 'True'), 'Reconfiguring=True/PendingRestart', 60_000);
+    t.match(held.status.conditions.find((c: any) => c.type === 'Reconfiguring').message, /pending on the provider: .*memory/, 'the condition names what waits for a restart');
     const f = (await fakeVm())!;
     t.same([f.config.memory, f.pending.memory], ['2048', '3072'], 'fakepve: 2048 in effect, 3072 pending');
     await env.admin.patch(Kinds.VirtualMachine, ns, 'web', { spec: { powerState: 'Off' } }, { type: 'merge' });
@@ -77,6 +79,8 @@ t.test('Proxmox VM through the reconciler on fakepve', async (t) => {
     await env.admin.patch(Kinds.VirtualMachine, ns, 'web', { spec: { powerState: 'On' } }, { type: 'merge' });
     const after = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.phase === 'Running' && ready(o) && !o.status?.provider?.pendingChanges, 'Running with nothing pending', 60_000);
     t.notOk(after.status.provider.pendingChanges, 'nothing pending after the restart');
+    const cleared = await env.waitFor(Kinds.VirtualMachine, 'web', (o: any) => o.status?.conditions?.some((c: any) => c.type === 'Reconfiguring' && c.status === 'False'), 'Reconfiguring=False', 60_000);
+    t.equal(cleared.status.conditions.find((c: any) => c.type === 'Reconfiguring').reason, 'ReconcileSuccess');
     t.equal((await fakeVm())!.config.memory, '3072', 'the memory is in effect on fakepve');
   });
 
