@@ -24,7 +24,7 @@ import { pollTask } from '../task';
 import { pendingRestartOf } from './pending';
 import { isForeign } from './identity';
 import { imageGate } from '../vmimage/targets';
-import { AddressingError, allocates, claimAddresses, type NicAddress } from '../ipam/nics';
+import { addressesForCreate, heldAddresses } from './addressing';
 
 export class VmReconciler {
   /** Graceful shutdowns issued by this process: key → when (escalated to Off after the timeout). */
@@ -146,7 +146,7 @@ export class VmReconciler {
     if (!have?.cpu || !have.memoryMiB) {
       draft.status.currentResources = { cpu: desc.cpu ?? want.cpu, memoryMiB: desc.memoryMiB ?? want.memoryMiB };
     } else if (have.cpu !== want.cpu || have.memoryMiB !== want.memoryMiB) {
-      const addresses = await this.heldAddresses(vm, deps);
+      const addresses = await heldAddresses(this.ctx.ipam, vm, deps.attachments);
       const req = createRequest({ vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace, ...(addresses ? { addresses } : {}) });
       const task = await provider.reconfigure(draft.id, vmPayload(req), { signal, timeoutMs: timing.longCallTimeoutMs });
       const change = `cpu ${have.cpu} → ${want.cpu}, memory ${have.memoryMiB}Mi → ${want.memoryMiB}Mi`;
@@ -235,20 +235,15 @@ export class VmReconciler {
       return { requeueAfterMs: err instanceof SecretNotFound ? this.ctx.timing.dependencyRetryMs : this.ctx.timing.errorRetryMs };
     }
     // Addresses are claimed (a Lease each) before anything is created with them; a VM deleted meanwhile releases them.
-    let addresses: Map<string, NicAddress> | undefined;
-    try {
-      addresses = allocates(vm, deps.attachments) ? await claimAddresses(this.ctx.ipam, vm, deps.attachments, signal) : undefined;
-    } catch (err) {
-      // Not an addressing verdict: the Leases could not be read or written (e.g. RBAC); retried like any API error.
-      const [reason, message] = err instanceof AddressingError ? [err.reason, err.message] : ['IPAllocationFailed', `recording the NICs' addresses: ${(err as Error).message}`];
-      if (!(err instanceof AddressingError)) this.ctx.log.info('VirtualMachine not converged', { vm: `${vm.metadata?.namespace}/${vm.metadata?.name}`, reason, error: message });
+    const claim = await addressesForCreate(this.ctx, vm, deps.attachments, signal);
+    if ('refused' in claim) {
       draft.status.phase = 'Pending';
-      draft.condition('Provisioning', false, reason, message);
-      draft.report(this.ctx.events, 'Ready', false, reason, message);
+      draft.condition('Provisioning', false, claim.refused.reason, claim.refused.message);
+      draft.report(this.ctx.events, 'Ready', false, claim.refused.reason, claim.refused.message);
       await this.write(vm, draft);
-      // A released address wakes the VMs waiting on its pool (controller.ts); the timer is a safety net.
-      return { requeueAfterMs: err instanceof AddressingError ? this.ctx.timing.dependencyRetryMs : this.ctx.timing.errorRetryMs };
+      return { requeueAfterMs: claim.refused.retryMs };
     }
+    const { addresses } = claim;
     const prepared = gate?.state === 'use' ? gate.prepared : undefined;
     const req = createRequest({
       vm, classSpec: deps.vmClass.spec!, image: deps.image, attachments: deps.attachments, providerNamespace: deps.provider.metadata?.namespace,
@@ -373,17 +368,6 @@ export class VmReconciler {
     draft.condition('Ready', false, 'TaskInProgress', `reverting to VMSnapshot "${ref}"`);
     await this.write(vm, draft);
     return { requeueAfterMs: this.ctx.timing.pollMs };
-  }
-
-  /** The NICs' addresses for a reconfigure payload: the same ones again (claims are idempotent); none if the spec no longer allows them. */
-  private async heldAddresses(vm: VirtualMachine, deps: Dependencies): Promise<Map<string, NicAddress> | undefined> {
-    if (!allocates(vm, deps.attachments)) return undefined;
-    try {
-      return await claimAddresses(this.ctx.ipam, vm, deps.attachments);
-    } catch (err) {
-      if (err instanceof AddressingError) return undefined;
-      throw err;
-    }
   }
 
   private finishReconfigure(vm: VirtualMachine, draft: StatusDraft, key: string, error: string | undefined): void {
