@@ -28,7 +28,7 @@ export interface RbacRule {
  */
 const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNetworkAttachment', 'VMPlacementPolicy', 'VMSnapshot', 'VMSet'] as const;
 /** Kinds whose status the reconciler writes (PUT of the status subresource). */
-const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet', 'VMImage'] as const;
+const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet', 'VMImage', 'VMNetworkAttachment'] as const;
 /** Kinds it reads fresh from the server where the cache may lag (before a create on the provider, on a 409). */
 const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
 /** Kinds whose finalizers and annotations it sets (merge patch; never PUT). */

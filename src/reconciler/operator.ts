@@ -24,6 +24,7 @@ import { scopedRedaction, SecretReader, SecretRedactor } from './secrets';
 import { createSnapshotController } from './snapshot/controller';
 import { createVmController } from './vm/controller';
 import { IpAllocator } from './ipam/allocator';
+import { createVmNetworkController } from './vmnetwork/controller';
 import { createVmImageController } from './vmimage/controller';
 import { createVmSetController } from './vmset/controller';
 import type { VmTiming } from './vm/context';
@@ -134,6 +135,7 @@ export class Operator {
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
     this.manager.add(createVmSetController(common));
     this.manager.add(createVmImageController({ ...common, timing: opts.vmImageTiming }));
+    this.manager.add(createVmNetworkController({ ...common, ipam }));
     this.manager.add(provider.controller);
     // Flush queued events and close provider connections after the controllers stopped.
     this.manager.add({

@@ -46,6 +46,7 @@ export function expectedClusterGrants(): Map<string, string[]> {
     [`${GROUP}/vmsets`, ['list', 'watch', 'patch']],
     [`${GROUP}/vmsets/status`, ['update']],
     [`${GROUP}/vmimages/status`, ['update']],
+    [`${GROUP}/vmnetworkattachments/status`, ['update']],
     [`${GROUP}/vmsets/finalizers`, ['update']],
     ['apps/controllerrevisions', ['get', 'list', 'watch', 'create', 'patch', 'delete']],
     // What VMs reference: cached only.

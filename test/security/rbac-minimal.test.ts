@@ -657,8 +657,8 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'ip-pool',
-    goal: 'a VM on a Pool VMNetworkAttachment runs with the first address of the operator pool, and deleting it releases that address (its Lease)',
-    proves: [k('list', 'leases', 'coordination.k8s.io'), k('delete', 'leases', 'coordination.k8s.io')],
+    goal: 'a VM on a Pool VMNetworkAttachment runs with the first address of the operator pool, the attachment lists it in status, and deleting the VM releases that address (its Lease)',
+    proves: [k('list', 'leases', 'coordination.k8s.io'), k('delete', 'leases', 'coordination.k8s.io'), k('update', 'vmnetworkattachments/status')],
     async run(x) {
       await Promise.all([
         credentials(x), provider(x, 'lab'), vmDependencies(x),
@@ -673,6 +673,7 @@ const SCENARIOS: Scenario[] = [
       ]);
       const leases = async () => (await x.admin.list(CoreResources.leases, x.ns, { labelSelector: 'ipam.virtrigaud.io/scope=p.trial' })).items;
       if (!(await x.until(async () => (await vmRunning(x)()) && (await x.get(Kinds.VirtualMachine, 'web'))?.status?.ips?.includes('10.99.0.1')))) return false;
+      if (!(await x.until(async () => (await x.get(Kinds.VMNetworkAttachment, 'pooled'))?.status?.ipAllocations?.[0]?.ip === '10.99.0.1'))) return false;
       await x.admin.delete(Kinds.VirtualMachine, x.ns, 'web');
       return x.until(async () => !(await x.get(Kinds.VirtualMachine, 'web')) && (await leases()).length === 0);
     },

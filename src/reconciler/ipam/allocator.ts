@@ -39,6 +39,10 @@ export interface AddressLease {
   readonly address: string;
   readonly nic: string;
   readonly holder: string;
+  /** `namespace/name` of the VM holding it. */
+  readonly vm: string;
+  /** When it was claimed (the Lease's creationTimestamp). */
+  readonly since?: string;
 }
 
 export class AddressInUse extends Error {
@@ -61,7 +65,8 @@ function toLease(o: any): AddressLease {
   const md = o?.metadata ?? {};
   return {
     name: md.name, scope: md.labels?.[IPAM_LABELS.scope] ?? '', address: md.annotations?.[IPAM_ANNOTATIONS.address] ?? '',
-    nic: md.annotations?.[IPAM_ANNOTATIONS.nic] ?? '', holder: o?.spec?.holderIdentity ?? '',
+    nic: md.annotations?.[IPAM_ANNOTATIONS.nic] ?? '', holder: o?.spec?.holderIdentity ?? '', vm: md.annotations?.[IPAM_ANNOTATIONS.vm] ?? '',
+    ...(md.creationTimestamp ? { since: String(md.creationTimestamp) } : {}),
   };
 }
 
@@ -85,6 +90,7 @@ export function poolOffers(pool: IpPoolSettings, ip: string): boolean {
 
 export class IpAllocator {
   private readonly released: (() => void)[] = [];
+  private readonly claimed: (() => void)[] = [];
 
   constructor(
     private readonly client: KubeClient,
@@ -100,6 +106,12 @@ export class IpAllocator {
   poolCovering(ip: string): IpPoolSettings | undefined {
     const n = ipToInt(ip);
     return n === undefined ? undefined : this.pools.find((p) => cidrContains(parseCidr(p.cidr)!, n));
+  }
+
+  /** Every address held in a scope (a pool, or a namespace's static addresses). */
+  async leasesIn(scope: Scope): Promise<AddressLease[]> {
+    const { items } = await this.client.list(CoreResources.leases, this.namespace, { labelSelector: `${IPAM_LABELS.scope}=${scopeKey(scope)}` });
+    return items.map(toLease);
   }
 
   /** The leases a VM holds (by uid). */
@@ -118,8 +130,7 @@ export class IpAllocator {
     const mine = held.find((l) => l.scope === key && l.nic === holder.nic && (!opts.address || l.address === opts.address));
     if (mine) return mine;
     if (!('pool' in scope)) return this.take(scope, opts.address!, holder, opts.signal, true) as Promise<AddressLease>;
-    const { items } = await this.client.list(CoreResources.leases, this.namespace, { labelSelector: `${IPAM_LABELS.scope}=${key}` });
-    const taken = new Set(items.map((o) => toLease(o).address));
+    const taken = new Set((await this.leasesIn(scope)).map((l) => l.address));
     const order = opts.preferred && !taken.has(opts.preferred) && poolOffers(scope.pool, opts.preferred) ? [opts.preferred] : [];
     for (const ip of [...order, ...poolAddresses(scope.pool)]) {
       if (taken.has(ip)) continue;
@@ -143,7 +154,9 @@ export class IpAllocator {
       spec: { holderIdentity: holderId(holder) },
     };
     try {
-      return toLease(await this.client.create(CoreResources.leases, body, { signal }));
+      const made = toLease(await this.client.create(CoreResources.leases, body, { signal }));
+      for (const fn of this.claimed) fn();
+      return made;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       if (!strict) return undefined;
@@ -163,5 +176,10 @@ export class IpAllocator {
   /** Called after addresses were released by this process (VMs waiting on a full pool look again). */
   onRelease(fn: () => void): void {
     this.released.push(fn);
+  }
+
+  /** Called after this process claimed an address (attachments list their allocations). */
+  onClaim(fn: () => void): void {
+    this.claimed.push(fn);
   }
 }

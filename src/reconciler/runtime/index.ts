@@ -8,6 +8,7 @@ export * from './controller';
 export * from './conditions';
 export * from './status';
 export * from './expectations';
+export * from './own-writes';
 export * from './objects';
 export * from './metrics';
 export * from './logger';

@@ -20,7 +20,7 @@ import { isProviderError, type CallOptions, type ImagePrepareResponse, type Prov
 import type { ControllerDeps } from '../deps';
 import { durationMs } from '../duration';
 import { Kinds } from '../kinds';
-import { rfc3339, StatusDraft, writeStatus, type Result } from '../runtime';
+import { OwnWrites, rfc3339, StatusDraft, type Result } from '../runtime';
 import { pollTask } from '../task';
 import { prepareTargets, targetName, type ImageEntry } from './targets';
 
@@ -48,8 +48,8 @@ export class VmImageReconciler {
   private readonly outcomes = new Map<string, { name: string; res: ImagePrepareResponse } | { name: string; error: unknown }>();
   /** Wakes an image (set by the controller: its work queue). */
   enqueue?: (key: string) => void;
-  /** The last status written per image, and the resourceVersions known to be older (see withOwnWrites). */
-  private readonly ownWrites = new Map<string, { uid: string; resourceVersion: string; older: Set<string>; status: VMImageStatus }>();
+  /** Our last status write per image, used while the cache still shows an older one (a second ImagePrepare would follow). */
+  private readonly ownWrites = new OwnWrites<VMImageStatus>();
 
   constructor(private readonly o: ControllerDeps & { readonly timing?: Partial<VmImageTiming> }) {
     this.timing = { ...DEFAULT_TIMING, ...o.timing };
@@ -58,11 +58,11 @@ export class VmImageReconciler {
   async reconcile(key: string, signal: AbortSignal): Promise<Result | void> {
     const cached = this.o.informers.images.get(key);
     if (!cached) {
-      this.ownWrites.delete(key);
+      this.ownWrites.forget(key);
       return;
     }
     const image = structuredClone(cached);
-    this.withOwnWrites(key, image);
+    this.ownWrites.apply(key, image);
     const gen = image.metadata?.generation;
     const draft = new StatusDraft<VMImageStatus>(image);
     const entries = (draft.status.providerStatus ??= {});
@@ -226,35 +226,9 @@ export class VmImageReconciler {
     entry.reason = reason;
   }
 
-  /**
-   * Right after our own write, the cache may still show the status before it
-   * (an entry Importing that we already recorded Ready): a second ImagePrepare
-   * would follow. While the cached object is one we know to be older than
-   * our last write, the status we wrote is used instead.
-   */
-  private withOwnWrites(key: string, image: VMImage): void {
-    const w = this.ownWrites.get(key);
-    if (!w) return;
-    if (w.uid === image.metadata?.uid && w.older.has(image.metadata?.resourceVersion ?? '')) {
-      image.status = structuredClone(w.status);
-      image.metadata = { ...image.metadata, resourceVersion: w.resourceVersion };
-    } else {
-      this.ownWrites.delete(key);
-    }
-  }
-
-  private async write(image: VMImage, draft: Draft, opts: { unlessStale?: boolean } = {}): Promise<boolean> {
-    const before = image.metadata?.resourceVersion ?? '';
-    const ok = await writeStatus(this.o.client, Kinds.VMImage, image, draft, { redact: (m) => this.o.events.redact(image, m), ...opts });
-    const after = image.metadata?.resourceVersion ?? '';
-    if (after !== before) {
-      const key = `${image.metadata?.namespace}/${image.metadata?.name}`;
-      const w = this.ownWrites.get(key);
-      const older = w && w.uid === image.metadata?.uid ? w.older : new Set<string>();
-      older.add(before);
-      this.ownWrites.set(key, { uid: image.metadata?.uid ?? '', resourceVersion: after, older, status: structuredClone(image.status ?? {}) });
-    }
-    return ok;
+  private write(image: VMImage, draft: Draft, opts: { unlessStale?: boolean } = {}): Promise<boolean> {
+    const key = `${image.metadata?.namespace}/${image.metadata?.name}`;
+    return this.ownWrites.write(this.o.client, Kinds.VMImage, key, image, draft, { redact: (m) => this.o.events.redact(image, m), ...opts });
   }
 }
 

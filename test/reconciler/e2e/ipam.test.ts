@@ -97,6 +97,13 @@ t.test('six VMs created at once on a four-address pool: four distinct addresses,
   const held = await leases('p.lab');
   t.same(held.map((l: any) => l.metadata.annotations['ipam.virtrigaud.io/address']).sort(), [...ips].sort(), 'one Lease per address handed out');
   t.ok(held.every((l: any) => up.some((v) => v.metadata.uid === l.metadata.labels['ipam.virtrigaud.io/vm-uid'])), 'each Lease names the VM that holds it');
+  // The attachment's status: six VMs on it, the four addresses and who holds each, the Provider it is used on.
+  const net = await env.waitFor(Kinds.VMNetworkAttachment, 'pooled', (o: any) => o.status?.ipAllocations?.length === 4 && o.status?.connectedVMs === 6, 'four allocations, six VMs');
+  t.same(net.status.ipAllocations.map((a: any) => a.ip), [...ips].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })), 'sorted by address');
+  t.same(net.status.ipAllocations.map((a: any) => a.vm).sort(), up.map((v) => v.metadata.name).sort(), 'each with its VM');
+  t.ok(net.status.ipAllocations.every((a: any) => /^\d{4}-\d\d-\d\dT/.test(a.allocatedAt)), 'and when it was allocated');
+  t.same([net.status.phase, net.status.ready, net.status.availableOn], ['Ready', true, ['lab']]);
+  t.equal(condition(net, 'Ready')?.message, '6 VMs connected, 4 addresses allocated');
 
   // Two holders go; their addresses go to the two that waited.
   const freed = up.slice(0, 2).map((v) => v.metadata.name);
@@ -122,6 +129,19 @@ t.test('six VMs created at once on a four-address pool: four distinct addresses,
 
   await Promise.all(kept.map(deleteVm));
   t.equal((await leases('p.lab')).length, 0, 'deleting the VMs releases every address');
+});
+
+t.test('an attachment whose ipAllocation cannot be served says so in its own status', async (t) => {
+  for (const [name, message] of [
+    ['foreign', /IP pool "team-b" is not offered to namespace/],
+    ['squat', /10\.30\.0\.3 lies in the operator's IP pool "lab"/],
+    ['nosuch', /Not found: "nosuch"/],
+  ] as const) {
+    const a = await env.waitFor(Kinds.VMNetworkAttachment, name, (o: any) => o.status?.phase === 'Failed', 'Failed');
+    t.equal(condition(a, 'Ready')?.reason, 'IPAllocationRefused', name);
+    t.match(condition(a, 'Ready')?.message, message, name);
+    t.equal(a.status.ready, false);
+  }
 });
 
 t.test('a Static address has one holder at a time; the second VM waits and gets it when the first goes', async (t) => {
