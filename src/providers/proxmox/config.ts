@@ -48,14 +48,6 @@ export function sizeConfig(cls: ClassPayload): Record<string, string | number> {
 
 const MODELS = ['virtio', 'e1000', 'rtl8139', 'vmxnet3'];
 
-/**
- * What the Proxmox provider reads of a NIC beyond the shared payload: the
- * VMNetworkAttachment `network.proxmox` `firewall`, `rateLimit` (MB/s) and
- * `mtu`. Optional: a payload without them leaves them off.
- */
-/** The NIC payload as Proxmox reads it (Firewall, RateLimit, MTU are shared payload fields). */
-export type ProxmoxNetworkPayload = NetworkPayload;
-
 /** `netN` values; bridges only from the operator's list. */
 export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits, defaultBridge: string | undefined, op: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -70,22 +62,21 @@ export function netConfig(nets: readonly NetworkPayload[], limits: ProxmoxLimits
       if (!Number.isInteger(n.VLAN) || n.VLAN < 1 || n.VLAN > 4094) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].vlan: Invalid value: ${n.VLAN}: must be 1 to 4094`, op);
       parts.push(`tag=${n.VLAN}`);
     }
-    const px = n as ProxmoxNetworkPayload;
-    if (px.Firewall) parts.push('firewall=1');
-    if (px.RateLimit !== undefined && px.RateLimit !== 0) {
-      if (!(px.RateLimit > 0)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].rateLimit: Invalid value: ${px.RateLimit}: must be a positive number of MB/s`, op);
-      parts.push(`rate=${px.RateLimit}`);
+    if (n.Firewall) parts.push('firewall=1');
+    if (n.RateLimit !== undefined && n.RateLimit !== 0) {
+      if (!(n.RateLimit > 0)) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].rateLimit: Invalid value: ${n.RateLimit}: must be a positive number of MB/s`, op);
+      parts.push(`rate=${n.RateLimit}`);
     } else if (n.IngressLimit || n.EgressLimit) {
       // VMNetworkAttachment qos (bit/s each way): PVE has one cap for both directions, `rate` in MiB/s
       // (its Network.pm multiplies by 1024*1024), so the tighter of the two, never rounded up.
       const bits = Math.min(...[n.IngressLimit, n.EgressLimit].filter((x): x is number => !!x && x > 0));
       parts.push(`rate=${Math.max(0.001, Math.floor((bits / 8 / 1024 / 1024) * 1000) / 1000)}`);
     }
-    if (px.MTU !== undefined && px.MTU !== 0) {
-      if (!Number.isInteger(px.MTU) || px.MTU < 68 || px.MTU > 65520) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].mtu: Invalid value: ${px.MTU}: must be 68 to 65520`, op);
+    if (n.MTU !== undefined && n.MTU !== 0) {
+      if (!Number.isInteger(n.MTU) || n.MTU < 68 || n.MTU > 65520) throw new ProviderError('InvalidSpec', `${op}: networks[${i}].mtu: Invalid value: ${n.MTU}: must be 68 to 65520`, op);
       // PVE takes mtu on virtio NICs only.
-      if (model !== 'virtio') throw new ProviderError('InvalidSpec', `${op}: networks[${i}].mtu: Invalid value: ${px.MTU}: Proxmox VE sets the MTU of virtio NICs only (model ${model})`, op);
-      parts.push(`mtu=${px.MTU}`);
+      if (model !== 'virtio') throw new ProviderError('InvalidSpec', `${op}: networks[${i}].mtu: Invalid value: ${n.MTU}: Proxmox VE sets the MTU of virtio NICs only (model ${model})`, op);
+      parts.push(`mtu=${n.MTU}`);
     }
     out[`net${i}`] = parts.join(',');
     out[`ipconfig${i}`] = ipconfig(n, i, op);

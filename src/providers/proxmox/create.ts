@@ -5,7 +5,7 @@
  * `PUT /config` (synchronous). A create that fails after the clone removes
  * what it made.
  */
-import { ProviderError, type CreateRequest, type ImagePayload } from '../provider';
+import { ProviderError, type CreateRequest } from '../provider';
 import { requestUid } from '../uid';
 import type { PveClient } from './client';
 import { cloudInit, description, isCreating, needsSnippet, netConfig, requireSize, sizeConfig, snippetName, uidOf } from './config';
@@ -13,15 +13,6 @@ import { isMissing } from './errors';
 import type { ProxmoxLimits } from './limits';
 import { awaitUpid } from './tasks';
 import { diskSizeGiB, disksOf, resources, vmPath, type Config, type Resource, type VmRef } from './vm';
-
-/**
- * What the Proxmox provider reads of an image beyond the shared payload:
- * VMImage `source.proxmox.fullClone` and `storage` (`Format` carries
- * `source.proxmox.format` when the reconciler passes it). Optional: a
- * payload without them is a full clone onto the VM's storage.
- */
-/** The image payload as Proxmox reads it (FullClone, Storage are shared payload fields). */
-export type ProxmoxImagePayload = ImagePayload;
 
 export interface CreateContext {
   readonly client: PveClient;
@@ -160,7 +151,7 @@ export async function snippetVolume(ctx: CreateContext, node: string, userData: 
  * neither a storage nor a format (PVE refuses both).
  */
 export async function cloneParams(ctx: CreateContext, req: CreateRequest, tmpl: VmRef, storage: string, op: string): Promise<Record<string, string | number>> {
-  const img = req.image as ProxmoxImagePayload;
+  const img = req.image;
   const linked = img.FullClone === false;
   let store = storage;
   if (img.Storage) {

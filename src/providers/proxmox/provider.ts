@@ -45,6 +45,8 @@ export class ProxmoxProvider implements Provider {
   readonly client: PveClient;
   private readonly ctx: CreateContext;
   private readonly consoleBase: string;
+  /** Graceful shutdown tasks this provider started: only those are finished with a stop (see taskStatus). */
+  private readonly shutdowns = new Set<string>();
 
   constructor(opts: ProxmoxProviderOptions) {
     this.client = new PveClient(opts);
@@ -98,7 +100,9 @@ export class ProxmoxProvider implements Provider {
         // The task is returned at once (the reconciler polls it within its own call timeout); a task that
         // still ends in "VM quit/powerdown failed - got timeout" is followed by a stop in taskStatus.
         const timeout = gracefulTimeoutSeconds > 0 ? gracefulTimeoutSeconds : 60;
-        return act('shutdown', { timeout, forceStop: 1 });
+        const t = await act('shutdown', { timeout, forceStop: 1 });
+        if (t?.id) this.shutdowns.add(t.id);
+        return t;
       }
     }
   }
@@ -127,12 +131,15 @@ export class ProxmoxProvider implements Provider {
    * A task's status. A graceful shutdown (`qmshutdown`) that ended in "VM
    * quit/powerdown failed - got timeout" (the guest ignored ACPI and the
    * force stop did not happen) is finished here as OffGraceful asks: the VM
-   * is stopped, and the task reports done once it is off.
+   * is stopped, and the task reports done once it is off. Only for shutdowns
+   * this provider issued: a task id comes from a VM's status, and a
+   * tenant's status must never make it stop another VM.
    */
   async taskStatus(t: TaskRef): Promise<TaskStatus> {
     const s = await taskStatus(this.client, t.id);
     const [, node, , , , type, vmid] = t.id.split(':');
-    if (s.done && s.error && type === 'qmshutdown' && node && /^\d+$/.test(vmid ?? '') && /got timeout/.test(s.error)) {
+    const issued = s.done && this.shutdowns.delete(t.id);
+    if (issued && s.error && type === 'qmshutdown' && node && /^\d+$/.test(vmid ?? '') && /got timeout/.test(s.error)) {
       const r = { node, vmid: Number(vmid) };
       const cur = await this.client.get<{ status: string }>(`${vmPath(r)}/status/current`, {}, 'TaskStatus');
       if (cur.status === 'running') await awaitUpid(this.client, await this.client.post(`${vmPath(r)}/status/stop`, {}, 'TaskStatus'), 'TaskStatus');

@@ -11,10 +11,9 @@
 import * as https from 'node:https';
 import t from 'tap';
 import { createRequest, desiredPayload, fixtureUid } from '../../../src/providers/conformance';
-import { isProviderError, ProviderError } from '../../../src/providers/provider';
+import { isProviderError, ProviderError, type ImagePayload, type NetworkPayload } from '../../../src/providers/provider';
 import { categoryOf } from '../../../src/providers/proxmox';
-import { needsSnippet, snippetName, type ProxmoxNetworkPayload } from '../../../src/providers/proxmox/config';
-import type { ProxmoxImagePayload } from '../../../src/providers/proxmox/create';
+import { needsSnippet, snippetName } from '../../../src/providers/proxmox/config';
 import { awaitUpid } from '../../../src/providers/proxmox/tasks';
 import { startFakePve } from './fakepve';
 
@@ -158,6 +157,26 @@ t.test('PVE details against fakepve', async (t) => {
     await del(id);
   });
 
+  await t.test('a failed shutdown task this provider did not start is only reported: a task id from a status stops no VM', async (t) => {
+    const { id } = await p.create(createRequest('det-sd-foreign'));
+    const vmid = vmidOf(id);
+    await awaitUpid(p.client, (await p.power(id, 'On', 0))?.id, 'Power');
+    await pve.control({ op: 'fail', method: 'POST', suffix: `/nodes/pve1/qemu/${vmid}/status/shutdown`, error: 'quit_powerdown_failed_got_timeout', times: 1 });
+    const ref = await p.power(id, 'ShutdownGraceful', 2);
+    const stops = async () => (await tasks()).filter((x) => x.id === String(vmid) && x.type === 'qmstop').length;
+    const stopsBefore = await stops();
+    // Another provider instance (as after a restart, or a tenant's VM status naming this task) polls it.
+    const other = pve.provider();
+    t.teardown(() => other.close());
+    let st = await other.taskStatus(ref!);
+    for (let i = 0; i < 200 && !st.done; i++) st = await new Promise((r) => setTimeout(r, 50)).then(() => other.taskStatus(ref!));
+    t.match(st.error, /got timeout/, `the task's error is reported (${st.error})`);
+    t.equal((await other.describe(id)).powerState, 'On', 'and the VM is left running');
+    t.equal(await stops(), stopsBefore, 'no stop was sent');
+    await awaitUpid(p.client, (await p.power(id, 'Off', 0))?.id, 'Power');
+    await del(id);
+  });
+
   await t.test('graceful shutdown returns at once; PVE force-stops a guest that ignores ACPI after the timeout', async (t) => {
     const { id } = await p.create(createRequest('det-sd-force'));
     await awaitUpid(p.client, (await p.power(id, 'On', 0))?.id, 'Power');
@@ -202,11 +221,11 @@ t.test('PVE details against fakepve', async (t) => {
   });
 
   await t.test('linked and full clones, storage and format of a full one', async (t) => {
-    const img = (over: Partial<ProxmoxImagePayload>): ProxmoxImagePayload => ({ ...createRequest('x').image, TemplateName: String(pve.templateId), ...over });
+    const img = (over: Partial<ImagePayload>): ImagePayload => ({ ...createRequest('x').image, TemplateName: String(pve.templateId), ...over });
     const linked = await p.create(createRequest('det-linked', { image: img({ FullClone: false }) }));
     t.match((await fake(linked.id))!.config.scsi0, /^local-lvm:vm-\d+-disk-0/, 'a linked clone of the lvm-thin template');
     // On a file storage the linked volume names its base: base-9001-disk-0.qcow2/<vmid>/vm-<vmid>-disk-0.
-    const dirImg = (over: Partial<ProxmoxImagePayload>) => img({ TemplateName: 'debian-12-dir', ...over });
+    const dirImg = (over: Partial<ImagePayload>) => img({ TemplateName: 'debian-12-dir', ...over });
     const linkedDir = await p.create(createRequest('det-linked-dir', { image: dirImg({ FullClone: false }) }));
     t.match((await fake(linkedDir.id))!.config.scsi0, /^local:9001\/base-9001-disk-0\.qcow2\/\d+\/vm-\d+-disk-0/, 'a linked clone sits on the template\'s base volume');
     const fullDir = await p.create(createRequest('det-full-dir', { image: dirImg({ FullClone: true }) }));
@@ -234,7 +253,7 @@ t.test('PVE details against fakepve', async (t) => {
   });
 
   await t.test('NIC firewall, rate limit and MTU from network.proxmox', async (t) => {
-    const nic = (over: Partial<ProxmoxNetworkPayload>): ProxmoxNetworkPayload => ({ ...createRequest('x').networks[0]!, Bridge: 'vmbr1', ...over });
+    const nic = (over: Partial<NetworkPayload>): NetworkPayload => ({ ...createRequest('x').networks[0]!, Bridge: 'vmbr1', ...over });
     const { id } = await p.create(createRequest('det-nic', { networks: [nic({ Firewall: true, RateLimit: 25, MTU: 9000, VLAN: 7 })] }));
     const net0 = (await fake(id))!.config.net0!;
     t.match(net0, /^virtio(=[0-9A-F:]{17})?,bridge=vmbr1/, `model and bridge (${net0})`);
