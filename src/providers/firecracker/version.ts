@@ -1,5 +1,5 @@
 /** The start-up check of the binary: it runs, and it is recent enough for the API calls this provider makes. */
-import { accessSync, constants } from 'node:fs';
+import { access, constants } from 'node:fs/promises';
 import { run } from '../hostutil';
 
 /** The oldest Firecracker whose API (MMDS V2, `/serial`, Diff snapshots with `track_dirty_pages`) this provider uses. */
@@ -21,7 +21,7 @@ export async function checkVersion(binary: string): Promise<{ ok: boolean; messa
   let out: string;
   if (binary.includes('/')) {
     try {
-      accessSync(binary, constants.X_OK);
+      await access(binary, constants.X_OK);
     } catch (e) {
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not there' : 'is not executable';
       return { ok: false, message: `Firecracker binary ${binary} ${why}: ${INSTALL_HINT}` };

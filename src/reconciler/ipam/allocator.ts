@@ -70,13 +70,19 @@ function toLease(o: any): AddressLease {
   };
 }
 
+/** The first and last address a pool hands out, and those it never does (gateway, exclusions). */
+function poolBounds(pool: IpPoolSettings): { first: number; last: number; never: Set<string> } {
+  const hosts = hostRange(parseCidr(pool.cidr)!);
+  return {
+    first: Math.max(hosts.first, pool.start ? ipToInt(pool.start)! : hosts.first),
+    last: Math.min(hosts.last, pool.end ? ipToInt(pool.end)! : hosts.last),
+    never: new Set([...(pool.gateway ? [pool.gateway] : []), ...pool.exclude]),
+  };
+}
+
 /** The addresses a pool hands out, in order: its range without gateway, exclusions and (for /30 and wider) network and broadcast. */
 export function* poolAddresses(pool: IpPoolSettings): Generator<string> {
-  const net = parseCidr(pool.cidr)!;
-  const hosts = hostRange(net);
-  const first = Math.max(hosts.first, pool.start ? ipToInt(pool.start)! : hosts.first);
-  const last = Math.min(hosts.last, pool.end ? ipToInt(pool.end)! : hosts.last);
-  const never = new Set([...(pool.gateway ? [pool.gateway] : []), ...pool.exclude]);
+  const { first, last, never } = poolBounds(pool);
   for (let n = first; n <= last; n++) {
     const ip = intToIp(n);
     if (!never.has(ip)) yield ip;
@@ -84,13 +90,15 @@ export function* poolAddresses(pool: IpPoolSettings): Generator<string> {
 }
 
 export function poolOffers(pool: IpPoolSettings, ip: string): boolean {
-  for (const a of poolAddresses(pool)) if (a === ip) return true;
-  return false;
+  const { first, last, never } = poolBounds(pool);
+  const n = ipToInt(ip);
+  return n !== undefined && n >= first && n <= last && !never.has(ip);
 }
 
 export class IpAllocator {
-  private readonly released: (() => void)[] = [];
-  private readonly claimed: (() => void)[] = [];
+  /** Listeners, told the namespaces of the VMs whose addresses were released or claimed. */
+  private readonly released: ((namespaces: ReadonlySet<string>) => void)[] = [];
+  private readonly claimed: ((namespaces: ReadonlySet<string>) => void)[] = [];
 
   constructor(
     private readonly client: KubeClient,
@@ -155,7 +163,7 @@ export class IpAllocator {
     };
     try {
       const made = toLease(await this.client.create(CoreResources.leases, body, { signal }));
-      for (const fn of this.claimed) fn();
+      for (const fn of this.claimed) fn(new Set([holder.namespace]));
       return made;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
@@ -170,16 +178,17 @@ export class IpAllocator {
   /** Deletes the given leases (absent ones are fine). */
   async release(leases: readonly AddressLease[]): Promise<void> {
     for (const l of leases) await this.client.delete(CoreResources.leases, this.namespace, l.name);
-    if (leases.length) for (const fn of this.released) fn();
+    const namespaces = new Set(leases.map((l) => l.vm.split('/')[0] ?? ''));
+    if (leases.length) for (const fn of this.released) fn(namespaces);
   }
 
   /** Called after addresses were released by this process (VMs waiting on a full pool look again). */
-  onRelease(fn: () => void): void {
+  onRelease(fn: (namespaces: ReadonlySet<string>) => void): void {
     this.released.push(fn);
   }
 
   /** Called after this process claimed an address (attachments list their allocations). */
-  onClaim(fn: () => void): void {
+  onClaim(fn: (namespaces: ReadonlySet<string>) => void): void {
     this.claimed.push(fn);
   }
 }

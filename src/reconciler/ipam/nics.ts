@@ -90,7 +90,7 @@ export async function claimAddresses(ipam: IpAllocator, vm: VirtualMachine, atta
         ? await ipam.claim(source.scope, holder, held, { address: source.ip, signal })
         : await ipam.claim(source.scope, holder, held, { ...(source.preferred ? { preferred: source.preferred } : {}), signal });
       used.add(lease.name);
-      out.set(nic.name, { ip: lease.address || (source.kind === 'Static' ? source.ip : ''), prefix: source.prefix, ...(source.gateway ? { gateway: source.gateway } : {}), dns: source.dns });
+      out.set(nic.name, { ip: lease.address, prefix: source.prefix, ...(source.gateway ? { gateway: source.gateway } : {}), dns: source.dns });
     } catch (err) {
       if (err instanceof AddressInUse) throw new AddressingError('AddressInUse', `${where}: spec.ipAllocation.staticConfig.address: Invalid value: ${JSON.stringify(err.address)}: already in use by VirtualMachine ${err.holder}`);
       if (err instanceof PoolExhausted) throw new AddressingError('IPPoolExhausted', `${where}: spec.ipAllocation.poolConfig.poolRef.name: ${err.message}; the VM waits for an address to be released`);

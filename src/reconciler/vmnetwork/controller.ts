@@ -76,11 +76,11 @@ export function createVmNetworkController(o: VmNetworkControllerOptions): Contro
     mapFn: (vm) => keysOf(vm),
     predicate: (vm, old) => !old || vm === old || JSON.stringify(keysOf(vm)) !== JSON.stringify(keysOf(old)) || !!vm.status?.id !== !!old.status?.id,
   });
-  // Addresses claimed or released: the attachments that allocate list them.
-  const allocating = () => {
+  // Addresses claimed or released: the allocating attachments of those VMs' namespaces list them (an attachment lists its own namespace's VMs only).
+  const allocating = (namespaces: ReadonlySet<string>) => {
     for (const a of i.networks.list()) {
       const t = a.spec?.ipAllocation?.type;
-      if (t === 'Static' || t === 'Pool') controller.queue.add(`${a.metadata?.namespace}/${a.metadata?.name}`);
+      if ((t === 'Static' || t === 'Pool') && namespaces.has(a.metadata?.namespace ?? '')) controller.queue.add(`${a.metadata?.namespace}/${a.metadata?.name}`);
     }
   };
   o.ipam.onClaim(allocating);
