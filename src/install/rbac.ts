@@ -22,17 +22,17 @@ export interface RbacRule {
 
 /**
  * The kinds the reconciler reads, by the controllers that use them: the
- * VirtualMachine, VMSnapshot, VMSet, VMImage and Provider controllers and the caches
- * of what a VM references. VMClone and VMMigration have no controller yet,
- * so the reconciler gets no access to them at all.
+ * VirtualMachine, VMSnapshot, VMSet, VMImage, VMClone and Provider controllers and
+ * the caches of what a VM references. VMMigration has no controller yet, so
+ * the reconciler gets no access to it at all.
  */
-const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNetworkAttachment', 'VMPlacementPolicy', 'VMSnapshot', 'VMSet'] as const;
+const CACHED_KINDS = ['VirtualMachine', 'Provider', 'VMClass', 'VMImage', 'VMNetworkAttachment', 'VMPlacementPolicy', 'VMSnapshot', 'VMSet', 'VMClone'] as const;
 /** Kinds whose status the reconciler writes (PUT of the status subresource). */
-const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet', 'VMImage', 'VMNetworkAttachment'] as const;
+const STATUS_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMSet', 'VMImage', 'VMNetworkAttachment', 'VMClone'] as const;
 /** Kinds it reads fresh from the server where the cache may lag (before a create on the provider, on a 409). */
-const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider'] as const;
+const FRESH_READ_KINDS = ['VirtualMachine', 'VMSnapshot', 'Provider', 'VMClone'] as const;
 /** Kinds whose finalizers and annotations it sets (merge patch; never PUT). */
-const PATCHED_KINDS = ['VirtualMachine', 'VMSnapshot', 'VMSet'] as const;
+const PATCHED_KINDS = ['VirtualMachine', 'VMSnapshot', 'VMSet', 'VMClone'] as const;
 /** Owners of objects the reconciler creates with `blockOwnerDeletion` (the Provider owns its runtime, a VMSet its members and revisions, a VMSnapshot schedule its snapshots). */
 const OWNER_KINDS = ['Provider', 'VMSet', 'VMSnapshot'] as const;
 
@@ -67,7 +67,7 @@ export function clusterRules(kinds: readonly KindDefinition[]): RbacRule[] {
     // VMSet members are VirtualMachines in the set's own namespace, made from its template; its template history
     // is kept as ControllerRevisions (labelled, so the informer lists only those).
     rules.push(
-      { apiGroup: group, resources: plurals(['VirtualMachine']), verbs: ['create', 'delete'], why: 'create and delete the member VMs of a VMSet (in the VMSet\'s namespace)' },
+      { apiGroup: group, resources: plurals(['VirtualMachine']), verbs: ['create', 'delete'], why: 'create and delete the member VMs of a VMSet and the VM a VMClone makes (in their own namespace)' },
       { apiGroup: 'apps', resources: ['controllerrevisions'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'], why: 'keep each VMSet\'s template revisions (renumbered on rollback, pruned to revisionHistoryLimit)' },
     );
   }

@@ -11,6 +11,7 @@ import type { VMNetworkAttachment } from '../generated/vm-network-attachment';
 import type { VMPlacementPolicy } from '../generated/vm-placement-policy';
 import type { VMSet } from '../generated/vm-set';
 import type { VMSnapshot } from '../generated/vm-snapshot';
+import type { VMClone } from '../generated/vm-clone';
 import type { ControllerRevision } from './vmset/revisions';
 import { SET_LABEL } from './vmset/naming';
 import { Kinds, refKey } from './kinds';
@@ -30,6 +31,8 @@ export interface OperatorInformers {
   readonly placements: Informer<VMPlacementPolicy>;
   readonly snapshots: Informer<VMSnapshot>;
   readonly vmsets: Informer<VMSet>;
+  /** VMClones, indexed by source VM (`vm`) so a source getting its provider id wakes its clones. */
+  readonly clones: Informer<VMClone>;
   /** apps/v1 ControllerRevisions of VMSets (those with the VMSet label only). */
   readonly revisions: Informer<ControllerRevision>;
   /** Namespaces, for `allowedNamespaces.from: Selector`; absent when the operator watches one namespace (nothing crosses it). */
@@ -55,8 +58,11 @@ export function createInformers(client: KubeClient, opts: { namespace?: string; 
   revisions.addIndex('set', (r) => (r.metadata?.labels?.[SET_LABEL] ? [`${r.metadata.namespace}/${r.metadata.labels[SET_LABEL]}`] : []));
   const snapshots = new Informer<VMSnapshot>(client, Kinds.VMSnapshot, o);
   snapshots.addIndex('vm', (s) => (s.spec?.vmRef?.name ? [`${s.metadata?.namespace}/${s.spec.vmRef.name}`] : []));
+  const clones = new Informer<VMClone>(client, Kinds.VMClone, o);
+  clones.addIndex('vm', (c) => (c.spec?.source?.vmRef?.name ? [`${c.metadata?.namespace}/${c.spec.source.vmRef.name}`] : []));
   return {
     vms,
+    clones,
     providers: new Informer<ProviderObject>(client, Kinds.Provider, o),
     classes: new Informer<VMClass>(client, Kinds.VMClass, o),
     images: new Informer<VMImage>(client, Kinds.VMImage, o),
@@ -70,5 +76,5 @@ export function createInformers(client: KubeClient, opts: { namespace?: string; 
 }
 
 export function allInformers(i: OperatorInformers): Informer<any>[] {
-  return [i.vms, i.providers, i.classes, i.images, i.networks, i.placements, i.snapshots, i.vmsets, i.revisions, ...(i.namespaces ? [i.namespaces] : [])];
+  return [i.vms, i.providers, i.classes, i.images, i.networks, i.placements, i.snapshots, i.vmsets, i.clones, i.revisions, ...(i.namespaces ? [i.namespaces] : [])];
 }

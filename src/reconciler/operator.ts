@@ -1,6 +1,6 @@
 /**
  * The operator `virtrigaud run` starts: one API client, the informers, the
- * VirtualMachine, VMSnapshot, VMSet, VMImage and Provider controllers, the provider
+ * VirtualMachine, VMSnapshot, VMSet, VMImage, VMClone, VMNetworkAttachment and Provider controllers, the provider
  * connections, and a manager for leader election, probes and metrics.
  * Tests and benchmarks build it in process with the same options.
  */
@@ -27,6 +27,8 @@ import { IpAllocator } from './ipam/allocator';
 import { createVmNetworkController } from './vmnetwork/controller';
 import { createVmImageController } from './vmimage/controller';
 import { createVmSetController } from './vmset/controller';
+import { createVmCloneController } from './vmclone/controller';
+import type { VmCloneTiming } from './vmclone/reconciler';
 import type { VmTiming } from './vm/context';
 import type { VmImageTiming } from './vmimage/reconciler';
 
@@ -58,6 +60,8 @@ export interface OperatorOptions {
   readonly vmTiming?: Partial<VmTiming>;
   /** Polls and backoff of the VMImage prepare flow (tests shorten them). */
   readonly vmImageTiming?: Partial<VmImageTiming>;
+  /** Polls of the VMClone controller (tests shorten them). */
+  readonly vmCloneTiming?: Partial<VmCloneTiming>;
   /** @default 10 */
   readonly vmWorkers?: number;
   /** VirtualMachines of one Provider reconciled at once at most (of vmWorkers). @default 4 */
@@ -135,6 +139,7 @@ export class Operator {
     this.manager.add(createSnapshotController({ ...common, pollMs: opts.vmTiming?.pollMs }));
     this.manager.add(createVmSetController(common));
     this.manager.add(createVmImageController({ ...common, timing: opts.vmImageTiming }));
+    this.manager.add(createVmCloneController({ ...common, timing: opts.vmCloneTiming }));
     this.manager.add(createVmNetworkController({ ...common, ipam }));
     this.manager.add(provider.controller);
     // Flush queued events and close provider connections after the controllers stopped.

@@ -131,7 +131,8 @@ export class SecretRedactor {
 
 /**
  * The Provider scope whose values redact the messages of `obj`: a Provider
- * its own, a VirtualMachine its providerRef's, a VMSnapshot its VM's.
+ * its own, a VirtualMachine its providerRef's, a VMSnapshot its VM's, a
+ * VMClone its source VM's (or its target's).
  * `null`: the object uses no Provider we know of (nothing to redact);
  * `undefined`: not one of those kinds (redact with every scope).
  */
@@ -146,6 +147,12 @@ export function redactionScope(obj: any, vms: { get(key: string): { spec?: { pro
     case 'VMSnapshot': {
       const vm = obj.spec?.vmRef?.name ? vms.get(`${ns}/${obj.spec.vmRef.name}`) : undefined;
       return vm?.spec?.providerRef?.name ? refKey(vm.spec.providerRef, vm.metadata?.namespace ?? ns) : null;
+    }
+    case 'VMClone': {
+      // The source VM's Provider (a clone stays on it), else the Provider a VM made from an image goes to.
+      const vm = obj.spec?.source?.vmRef?.name ? vms.get(`${ns}/${obj.spec.source.vmRef.name}`) : undefined;
+      const ref = vm?.spec?.providerRef ?? obj.spec?.target?.providerRef;
+      return ref?.name ? refKey(ref, vm?.metadata?.namespace ?? ns) : null;
     }
     default:
       return undefined;

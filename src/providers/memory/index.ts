@@ -3,7 +3,7 @@
  * implementation `memory`.
  *
  * A Provider object configures it through its endpoint's query string,
- * e.g. `memory://lab?asyncTasks=1&completeAfterMs=200&latencyMs=5&snapshots=0&imageImport=0&initialPowerState=Off`.
+ * e.g. `memory://lab?asyncTasks=1&completeAfterMs=200&latencyMs=5&snapshots=0&imageImport=0&linkedClones=0&initialPowerState=Off`.
  * It is a test double: the reconciler serves it only when started with
  * --enable-test-providers. With the instance setting `memory.stateDir`,
  * each Provider object keeps its VMs in `<dir>/<namespace>-<name>.json`,
@@ -45,6 +45,7 @@ export function memoryOptionsFromContext(ctx: ProviderContext): MemoryProviderOp
     capabilities: {
       ...(query.get('snapshots') === '0' ? { supportsSnapshots: false, supportsMemorySnapshots: false } : {}),
       ...(query.get('imageImport') === '0' ? { supportsImageImport: false } : {}),
+      ...(query.get('linkedClones') === '0' ? { supportsLinkedClones: false } : {}),
     },
     ...(initial === 'On' || initial === 'Off' ? { initialPowerState: initial } : {}),
     ...(dir ? { stateFile: join(dir, `${ctx.namespace}-${ctx.name}.json`) } : {}),
