@@ -201,7 +201,7 @@ const UNGRANTED = [
   'apiextensions.k8s.io/customresourcedefinitions',
   'admissionregistration.k8s.io/validatingwebhookconfigurations',
   `${GROUP}/vmsets/scale`,
-  `${GROUP}/vmclones`,
+  `${GROUP}/vmclones/finalizers`,
   `${GROUP}/vmmigrations`,
   `${GROUP}/vmclasses/status`,
   `${GROUP}/vmclasses/finalizers`,

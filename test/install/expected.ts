@@ -27,13 +27,13 @@ export const PLURALS = [
 /** Every verb the API server knows for resources (for "everything else is denied"). */
 export const ALL_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 
-/** The kinds the reconciler caches (list, watch); VMClone and VMMigration have no controller and get nothing. */
-export const CACHED = ['virtualmachines', 'vmclasses', 'vmimages', 'vmnetworkattachments', 'providers', 'vmplacementpolicies', 'vmsnapshots', 'vmsets'] as const;
+/** The kinds the reconciler caches (list, watch); VMMigration has no controller and gets nothing. */
+export const CACHED = ['virtualmachines', 'vmclasses', 'vmimages', 'vmnetworkattachments', 'providers', 'vmplacementpolicies', 'vmsnapshots', 'vmclones', 'vmsets'] as const;
 
 /** `group/resource` -> verbs the ClusterRole grants. */
 export function expectedClusterGrants(): Map<string, string[]> {
   return new Map([
-    // VirtualMachine, VMSnapshot, VMSet and Provider have controllers: cached, read fresh, finalizers/annotations, status.
+    // VirtualMachine, VMSnapshot, VMClone, VMSet and Provider have controllers: cached, read fresh, finalizers/annotations, status.
     // VMSets create and delete their member VMs and own them (and their revisions) with blockOwnerDeletion.
     [`${GROUP}/virtualmachines`, ['list', 'watch', 'get', 'patch', 'create', 'delete']],
     [`${GROUP}/virtualmachines/status`, ['update']],
@@ -44,6 +44,9 @@ export function expectedClusterGrants(): Map<string, string[]> {
     [`${GROUP}/providers/status`, ['update']],
     [`${GROUP}/providers/finalizers`, ['update']],
     [`${GROUP}/vmsets`, ['list', 'watch', 'patch']],
+    // A VMClone creates its VM (the VM create/delete above) but does not own it: no finalizers subresource.
+    [`${GROUP}/vmclones`, ['list', 'watch', 'get', 'patch']],
+    [`${GROUP}/vmclones/status`, ['update']],
     [`${GROUP}/vmsets/status`, ['update']],
     [`${GROUP}/vmimages/status`, ['update']],
     [`${GROUP}/vmnetworkattachments/status`, ['update']],

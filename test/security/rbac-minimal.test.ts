@@ -282,6 +282,7 @@ async function runTrial(s: Scenario, without: Grant | undefined, waitMs: number)
       if (ctx.name === 'flaky') {
         m.faults.failNext('Create', new ProviderError('Retryable', 'the hypervisor is busy; try again'));
         m.faults.failNext('SnapshotCreate', new ProviderError('Retryable', 'the datastore is busy; try again'));
+        m.faults.failNext('Clone', new ProviderError('Retryable', 'the datastore is busy; try again'));
       }
       memory.set(ctx.name, m);
       return m;
@@ -303,6 +304,7 @@ async function runTrial(s: Scenario, without: Grant | undefined, waitMs: number)
       metricsBindAddress: '0',
       // Dependencies must wake a VM through the watches: no fallback timer within a trial.
       vmTiming: { pollMs: 100, resyncMs: 60_000, dependencyRetryMs: 60_000, errorRetryMs: 300 },
+      vmCloneTiming: { pollMs: 200 },
     });
     ctl = new AbortController();
     let operatorError: string | undefined;
@@ -603,6 +605,36 @@ const SCENARIOS: Scenario[] = [
       if (!(await x.until(vmRunning(x)))) return false;
       await x.admin.create(Kinds.VMSnapshot, { apiVersion: API_VERSION, kind: 'VMSnapshot', metadata: meta(x, 'before-upgrade'), spec: { vmRef: { name: 'web' } } });
       return (await x.until(phaseIs(x, Kinds.VMSnapshot, 'before-upgrade', 'Ready'))) && x.memory.get('flaky')!.calls.SnapshotCreate >= 2;
+    },
+  },
+  {
+    name: 'vmclone-ready',
+    goal: 'a VMClone of a running VM, created after start-up, makes a new VirtualMachine bound to the copy and becomes Ready',
+    proves: [k('list', 'vmclones'), k('watch', 'vmclones'), k('patch', 'vmclones'), k('update', 'vmclones/status')],
+    before: withVM,
+    async run(x) {
+      if (!(await x.until(vmRunning(x)))) return false;
+      await x.admin.create(Kinds.VMClone, { apiVersion: API_VERSION, kind: 'VMClone', metadata: meta(x, 'copy'), spec: { source: { vmRef: { name: 'web' } }, target: { name: 'web-copy' } } });
+      return x.until(async () => {
+        const c = await x.get(Kinds.VMClone, 'copy');
+        return c?.status?.phase === 'Ready' && !!c.status.targetVMID && (await x.get(Kinds.VirtualMachine, 'web-copy'))?.status?.id === c.status.targetVMID;
+      });
+    },
+  },
+  {
+    name: 'vmclone-retry',
+    goal: 'a VMClone whose first Clone fails after its intent was recorded is cloned once on the retry (which re-reads the VMClone first) and becomes Ready',
+    proves: [k('get', 'vmclones')],
+    before: (x) => withVM(x, 'flaky'),
+    async run(x) {
+      if (!(await x.until(vmRunning(x)))) return false;
+      await x.admin.create(Kinds.VMClone, {
+        apiVersion: API_VERSION,
+        kind: 'VMClone',
+        metadata: meta(x, 'copy'),
+        spec: { source: { vmRef: { name: 'web' } }, target: { name: 'web-copy' }, options: { retryPolicy: { retryDelay: '1s', backoffMultiplier: 1 } } },
+      });
+      return (await x.until(phaseIs(x, Kinds.VMClone, 'copy', 'Ready'))) && x.memory.get('flaky')!.calls.Clone === 2;
     },
   },
   {
