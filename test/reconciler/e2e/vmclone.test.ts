@@ -7,8 +7,8 @@
  * sources and fields, linked clones a Provider cannot make, a taken target
  * name); and the trust boundary: no VM in another namespace, no binding to
  * a provider VM named in a tenant-written status, no second clone after a
- * restart. The same flow on real libvirt is in
- * test/providers/libvirt/vmclone-e2e.test.ts.
+ * restart. The providers' Clone RPC itself is tested against libvirt,
+ * QEMU and vcsim in test/providers/.
  */
 import t from 'tap';
 import { MemoryProvider, MemoryStore, memoryOptionsFromContext } from '../../../src/providers/memory';
