@@ -149,11 +149,17 @@ export async function runProviderConformance(
   });
 
   await t.test('clone', async (t: ConformanceTest) => {
-    const { id } = await make('src', { uid: fixtureUid() });
+    const { id, req } = await make('src', { uid: fixtureUid() });
     const base = { sourceVmId: id, classJson: '', placementJson: '', customizeJson: '' };
-    const full = await p.clone({ ...base, targetName: `${prefix}-full`, linked: false });
+    // class_json of a Clone is a VMClass spec with the CRD's keys (memory a quantity), not the Create payload.
+    const classJson = JSON.stringify({ cpu: 1, memory: '1Gi', firmware: 'BIOS', diskDefaults: { type: 'thin', size: '20Gi' } });
+    const full = await p.clone({ ...base, classJson, targetName: `${prefix}-full`, linked: false });
     await wait(full.task);
     t.equal((await p.describe(full.targetVmId)).exists, true, 'full clone exists');
+    t.same(await size(full.targetVmId), { cpu: 1, memoryMiB: 1024 }, 'full clone: the size class_json names (cpu 1, memory 1Gi)');
+    t.same(await size(id), { cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB }, 'the source keeps its size');
+    await rejectsWith(t, p.clone({ ...base, classJson: JSON.stringify({ cpu: 2, memory: 'lots' }), targetName: `${prefix}-badsize`, linked: false }), ['InvalidSpec'], 'clone with a memory that is not a quantity');
+    t.equal((await named(`${prefix}-badsize`)).length, 0, 'no VM left behind by a refused clone');
     t.equal((await named(`${prefix}-full`)).length, 1, 'full clone listed');
     // A clone is another VM: it must not pass for its source (CloneRequest carries no uid).
     t.equal((await p.describe(full.targetVmId)).uid, undefined, 'full clone: no uid (not the source\'s)');
@@ -166,6 +172,7 @@ export async function runProviderConformance(
       t.equal((await p.describe(linked.targetVmId)).exists, true, 'linked clone exists');
       t.equal((await p.describe(linked.targetVmId)).uid, cloneUid, 'linked clone: the uid customize_json names');
       t.equal((await named(`${prefix}-linked`))[0]?.uid, cloneUid, 'linked clone listed with that uid');
+      t.same(await size(linked.targetVmId), { cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB }, 'linked clone without class_json: the source\'s size');
       ids.push(linked.targetVmId);
     } else {
       await rejectsWith(t, p.clone({ ...base, targetName: `${prefix}-linked`, linked: true }), REFUSED, 'linked clone unsupported');
@@ -174,6 +181,7 @@ export async function runProviderConformance(
       await wait(second.task);
       t.equal((await p.describe(second.targetVmId)).uid, cloneUid, 'full clone: the uid customize_json names');
       t.equal((await named(`${prefix}-full2`))[0]?.uid, cloneUid, 'full clone listed with that uid');
+      t.same(await size(second.targetVmId), { cpu: req.class.CPU, memoryMiB: req.class.MemoryMiB }, 'full clone without class_json: the source\'s size');
       ids.push(second.targetVmId);
     }
     await rejectsWith(t, p.clone({ ...base, sourceVmId: 'no-such-vm', targetName: `${prefix}-x`, linked: false }), ['NotFound'], 'clone of an unknown VM');

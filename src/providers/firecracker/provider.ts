@@ -12,6 +12,7 @@ import {
   type Description, type DiskInfo, type ExportDiskResponse, type ImagePrepareResponse, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
+import { cloneClassSize } from '../clone-class';
 import { DEFAULT_HOST_POLICY, type HostPolicy } from '../hostutil';
 import { locksFor, type Locks } from '../qemu/locks';
 import { cloneUid, plainTags, requestUid } from '../uid';
@@ -280,8 +281,8 @@ export class FirecrackerProvider implements Provider {
       if (!src) throw new ProviderError('NotFound', `Clone: VM ${JSON.stringify(req.sourceVmId)} not found`, 'Clone');
       if (!req.targetName) throw new ProviderError('InvalidSpec', 'Clone: target name is required', 'Clone');
       if (req.linked) throw new ProviderError('Unimplemented', 'Clone: Firecracker drives are plain files: only full clones', 'Clone');
-      const cls = req.classJson.trim() ? (JSON.parse(req.classJson) as { CPU?: number; MemoryMiB?: number }) : {};
-      const size = { cpu: cls.CPU || src.cpu, memoryMiB: cls.MemoryMiB || src.memoryMiB };
+      const cls = cloneClassSize(req.classJson);
+      const size = { cpu: cls.cpu ?? src.cpu, memoryMiB: cls.memoryMiB ?? src.memoryMiB };
       checkSize('Clone', size.cpu, size.memoryMiB, this.host.machine.smt);
       const uid = cloneUid(req.customizeJson);
       const cfg = await this.locks.run('#names', async () => {

@@ -15,6 +15,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cloneClassSize } from '../clone-class';
 import { ProviderError, type CloneRequest, type SnapshotCreateRequest } from '../provider';
 import { cloneUid } from '../uid';
 import { buildDomainXml, type DiskSpec } from './domain-xml';
@@ -58,10 +59,10 @@ export async function cloneDomain(host: Host, req: CloneRequest, domainType: 'kv
   const src = await host.mustExist(req.sourceVmId, { ...o, operation: op });
   if (await host.uuid(req.targetName, o)) throw new ProviderError('InvalidSpec', `clone: a domain named ${req.targetName} already exists`, op);
   const uid = cloneUid(req.customizeJson, op);
-  const cls = req.classJson ? (JSON.parse(req.classJson) as { CPU?: number; MemoryMiB?: number }) : {};
+  const cls = cloneClassSize(req.classJson, op);
   const info = await host.info(src, { ...o, inactive: true });
-  const cpu = cls.CPU || info.vcpus;
-  const mem = cls.MemoryMiB || info.memoryMiB;
+  const cpu = cls.cpu ?? info.vcpus;
+  const mem = cls.memoryMiB ?? info.memoryMiB;
   checkSize(cpu, mem, op);
 
   const { pool } = host;

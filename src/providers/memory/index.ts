@@ -3,7 +3,7 @@
  * implementation `memory`.
  *
  * A Provider object configures it through its endpoint's query string,
- * e.g. `memory://lab?asyncTasks=1&completeAfterMs=200&latencyMs=5&snapshots=0&imageImport=0&linkedClones=0&initialPowerState=Off`.
+ * e.g. `memory://lab?asyncTasks=1&completeAfterMs=200&latencyMs=5&snapshots=0&imageImport=0&linkedClones=0&cloneClass=0&initialPowerState=Off`.
  * It is a test double: the reconciler serves it only when started with
  * --enable-test-providers. With the instance setting `memory.stateDir`,
  * each Provider object keeps its VMs in `<dir>/<namespace>-<name>.json`,
@@ -47,6 +47,7 @@ export function memoryOptionsFromContext(ctx: ProviderContext): MemoryProviderOp
       ...(query.get('imageImport') === '0' ? { supportsImageImport: false } : {}),
       ...(query.get('linkedClones') === '0' ? { supportsLinkedClones: false } : {}),
     },
+    ...(query.get('cloneClass') === '0' ? { ignoreCloneClass: true } : {}),
     ...(initial === 'On' || initial === 'Off' ? { initialPowerState: initial } : {}),
     ...(dir ? { stateFile: join(dir, `${ctx.namespace}-${ctx.name}.json`) } : {}),
   };

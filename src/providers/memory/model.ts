@@ -117,28 +117,3 @@ export function diskBytes(d: DiskRecord): number {
   return d.sizeGiB * GIB;
 }
 
-/**
- * CPU and memory from a clone's `class_json` (a VMClass spec with CRD keys:
- * `cpu`, `memory` as a quantity such as `4Gi`). Empty JSON means "keep".
- */
-export function cloneClass(json: string): { cpu?: number; memoryMiB?: number } {
-  if (!json) return {};
-  let spec: { cpu?: unknown; memory?: unknown };
-  try {
-    spec = JSON.parse(json) as typeof spec;
-  } catch (e) {
-    throw new ProviderError('InvalidSpec', `Clone: class_json is not JSON: ${(e as Error).message}`, 'Clone');
-  }
-  const out: { cpu?: number; memoryMiB?: number } = {};
-  if (typeof spec.cpu === 'number') out.cpu = spec.cpu;
-  if (typeof spec.memory === 'string' || typeof spec.memory === 'number') out.memoryMiB = quantityMiB(spec.memory);
-  return out;
-}
-
-const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: GIB, Ti: 1024 ** 4, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-
-function quantityMiB(q: string | number): number {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(String(q));
-  if (!m) throw new ProviderError('InvalidSpec', `Clone: memory quantity ${JSON.stringify(q)} not understood`, 'Clone');
-  return Math.floor((Number(m[1]) * UNITS[m[2] ?? '']!) / 1024 ** 2);
-}

@@ -17,6 +17,8 @@ export interface MemoryProviderOptions {
   /** Share state with other instances of this process (takes precedence over stateFile). */
   readonly store?: MemoryStore;
   readonly capabilities?: Partial<Capabilities>;
+  /** Clone ignores class_json and keeps the source's size, as a provider might that reads another class shape. */
+  readonly ignoreCloneClass?: boolean;
   /** Power state of a freshly created VM (default On, like the bundled providers). */
   readonly initialPowerState?: 'On' | 'Off';
   /** When set, validate() reports ok=false unless these contain a `username`. */

@@ -11,7 +11,8 @@ import {
 } from '../provider';
 import { cloneUid } from '../uid';
 import { Faults, MEMORY_OPS, type MemoryOp } from './faults';
-import { cloneClass, describeVm, disk, newVm, requireSize, vmInfo } from './model';
+import { cloneClassSize } from '../clone-class';
+import { describeVm, disk, newVm, requireSize, vmInfo } from './model';
 import { checkAbort, MEMORY_CAPABILITIES, sleep, type MemoryEvent, type MemoryProviderOptions } from './options';
 import { MemoryStore, type MemoryState } from './store';
 import { diskInfo, exportDisk, importDisk, needVm, prepareImage } from './transfer';
@@ -186,7 +187,7 @@ export class MemoryProvider implements Provider {
         if (existing.clonedFrom === src.id) return { targetVmId: existing.id };
         throw new ProviderError('InvalidSpec', `Clone: a VM named ${JSON.stringify(req.targetName)} already exists`, 'Clone');
       }
-      const size = cloneClass(req.classJson);
+      const size = this.options.ignoreCloneClass ? {} : cloneClassSize(req.classJson);
       const cpu = size.cpu ?? src.cpu;
       const memoryMiB = size.memoryMiB ?? src.memoryMiB;
       requireSize('Clone', cpu, memoryMiB);

@@ -9,6 +9,7 @@ import {
   type DiskInfo, type ExportDiskResponse, type ImagePrepareRequest, type ImagePrepareResponse, type ImportDiskResponse,
   type PowerOp, type Provider, type SnapshotCreateRequest, type TaskRef, type TaskStatus, type VMInfo, type VMPayload,
 } from '../provider';
+import { cloneClassSize } from '../clone-class';
 import { cloneUid } from '../uid';
 import { PveClient, type PveClientOptions } from './client';
 import { description, requireSize, sizeConfig } from './config';
@@ -16,7 +17,7 @@ import { addDisks, cloneTo, createVm, diskStorage, findTemplate, type CreateCont
 import { isMissing } from './errors';
 import { ANY, ProxmoxLimits, type ProxmoxLimitLists } from './limits';
 import { awaitUpid, taskStatus } from './tasks';
-import { describeVm, formatId, parseId, resources, vmInfo, vmPath, type VmRef } from './vm';
+import { describeVm, formatId, parseId, resources, vmInfo, vmPath, type Config, type VmRef } from './vm';
 
 export interface ProxmoxProviderOptions extends PveClientOptions {
   readonly defaults?: Readonly<Record<string, string>>;
@@ -173,8 +174,22 @@ export class ProxmoxProvider implements Provider {
     const src = this.ref(req.sourceVmId, 'Clone');
     if (req.linked) throw new ProviderError('Unimplemented', 'Clone: Proxmox VE makes linked clones of templates only; a VM clone is full (VMImage source.proxmox clones templates)', 'Clone');
     const uid = cloneUid(req.customizeJson, 'Clone');
-    await this.client.get(`${vmPath(src)}/config`, {}, 'Clone');
-    const ref = await cloneTo(this.ctx, src, req.targetName, { full: 1, description: description(uid) }, 'Clone');
+    const cfg = await this.client.get<Config>(`${vmPath(src)}/config`, {}, 'Clone');
+    // PVE's clone call takes no size: a size class_json names is set after it, the copy marked "creating" (unlisted) until then.
+    const size = cloneClassSize(req.classJson);
+    const sized = size.cpu !== undefined || size.memoryMiB !== undefined;
+    if (sized) requireSize('Clone', size.cpu ?? Number(cfg.cores ?? 1) * Number(cfg.sockets ?? 1), size.memoryMiB ?? Number(cfg.memory ?? 512));
+    const ref = await cloneTo(this.ctx, src, req.targetName, { full: 1, description: description(uid, sized) }, 'Clone');
+    if (sized) {
+      try {
+        await this.client.put(`${vmPath(ref)}/config`, { ...(size.cpu !== undefined ? { cores: size.cpu, sockets: 1 } : {}), ...(size.memoryMiB !== undefined ? { memory: size.memoryMiB } : {}) }, 'Clone');
+        await this.client.put(`${vmPath(ref)}/config`, { description: description(uid) }, 'Clone');
+      } catch (e) {
+        // A clone has no resume path (unlike Create): a copy left half-sized would be an orphan nobody lists.
+        await this.client.delete(vmPath(ref), { purge: 1, 'destroy-unreferenced-disks': 1 }, 'Clone').then((u) => awaitUpid(this.client, u, 'Clone')).catch(() => undefined);
+        throw e;
+      }
+    }
     return { targetVmId: formatId(ref) };
   }
 

@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { ProviderError, type CreateRequest } from '../provider';
+import { cloneClassSize } from '../clone-class';
+import type { CreateRequest } from '../provider';
 import { buildSeedIso, qemuImg } from '../hostutil';
 import { createBootDisk, createDataDisk, flattenCopy, type BaseImage } from './disks';
 import type { DiskRecord, Layout, VmConfig } from './layout';
@@ -84,16 +85,11 @@ export function buildLinkedClone(
   });
 }
 
-/** CPU and memory of a clone: `classJson` (a ClassPayload, possibly partial or empty) over the source's. */
+/** CPU and memory of a clone: what `classJson` (a VMClass spec, possibly partial or empty) names, else the source's. */
 export function cloneSize(classJson: string, src: VmConfig): { cpu: number; memoryMiB: number } {
   if (!classJson.trim()) return { cpu: src.cpu, memoryMiB: src.memoryMiB };
-  let c: { CPU?: number; MemoryMiB?: number };
-  try {
-    c = JSON.parse(classJson);
-  } catch {
-    throw new ProviderError('InvalidSpec', 'Clone: class_json is not JSON', 'Clone');
-  }
-  return { cpu: c.CPU || src.cpu, memoryMiB: c.MemoryMiB || src.memoryMiB };
+  const c = cloneClassSize(classJson);
+  return { cpu: c.cpu ?? src.cpu, memoryMiB: c.memoryMiB ?? src.memoryMiB };
 }
 
 /** Runs `fn` with the VM paused if it runs: pausing flushes QEMU's caches to the files and stops guest writes while they are copied. */

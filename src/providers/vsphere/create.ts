@@ -10,6 +10,7 @@
  */
 import { ProviderError, type ClassPayload, type CloneRequest, type CreateRequest, type CreateResponse, type TaskRef } from '../provider';
 import { cloneUid, plainTags, requestUid } from '../uid';
+import { cloneClassSize } from '../clone-class';
 import { CLONED_FROM_KEY, DISK_KEY_PREFIX, MANAGED_KEY, UID_KEY, classExtraConfig, configSpec, firmwareOf, guestinfo, requireSize } from './config';
 import { customizationSpec } from './customize';
 import { addDisk, addNic, growDisk, isDisk, isNic, removeDevice, scsiSlots, type Device, type NicBacking } from './devices';
@@ -239,7 +240,7 @@ export async function cloneVm(x: Ctx, req: CloneRequest, o?: CallOpts): Promise<
     if (vm.extraConfig[CLONED_FROM_KEY] === src.ref.value) return { targetVmId: existing.value };
     throw new ProviderError('InvalidSpec', `Clone: a VM named ${JSON.stringify(req.targetName)} already exists`, 'Clone');
   }
-  const size = classSize(req.classJson);
+  const size = cloneClassSize(req.classJson);
   if (size.cpu !== undefined || size.memoryMiB !== undefined) requireSize('Clone', size.cpu ?? src.cpu ?? 1, size.memoryMiB ?? src.memoryMiB ?? 4);
   // vSphere copies the source's extraConfig, uid included: replace it (empty removes it) by the one customize_json names, if any.
   const uid = cloneUid(req.customizeJson);
@@ -262,22 +263,3 @@ async function baseSnapshot(x: Ctx, vm: MoRef, o?: CallOpts): Promise<MoRef> {
   return snap;
 }
 
-/** CPU and memory from a VMClass spec in CRD keys (`{"cpu":2,"memory":"4Gi"}`); empty JSON means keep the source's. */
-export function classSize(json: string): { cpu?: number; memoryMiB?: number } {
-  if (!json.trim()) return {};
-  let spec: { cpu?: unknown; memory?: unknown };
-  try {
-    spec = JSON.parse(json) as typeof spec;
-  } catch {
-    throw new ProviderError('InvalidSpec', 'Clone: class JSON does not parse', 'Clone');
-  }
-  const out: { cpu?: number; memoryMiB?: number } = {};
-  if (typeof spec.cpu === 'number') out.cpu = spec.cpu;
-  if (typeof spec.memory === 'string') {
-    const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(spec.memory.trim());
-    const unit: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024, K: 1e3 / 1048576, M: 1e6 / 1048576, G: 1e9 / 1048576, T: 1e12 / 1048576 };
-    if (!m) throw new ProviderError('InvalidSpec', `Clone: memory ${JSON.stringify(spec.memory)} is not a quantity`, 'Clone');
-    out.memoryMiB = Math.round(Number(m[1]) * (m[2] ? unit[m[2]]! : 1 / 1048576));
-  }
-  return out;
-}

@@ -152,10 +152,12 @@ export class VmCloneReconciler {
       status.targetVMID = undefined;
       return this.fail(clone, draft, { reason: 'IdentityMismatch', message: `VM ${madeId} on the provider belongs to another VirtualMachine (uid ${made.uid}), not to the clone's target "${target.metadata!.name}"; nothing is bound to it` }, call);
     }
-    // Bind: the VM reconciler takes over the provider VM once status.id names it.
+    // Bind: the VM reconciler takes over the provider VM once status.id names it. The copy's observed size goes
+    // with it, so a provider that did not apply class_json gets the copy resized to its class like any VM.
+    const observed = made.cpu && made.memoryMiB ? { currentResources: { cpu: made.cpu, memoryMiB: made.memoryMiB } } : {};
     const bound = await updateStatus<VirtualMachine>(this.o.client, Kinds.VirtualMachine, target, (vm) => {
       if (vm.status?.id) return false;
-      vm.status = { ...vm.status, id: status.targetVMID };
+      vm.status = { ...vm.status, id: status.targetVMID, ...observed };
     });
     if (bound.status?.id !== status.targetVMID) {
       return this.fail(clone, draft, { reason: 'Unsupported', message: `VirtualMachine "${target.metadata!.name}" was bound to ${bound.status?.id} by someone else; clone ${status.targetVMID} left on the provider` });

@@ -57,6 +57,7 @@ t.before(async () => {
   });
   await env.admin.create(Kinds.Provider, provider('nolinked', 'linkedClones=0'));
   await env.admin.create(Kinds.Provider, provider('slow', 'completeAfterMs=4000'));
+  await env.admin.create(Kinds.Provider, provider('sizeless', 'cloneClass=0'));
   await env.admin.create(Kinds.VMClass, { apiVersion: API, kind: 'VMClass', metadata: { name: 'big', namespace: env.ns }, spec: { cpu: 4, memory: '8Gi' } });
   op = await start();
   await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'src', { tags: ['web'] }));
@@ -128,6 +129,20 @@ t.test('refused before anything is made', async (t) => {
   }
   t.equal(clones(), before, 'no Clone call');
   t.ok((await reasons('r-snap')).includes('UnsupportedSource'), 'a Warning Event names the reason');
+});
+
+t.test('a Provider whose Clone ignores class_json: the copy is resized to its class by the VM reconciler', async (t) => {
+  await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'src-sl', { providerRef: { name: 'sizeless' } }));
+  const src = await running('src-sl');
+  await env.admin.create(Kinds.VMClone, vmClone('c-sl', { source: { vmRef: { name: 'src-sl' } }, target: { name: 'copy-sl', classRef: { name: 'big' } } }));
+  const c = await settled('c-sl');
+  t.equal(c.status.phase, 'Ready', c.status.message);
+  const vm = await env.waitFor<any>(Kinds.VirtualMachine, 'copy-sl', (v) => v.status?.currentResources?.cpu === 4 && condition(v, 'Reconfiguring')?.status === 'False', 'resized to VMClass big');
+  t.same(vm.status.currentResources, { cpu: 4, memoryMiB: 8192 }, 'the class\'s size');
+  const pvm = providerVms('sizeless').find((v) => v.id === c.status.targetVMID)!;
+  t.match(pvm, { cpu: 4, memoryMiB: 8192, uid: vm.metadata.uid }, 'the provider VM was reconfigured');
+  t.equal(providers.get('sizeless')!.events.filter((e) => e.op === 'Reconfigure' && e.target === c.status.targetVMID).length, 1, 'one Reconfigure of the copy');
+  t.match(providerVms('sizeless').find((v) => v.id === src.status.id), { cpu: 2 }, 'the source keeps its size');
 });
 
 t.test('a linked clone on a Provider without linked clones is refused', async (t) => {
