@@ -31,7 +31,7 @@ export interface OperatorInformers {
   readonly placements: Informer<VMPlacementPolicy>;
   readonly snapshots: Informer<VMSnapshot>;
   readonly vmsets: Informer<VMSet>;
-  /** VMClones, indexed by source VM (`vm`) so a source getting its provider id wakes its clones. */
+  /** VMClones, indexed by source VM (`vm`) and target VMClass (`class`), so a source getting its provider id or a class appearing wakes its clones. */
   readonly clones: Informer<VMClone>;
   /** apps/v1 ControllerRevisions of VMSets (those with the VMSet label only). */
   readonly revisions: Informer<ControllerRevision>;
@@ -60,6 +60,7 @@ export function createInformers(client: KubeClient, opts: { namespace?: string; 
   snapshots.addIndex('vm', (s) => (s.spec?.vmRef?.name ? [`${s.metadata?.namespace}/${s.spec.vmRef.name}`] : []));
   const clones = new Informer<VMClone>(client, Kinds.VMClone, o);
   clones.addIndex('vm', (c) => (c.spec?.source?.vmRef?.name ? [`${c.metadata?.namespace}/${c.spec.source.vmRef.name}`] : []));
+  clones.addIndex('class', (c) => (c.spec?.target?.classRef?.name ? [`${c.metadata?.namespace}/${c.spec.target.classRef.name}`] : []));
   return {
     vms,
     clones,

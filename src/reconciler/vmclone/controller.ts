@@ -21,6 +21,11 @@ export function createVmCloneController(o: VmCloneControllerOptions): Controller
     mapFn: (vm) => i.clones.byIndex('vm', objectKey(vm)).map((c) => objectKey(c)),
     predicate: (vm, old) => !old || vm.status?.id !== old.status?.id,
   });
+  // A target VMClass that appears unblocks the clones waiting for it.
+  controller.watch(i.classes, {
+    mapFn: (cls) => i.clones.byIndex('class', objectKey(cls)).map((c) => objectKey(c)),
+    predicate: (_cls, old) => !old,
+  });
   // The VM a clone made: created, bound, failed or deleted.
   controller.watch(i.vms, {
     mapFn: (vm) => (vm.metadata?.annotations?.[CLONE_ANNOTATIONS.clone] ? [`${vm.metadata.namespace}/${vm.metadata.annotations[CLONE_ANNOTATIONS.clone]}`] : []),

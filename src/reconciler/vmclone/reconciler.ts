@@ -82,6 +82,9 @@ export class VmCloneReconciler {
     const refused = targetRefusal(clone, source, pKey);
     if (refused) return this.fail(clone, draft, refused);
     if (!source.status?.id) return this.waiting(clone, draft, 'WaitingForDependencies', `VirtualMachine "${ns}/${srcName}" is not created on the provider yet`);
+    // The copy is made at the target class's size: without the class it would silently be the source's.
+    const className = clone.spec!.target.classRef?.name;
+    if (className && !i.classes.get(`${ns}/${className}`)) return this.waiting(clone, draft, 'WaitingForDependencies', `VMClass "${ns}/${className}" (spec.target.classRef) not found`);
     const type = cloneType(clone);
     if (type === 'LinkedClone' && providerObj.status?.reportedCapabilities?.supportsLinkedClones === false) {
       return this.fail(clone, draft, { reason: 'LinkedCloneUnsupported', message: `Provider ${pKey} does not support linked clones (status.reportedCapabilities.supportsLinkedClones false); use spec.options.type FullClone` });
@@ -115,7 +118,7 @@ export class VmCloneReconciler {
       }
       let task: string | undefined;
       if (!id) {
-        const cls = i.classes.get(`${ns}/${clone.spec!.target.classRef?.name ?? ''}`);
+        const cls = className ? i.classes.get(`${ns}/${className}`) : undefined;
         const res = await provider.clone({
           sourceVmId: sourceId,
           targetName: target.metadata!.name!,

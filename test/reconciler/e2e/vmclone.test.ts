@@ -145,6 +145,19 @@ t.test('a Provider whose Clone ignores class_json: the copy is resized to its cl
   t.match(providerVms('sizeless').find((v) => v.id === src.status.id), { cpu: 2 }, 'the source keeps its size');
 });
 
+t.test('a target VMClass that appears later: the clone waits for it, then copies at its size', async (t) => {
+  await env.admin.create(Kinds.VMClone, vmClone('c-cls', { source: { vmRef: { name: 'src' } }, target: { name: 'copy-cls', classRef: { name: 'later' } } }));
+  const waiting = await env.waitFor<any>(Kinds.VMClone, 'c-cls', (c) => condition(c, 'Ready')?.reason === 'WaitingForDependencies', 'waiting for the class');
+  t.match(condition(waiting, 'Ready'), { status: 'False', message: /VMClass ".*\/later" \(spec\.target\.classRef\) not found/ });
+  t.equal(await getVm('copy-cls'), undefined, 'no VM made while the class is missing');
+  const before = clones();
+  await env.admin.create(Kinds.VMClass, { apiVersion: API, kind: 'VMClass', metadata: { name: 'later', namespace: env.ns }, spec: { cpu: 3, memory: '3Gi' } });
+  const c = await settled('c-cls');
+  t.equal(c.status.phase, 'Ready', c.status.message);
+  t.equal(clones() - before, 1, 'one Clone call, once the class is there');
+  t.match(providerVms().find((v) => v.id === c.status.targetVMID), { cpu: 3, memoryMiB: 3072 }, 'the copy has the class\'s size');
+});
+
 t.test('a linked clone on a Provider without linked clones is refused', async (t) => {
   await env.admin.create(Kinds.VirtualMachine, vmObject(env.ns, 'src-nl', { providerRef: { name: 'nolinked' } }));
   await running('src-nl');
