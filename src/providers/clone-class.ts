@@ -5,6 +5,7 @@
  * keep the source's size (remote provider protocol, CloneRequest). One
  * parser, so every provider reads the same keys.
  */
+import { quantityToMiB } from '../reconciler/vm/quantity';
 import { ProviderError } from './provider';
 
 export interface CloneSize {
@@ -12,13 +13,13 @@ export interface CloneSize {
   readonly memoryMiB?: number;
 }
 
-const BYTES: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-
-/** A Kubernetes quantity (`512Mi`, `4Gi`, `2G`, a plain byte count) in whole MiB. */
-export function quantityMiB(q: string | number, op: string): number {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(String(q).trim());
-  if (!m) throw new ProviderError('InvalidSpec', `${op}: class_json memory ${JSON.stringify(q)} is not a quantity (such as 4Gi)`, op);
-  return Math.floor((Number(m[1]) * BYTES[m[2] ?? '']!) / 1024 ** 2);
+/** A Kubernetes quantity in whole MiB (the VM reconciler's conversion), a bad one an InvalidSpec of `op`. */
+function memoryMiB(q: string | number, op: string): number {
+  try {
+    return quantityToMiB(q);
+  } catch {
+    throw new ProviderError('InvalidSpec', `${op}: class_json memory ${JSON.stringify(q)} is not a quantity (such as 4Gi)`, op);
+  }
 }
 
 /** CPU and memory a clone's `class_json` names; a field it leaves out keeps the source's. */
@@ -36,6 +37,6 @@ export function cloneClassSize(json: string, op = 'Clone'): CloneSize {
   if (memory !== undefined && typeof memory !== 'string' && typeof memory !== 'number') throw new ProviderError('InvalidSpec', `${op}: class_json memory must be a quantity (got ${JSON.stringify(memory)})`, op);
   return {
     ...(cpu !== undefined ? { cpu } : {}),
-    ...(memory !== undefined ? { memoryMiB: quantityMiB(memory, op) } : {}),
+    ...(memory !== undefined ? { memoryMiB: memoryMiB(memory, op) } : {}),
   };
 }

@@ -87,7 +87,6 @@ export function buildLinkedClone(
 
 /** CPU and memory of a clone: what `classJson` (a VMClass spec, possibly partial or empty) names, else the source's. */
 export function cloneSize(classJson: string, src: VmConfig): { cpu: number; memoryMiB: number } {
-  if (!classJson.trim()) return { cpu: src.cpu, memoryMiB: src.memoryMiB };
   const c = cloneClassSize(classJson);
   return { cpu: c.cpu ?? src.cpu, memoryMiB: c.memoryMiB ?? src.memoryMiB };
 }
